@@ -1,0 +1,22 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Tern.Contracts;
+
+/// <summary>Source-generated JSON metadata for every request and response of the API.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    Converters = [typeof(UtcTimestampConverter)],
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowTrailingCommas = false)]
+[JsonSerializable(typeof(CreateLinkRequest))]
+[JsonSerializable(typeof(UpdateLinkRequest))]
+[JsonSerializable(typeof(LinkResponse))]
+[JsonSerializable(typeof(ListResponse<LinkResponse>))]
+[JsonSerializable(typeof(CreateWorkspaceRequest))]
+[JsonSerializable(typeof(WorkspaceResponse))]
+[JsonSerializable(typeof(ListResponse<WorkspaceResponse>))]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(KeyResponse))]
+[JsonSerializable(typeof(ListResponse<KeyResponse>))]
+public sealed partial class TernJsonContext : JsonSerializerContext;

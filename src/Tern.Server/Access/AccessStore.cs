@@ -1,0 +1,109 @@
+using Dapper;
+using Tern.Server.Hosting;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Access;
+
+public sealed record Workspace(string Id, string Name, DateTimeOffset CreatedAt);
+
+public sealed record ApiKey(string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt);
+
+/// <summary>Workspaces and API keys in storage.</summary>
+public sealed class AccessStore(Database database, TimeProvider timeProvider)
+{
+    public const string DefaultWorkspaceId = "ws_default";
+
+    public async Task<Workspace> CreateWorkspaceAsync(string name, CancellationToken cancellationToken, string? id = null)
+    {
+        var now = timeProvider.GetUtcNow();
+        var workspace = new Workspace(id ?? Ids.New("ws", timeProvider), name, Trim(now));
+        await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO workspaces (id, name, created_at) VALUES (@Id, @Name, @CreatedAt) ON CONFLICT DO NOTHING",
+            new { workspace.Id, workspace.Name, CreatedAt = now.ToUnixTimeMilliseconds() }, transaction,
+            cancellationToken: cancellationToken)), cancellationToken);
+        return workspace;
+    }
+
+    public async Task<Workspace?> FindWorkspaceAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<WorkspaceRow>(new CommandDefinition(
+            "SELECT id, name, created_at FROM workspaces WHERE id = @id", new { id }, cancellationToken: cancellationToken));
+        return row?.ToWorkspace();
+    }
+
+    public async Task<IReadOnlyList<Workspace>> ListWorkspacesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<WorkspaceRow>(new CommandDefinition(
+            "SELECT id, name, created_at FROM workspaces ORDER BY id DESC", cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToWorkspace())];
+    }
+
+    /// <summary>Stores a key by its hash; false when that key is already registered.</summary>
+    public async Task<(ApiKey Key, bool Created)> RegisterKeyAsync(
+        string secret, string workspaceId, string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var key = new ApiKey(Ids.New("key", timeProvider), workspaceId, name, ApiKeySecret.DisplayPrefix(secret), scopes, Trim(now));
+        var inserted = await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, scopes, created_at)
+            VALUES (@Id, @WorkspaceId, @Name, @Prefix, @Hash, @Scopes, @CreatedAt)
+            ON CONFLICT DO NOTHING
+            """,
+            new
+            {
+                key.Id, key.WorkspaceId, key.Name, key.Prefix, Hash = ApiKeySecret.Hash(secret),
+                Scopes = string.Join(' ', scopes), CreatedAt = now.ToUnixTimeMilliseconds(),
+            },
+            transaction, cancellationToken: cancellationToken)), cancellationToken);
+        return (key, inserted == 1);
+    }
+
+    /// <summary>The active key with this secret, or null. Read on every API request, so revocation is immediate.</summary>
+    public async Task<ApiKey?> FindActiveKeyAsync(string secret, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
+            "SELECT id, workspace_id, name, prefix, scopes, created_at FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
+            new { hash = ApiKeySecret.Hash(secret) }, cancellationToken: cancellationToken));
+        return row?.ToKey();
+    }
+
+    public async Task<IReadOnlyList<ApiKey>> ListKeysAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ApiKeyRow>(new CommandDefinition(
+            "SELECT id, workspace_id, name, prefix, scopes, created_at FROM api_keys WHERE workspace_id = @workspaceId AND revoked_at IS NULL ORDER BY id DESC",
+            new { workspaceId }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToKey())];
+    }
+
+    public async Task<long> CountActiveKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL", cancellationToken: cancellationToken));
+    }
+
+    public Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+            new { id, now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() }, transaction,
+            cancellationToken: cancellationToken)) == 1, cancellationToken);
+
+    private static DateTimeOffset Trim(DateTimeOffset instant) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(instant.ToUnixTimeMilliseconds());
+
+    private sealed record WorkspaceRow(string Id, string Name, long CreatedAt)
+    {
+        public Workspace ToWorkspace() => new(Id, Name, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+    }
+
+    private sealed record ApiKeyRow(string Id, string WorkspaceId, string Name, string Prefix, string Scopes, long CreatedAt)
+    {
+        public ApiKey ToKey() => new(Id, WorkspaceId, Name, Prefix,
+            Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+    }
+}

@@ -1,0 +1,30 @@
+namespace Tern.Server.Access;
+
+/// <summary>The scopes an API key can hold; each is also the name of the authorization policy that requires it.</summary>
+public static class Scopes
+{
+    public const string LinksRead = "links:read";
+    public const string LinksWrite = "links:write";
+    public const string AnalyticsRead = "analytics:read";
+    public const string WebhooksRead = "webhooks:read";
+    public const string WebhooksWrite = "webhooks:write";
+    public const string Admin = "admin";
+
+    public static IReadOnlyList<string> All { get; } = [LinksRead, LinksWrite, AnalyticsRead, WebhooksRead, WebhooksWrite, Admin];
+
+    public static bool IsKnown(string scope) => All.Contains(scope, StringComparer.Ordinal);
+}
+
+/// <summary>Claim types of an authenticated API key.</summary>
+public static class TernClaims
+{
+    public const string KeyId = "tern:key";
+    public const string WorkspaceId = "tern:workspace";
+    public const string Scope = "scope";
+
+    public static string WorkspaceOf(System.Security.Claims.ClaimsPrincipal user) =>
+        user.FindFirst(WorkspaceId)?.Value ?? throw new InvalidOperationException("The request is not authenticated by an API key.");
+
+    public static string KeyOf(System.Security.Claims.ClaimsPrincipal user) =>
+        user.FindFirst(KeyId)?.Value ?? throw new InvalidOperationException("The request is not authenticated by an API key.");
+}

@@ -1,0 +1,29 @@
+namespace Tern.Server.Hosting;
+
+/// <summary>Every log line Tern writes, source-generated so that a disabled level costs nothing.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Applied migration {Version} ({Name}) to the {Provider} database")]
+    public static partial void MigrationApplied(ILogger logger, int version, string name, string provider);
+
+    [LoggerMessage(2, LogLevel.Information, "Storage: {Provider} at schema version {Version}")]
+    public static partial void StorageReady(ILogger logger, string provider, int version);
+
+    [LoggerMessage(3, LogLevel.Information, "Registered the configured admin key {Prefix}… in workspace {WorkspaceId}")]
+    public static partial void AdminKeyRegistered(ILogger logger, string prefix, string workspaceId);
+
+    [LoggerMessage(4, LogLevel.Warning, "No API key existed, so a first admin key {Prefix}… was created and printed once on standard output")]
+    public static partial void FirstKeyCreated(ILogger logger, string prefix);
+
+    [LoggerMessage(5, LogLevel.Error, "Unhandled error answering {Method} {Path}")]
+    public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(6, LogLevel.Warning, "Writing {Count} click counts failed; they are kept and retried")]
+    public static partial void ClickFlushFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(7, LogLevel.Warning, "Loading a link for the redirect path failed; answering 503")]
+    public static partial void LinkLoadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Maintenance job {Job} failed")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception, string job);
+}

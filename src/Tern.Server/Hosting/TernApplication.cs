@@ -1,0 +1,130 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Scalar.AspNetCore;
+using Tern.Contracts;
+using Tern.Server.Access;
+using Tern.Server.Clicks;
+using Tern.Server.Links;
+using Tern.Server.Redirect;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Hosting;
+
+/// <summary>Composes Tern: each domain's services in <see cref="AddTern"/>, its endpoints in <see cref="MapTern"/>.</summary>
+public static class TernApplication
+{
+    public static WebApplicationBuilder AddTern(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LinkCacheOptions>().BindConfiguration(LinkCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ClickOptions>().BindConfiguration(ClickOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = configuration.GetValue<long?>("Tern:MaxRequestBodyBytes") ?? 4 * 1024 * 1024;
+        });
+
+        // Storage first: hosted services start in registration order, and everything after needs the schema.
+        services.AddTernStorage(configuration);
+
+        // Access
+        services.AddSingleton<AccessStore>();
+        services.AddHostedService<AccessBootstrap>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
+                ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization(options =>
+        {
+            foreach (var scope in Scopes.All)
+            {
+                options.AddPolicy(scope, policy => policy.RequireAuthenticatedUser().RequireClaim(TernClaims.Scope, scope));
+            }
+        });
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeAuthorizationResultHandler>();
+        services.AddSingleton<ApiRateLimiter>();
+        services.AddSingleton<IdempotencyKeys>();
+
+        // Links, redirects and click counts
+        services.AddSingleton<ShortDomains>();
+        services.AddSingleton<LinkStore>();
+        services.AddSingleton<LinkValidator>();
+        services.AddSingleton<LinkService>();
+        services.AddSingleton<LinkResponses>();
+        services.AddSingleton<LinkCache>();
+        services.AddSingleton<ClickCounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClickCounter>());
+        services.AddHostedService<MaintenanceService>();
+
+        // Errors, JSON and the API document
+        // Bare status codes from routing and the framework (404, 405, 415, …) get Tern's problem types too.
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+            {
+                var kind = Problems.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
+                problem.Type = kind.Type;
+                problem.Title = kind.Title;
+                problem.Detail ??= kind.Description;
+            }
+        });
+        services.AddExceptionHandler<TernExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, TernJsonContext.Default);
+            options.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Tern API";
+            document.Info.Description =
+                "Short links as infrastructure: create links at send time, follow them, and read what happened. " +
+                "Authenticate with Authorization: Bearer tern_…; errors are application/problem+json.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    public static WebApplication MapTern(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api =>
+        {
+            var limiter = app.Services.GetRequiredService<ApiRateLimiter>();
+            var idempotency = app.Services.GetRequiredService<IdempotencyKeys>();
+            api.Use((context, next) => limiter.InvokeAsync(context, next));
+            api.UseAuthorization();
+            api.Use((context, next) => idempotency.InvokeAsync(context, next));
+        });
+        app.UseAuthorization();
+
+        var api = app.MapGroup("/api/v1");
+        api.MapAccess();
+        api.MapLinks();
+
+        app.MapHealth();
+        app.MapProblemDocs();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", options => options
+            .WithTitle("Tern API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+
+        // Last: the catch-all /{slug}; see RedirectEndpoint.MapRedirects for why the order matters.
+        app.MapRedirects();
+        return app;
+    }
+}

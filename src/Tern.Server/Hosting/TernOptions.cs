@@ -1,0 +1,76 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tern.Server.Hosting;
+
+/// <summary>Settings under <c>Tern</c>.</summary>
+public sealed class TernOptions
+{
+    public const string Section = "Tern";
+
+    /// <summary>Folder for the embedded database and local state.</summary>
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>Origin of the default short domain, e.g. https://go.example.com; default the first listen URL.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>Bootstrap API key with every scope, registered at start-up if not yet known.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Further short domains links may use besides the default one (host names).</summary>
+    public List<string> Domains { get; set; } = [];
+}
+
+/// <summary>Settings under <c>Tern:Database</c>.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Tern:Database";
+
+    /// <summary><c>sqlite</c> (default) or <c>postgres</c>.</summary>
+    [RegularExpression("^(?i)(sqlite|postgres)$", ErrorMessage = "Tern:Database:Provider must be 'sqlite' or 'postgres'.")]
+    public string Provider { get; set; } = "sqlite";
+}
+
+/// <summary>Settings under <c>Tern:RateLimit</c>: a token bucket per API key.</summary>
+public sealed class RateLimitOptions
+{
+    public const string Section = "Tern:RateLimit";
+
+    /// <summary>Turns per-key limiting off when false.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Requests a key may make in a burst.</summary>
+    [Range(1, 1_000_000)]
+    public int Burst { get; set; } = 600;
+
+    /// <summary>Sustained requests per second a key may make.</summary>
+    [Range(1, 1_000_000)]
+    public int PerSecond { get; set; } = 100;
+}
+
+/// <summary>Settings under <c>Tern:Cache</c> for the redirect path's <c>LinkCache</c>.</summary>
+public sealed class LinkCacheOptions
+{
+    public const string Section = "Tern:Cache";
+
+    /// <summary>Most links held in memory; beyond it some are dropped and reloaded on demand.</summary>
+    [Range(1000, 100_000_000)]
+    public int MaxLinks { get; set; } = 2_000_000;
+
+    /// <summary>How long an unknown slug is remembered as unknown, so floods of random slugs stay off storage.</summary>
+    [Range(0, 3600)]
+    public double MissSeconds { get; set; } = 10;
+
+    /// <summary>Most unknown slugs remembered at once.</summary>
+    [Range(0, 10_000_000)]
+    public int MaxMisses { get; set; } = 100_000;
+}
+
+/// <summary>Settings under <c>Tern:Clicks</c>.</summary>
+public sealed class ClickOptions
+{
+    public const string Section = "Tern:Clicks";
+
+    /// <summary>How often counted clicks are written to storage; a kill -9 can lose at most this window.</summary>
+    [Range(0.01, 60)]
+    public double FlushSeconds { get; set; } = 1;
+}

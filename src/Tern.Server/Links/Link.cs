@@ -1,0 +1,93 @@
+using Tern.Contracts;
+
+namespace Tern.Server.Links;
+
+/// <summary>A stored link. <see cref="Url"/> is the final destination: <see cref="BaseUrl"/> with <see cref="Utm"/> merged.</summary>
+public sealed record Link
+{
+    public required string Id { get; init; }
+    public required string WorkspaceId { get; init; }
+    public required string Domain { get; init; }
+    public required string Slug { get; init; }
+    public required string BaseUrl { get; init; }
+    public required string Url { get; init; }
+    public UtmParameters? Utm { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public string? ExternalId { get; init; }
+    public string? Title { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public string? ExpiredUrl { get; init; }
+    public long? MaxClicks { get; init; }
+    public int RedirectType { get; init; } = 302;
+    public bool ForwardQuery { get; init; } = true;
+    public bool Archived { get; init; }
+    public long Clicks { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>True when the fields a caller defines are equal (ids, counters and times aside).</summary>
+    public bool SameDefinitionAs(Link other) =>
+        Domain == other.Domain && Slug == other.Slug && Url == other.Url && BaseUrl == other.BaseUrl
+        && Equals(Utm, other.Utm) && Tags.SequenceEqual(other.Tags) && ExternalId == other.ExternalId
+        && Title == other.Title && ExpiresAt == other.ExpiresAt && ExpiredUrl == other.ExpiredUrl
+        && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery
+        && Archived == other.Archived;
+}
+
+/// <summary>
+/// A validated create request. Nullable members were not given; <see cref="Matches"/> compares only the
+/// given ones, which is the rule for answering a repeated create with the existing link.
+/// </summary>
+public sealed record LinkDefinition
+{
+    public required string BaseUrl { get; init; }
+    public required string Url { get; init; }
+    public string? Slug { get; init; }
+    public required string Domain { get; init; }
+    public bool DomainGiven { get; init; }
+    public UtmParameters? Utm { get; init; }
+    public IReadOnlyList<string>? Tags { get; init; }
+    public string? ExternalId { get; init; }
+    public string? Title { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public string? ExpiredUrl { get; init; }
+    public long? MaxClicks { get; init; }
+    public int? RedirectType { get; init; }
+    public bool? ForwardQuery { get; init; }
+
+    public bool Matches(Link link) =>
+        Url == link.Url
+        && (Slug is null || Slug == link.Slug)
+        && (!DomainGiven || Domain == link.Domain)
+        && (Utm is null || Equals(Utm, link.Utm))
+        && (Tags is null || Tags.ToHashSet(StringComparer.Ordinal).SetEquals(link.Tags))
+        && (ExternalId is null || ExternalId == link.ExternalId)
+        && (Title is null || Title == link.Title)
+        && (ExpiresAt is null || ExpiresAt == link.ExpiresAt)
+        && (ExpiredUrl is null || ExpiredUrl == link.ExpiredUrl)
+        && (MaxClicks is null || MaxClicks == link.MaxClicks)
+        && (RedirectType is null || RedirectType == link.RedirectType)
+        && (ForwardQuery is null || ForwardQuery == link.ForwardQuery);
+
+    /// <summary>The link this definition creates, with omitted fields at their defaults.</summary>
+    public Link ToLink(string id, string workspaceId, string slug, DateTimeOffset now) => new()
+    {
+        Id = id,
+        WorkspaceId = workspaceId,
+        Domain = Domain,
+        Slug = slug,
+        BaseUrl = BaseUrl,
+        Url = Url,
+        Utm = Utm,
+        Tags = Tags ?? [],
+        ExternalId = ExternalId,
+        Title = Title,
+        ExpiresAt = ExpiresAt,
+        ExpiredUrl = ExpiredUrl,
+        MaxClicks = MaxClicks,
+        RedirectType = RedirectType ?? 302,
+        ForwardQuery = ForwardQuery ?? true,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+}

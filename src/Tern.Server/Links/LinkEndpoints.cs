@@ -1,0 +1,148 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Tern.Contracts;
+using Tern.Server.Access;
+using Tern.Server.Clicks;
+using Tern.Server.Hosting;
+
+namespace Tern.Server.Links;
+
+/// <summary><c>/api/v1/links</c>: create, read, list, change, delete and upsert by externalId.</summary>
+public static class LinkEndpoints
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 1000;
+
+    public static void MapLinks(this RouteGroupBuilder api)
+    {
+        var links = api.MapGroup("/links").WithTags("Links");
+        links.MapPost("/", CreateLink).RequireAuthorization(Scopes.LinksWrite)
+            .WithName("CreateLink").WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
+        links.MapGet("/", ListLinks).RequireAuthorization(Scopes.LinksRead)
+            .WithName("ListLinks").WithSummary("List links, newest first, with filters and a cursor");
+        links.MapGet("/{id}", GetLink).RequireAuthorization(Scopes.LinksRead)
+            .WithName("GetLink").WithSummary("Get a link");
+        links.MapPatch("/{id}", UpdateLink).RequireAuthorization(Scopes.LinksWrite)
+            .WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
+        links.MapDelete("/{id}", DeleteLink).RequireAuthorization(Scopes.LinksWrite)
+            .WithName("DeleteLink").WithSummary("Delete a link");
+        links.MapPut("/external/{externalId}", UpsertLink).RequireAuthorization(Scopes.LinksWrite)
+            .WithName("UpsertLinkByExternalId").WithSummary("Create or replace the link with this externalId");
+    }
+
+    public static async Task<Results<Created<LinkResponse>, Ok<LinkResponse>, ProblemHttpResult>> CreateLink(
+        CreateLinkRequest body, ClaimsPrincipal user, LinkService links, LinkResponses responses, CancellationToken cancellationToken) =>
+        await links.CreateAsync(TernClaims.WorkspaceOf(user), body, cancellationToken) switch
+        {
+            LinkOutcome.Created created => TypedResults.Created($"/api/v1/links/{created.Link.Id}", responses.From(created.Link)),
+            LinkOutcome.Existing existing => TypedResults.Ok(responses.From(existing.Link)),
+            var other => ToProblem(other),
+        };
+
+    public static async Task<Results<Created<LinkResponse>, Ok<LinkResponse>, ProblemHttpResult>> UpsertLink(
+        string externalId, CreateLinkRequest body, ClaimsPrincipal user, LinkService links, LinkResponses responses,
+        CancellationToken cancellationToken) =>
+        await links.UpsertAsync(TernClaims.WorkspaceOf(user), externalId, body, cancellationToken) switch
+        {
+            LinkOutcome.Created created => TypedResults.Created($"/api/v1/links/{created.Link.Id}", responses.From(created.Link)),
+            LinkOutcome.Existing existing => TypedResults.Ok(responses.From(existing.Link)),
+            LinkOutcome.Updated updated => TypedResults.Ok(responses.From(updated.Link)),
+            var other => ToProblem(other),
+        };
+
+    public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> GetLink(
+        string id, ClaimsPrincipal user, LinkService links, LinkResponses responses, CancellationToken cancellationToken) =>
+        await links.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is { } link
+            ? TypedResults.Ok(responses.From(link))
+            : Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
+
+    public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> UpdateLink(
+        string id, UpdateLinkRequest body, ClaimsPrincipal user, LinkService links, LinkResponses responses,
+        CancellationToken cancellationToken) =>
+        await links.UpdateAsync(TernClaims.WorkspaceOf(user), id, body, cancellationToken) switch
+        {
+            LinkOutcome.Updated updated => TypedResults.Ok(responses.From(updated.Link)),
+            var other => ToProblem(other),
+        };
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteLink(
+        string id, ClaimsPrincipal user, LinkService links, CancellationToken cancellationToken) =>
+        await links.DeleteAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is not null
+            ? TypedResults.NoContent()
+            : Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
+
+    public static async Task<Results<Ok<ListResponse<LinkResponse>>, ProblemHttpResult>> ListLinks(
+        ClaimsPrincipal user, LinkStore store, LinkResponses responses, CancellationToken cancellationToken,
+        string? tag = null, string? q = null, string? archived = null, string? externalId = null, string? limit = null,
+        string? cursor = null)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var pageSize = DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > MaxLimit))
+        {
+            errors["limit"] = [$"limit must be a whole number from 1 to {MaxLimit}."];
+        }
+
+        bool? archivedFilter = null;
+        if (archived is not null)
+        {
+            if (bool.TryParse(archived, out var value))
+            {
+                archivedFilter = value;
+            }
+            else
+            {
+                errors["archived"] = ["archived must be true or false."];
+            }
+        }
+
+        if (cursor is not null && !Ids.IsWellFormed(cursor, "lnk"))
+        {
+            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.ValidationResult(errors);
+        }
+
+        var page = await store.ListAsync(TernClaims.WorkspaceOf(user), new LinkFilter(tag, q, archivedFilter, externalId),
+            cursor, pageSize + 1, cancellationToken);
+        var items = page.Take(pageSize).Select(responses.From).ToList();
+        return TypedResults.Ok(new ListResponse<LinkResponse>(items, page.Count > pageSize ? items[^1].Id : null));
+    }
+
+    private static ProblemHttpResult ToProblem(LinkOutcome outcome) => outcome switch
+    {
+        LinkOutcome.Invalid invalid => Problems.ValidationResult(invalid.Errors),
+        LinkOutcome.Conflict conflict => Problems.Result(conflict.Kind, conflict.Detail),
+        LinkOutcome.NotFound notFound => Problems.Result(Problems.NotFound, notFound.Detail),
+        _ => throw new InvalidOperationException($"No problem maps {outcome.GetType().Name}."),
+    };
+}
+
+/// <summary>Shapes a stored link for the API: its short URL, and the click count this node knows.</summary>
+public sealed class LinkResponses(ShortDomains domains, ClickCounter counter)
+{
+    public LinkResponse From(Link link) => new()
+    {
+        Id = link.Id,
+        Domain = link.Domain,
+        Slug = link.Slug,
+        ShortUrl = domains.ShortUrl(link.Domain, link.Slug),
+        Url = link.Url,
+        Utm = link.Utm,
+        Tags = link.Tags,
+        ExternalId = link.ExternalId,
+        Title = link.Title,
+        ExpiresAt = link.ExpiresAt,
+        ExpiredUrl = link.ExpiredUrl,
+        MaxClicks = link.MaxClicks,
+        RedirectType = link.RedirectType,
+        ForwardQuery = link.ForwardQuery,
+        Archived = link.Archived,
+        Clicks = counter.CountFor(link.Id, link.Clicks),
+        CreatedAt = link.CreatedAt,
+        UpdatedAt = link.UpdatedAt,
+    };
+}

@@ -1,0 +1,251 @@
+using System.Data.Common;
+using Tern.Contracts;
+using Tern.Server.Clicks;
+using Tern.Server.Hosting;
+using Tern.Server.Redirect;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Links;
+
+/// <summary>What a link call came to; endpoints turn it into a status code.</summary>
+public abstract record LinkOutcome
+{
+    public sealed record Created(Link Link) : LinkOutcome;
+    public sealed record Existing(Link Link) : LinkOutcome;
+    public sealed record Updated(Link Link) : LinkOutcome;
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : LinkOutcome;
+    public sealed record Conflict(ProblemKind Kind, string Detail) : LinkOutcome;
+    public sealed record NotFound(string Detail) : LinkOutcome;
+}
+
+/// <summary>
+/// Creating, replacing, changing and deleting links. Uniqueness of slugs and externalIds is left to the
+/// database's constraints (<c>INSERT … ON CONFLICT DO NOTHING</c>), so that concurrent identical creates on
+/// any number of nodes yield one link; the loser reads the winner and answers as a repeated create.
+/// </summary>
+public sealed class LinkService(
+    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickCounter counter, TimeProvider timeProvider)
+{
+    private const int MaxAttempts = 8;
+
+    public async Task<LinkOutcome> CreateAsync(string workspaceId, CreateLinkRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var definition = validator.Validate(request, errors);
+        return definition is null ? new LinkOutcome.Invalid(errors) : await CreateAsync(workspaceId, definition, cancellationToken);
+    }
+
+    private async Task<LinkOutcome> CreateAsync(string workspaceId, LinkDefinition definition, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            // After a few random collisions (astronomically rare at 62^7) the slug grows a character.
+            var slug = definition.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3);
+            var now = Now();
+            var link = definition.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId, slug, now);
+            var outcome = await database.WriteAsync(async (connection, transaction) =>
+            {
+                if (await store.TryInsertAsync(connection, transaction, link, cancellationToken))
+                {
+                    return new LinkOutcome.Created(link);
+                }
+
+                return await ExplainConflictAsync(connection, transaction, workspaceId, definition, slug, cancellationToken);
+            }, cancellationToken);
+
+            if (outcome is LinkOutcome.Created created)
+            {
+                cache.Invalidate(created.Link.Domain, created.Link.Slug);
+            }
+
+            if (outcome is not null)
+            {
+                return outcome;
+            }
+        }
+
+        return new LinkOutcome.Conflict(Problems.SlugTaken, "No free random slug was found; retry the request.");
+    }
+
+    /// <summary>After an insert did nothing: which constraint was hit, and is it a repeat of the same create? Null: retry.</summary>
+    private static async Task<LinkOutcome?> ExplainConflictAsync(
+        DbConnection connection, DbTransaction transaction, string workspaceId, LinkDefinition definition, string slug,
+        CancellationToken cancellationToken)
+    {
+        if (definition.ExternalId is not null
+            && await LinkStore.FindByExternalIdAsync(connection, transaction, workspaceId, definition.ExternalId, cancellationToken) is { } byExternalId)
+        {
+            return definition.Matches(byExternalId)
+                ? new LinkOutcome.Existing(byExternalId)
+                : new LinkOutcome.Conflict(Problems.LinkConflict,
+                    $"The link with externalId '{definition.ExternalId}' ({byExternalId.Id}) has a different definition.");
+        }
+
+        if (await LinkStore.FindBySlugAsync(connection, transaction, definition.Domain, slug, cancellationToken) is { } bySlug)
+        {
+            if (definition.Slug is null)
+            {
+                return null;
+            }
+
+            if (bySlug.WorkspaceId != workspaceId)
+            {
+                return new LinkOutcome.Conflict(Problems.SlugTaken, $"The slug '{slug}' is not available on {definition.Domain}.");
+            }
+
+            return definition.Matches(bySlug)
+                ? new LinkOutcome.Existing(bySlug)
+                : new LinkOutcome.Conflict(Problems.LinkConflict,
+                    $"The link at {definition.Domain}/{slug} ({bySlug.Id}) has a different definition.");
+        }
+
+        return null;
+    }
+
+    /// <summary><c>PUT /links/external/{externalId}</c>: creates the link, or replaces the definition of the existing one.</summary>
+    public async Task<LinkOutcome> UpsertAsync(
+        string workspaceId, string externalId, CreateLinkRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.ExternalId is not null && request.ExternalId != externalId)
+        {
+            errors["externalId"] = ["externalId in the body must be absent or equal to the one in the path."];
+        }
+
+        var definition = validator.Validate(request with { ExternalId = externalId }, errors);
+        if (definition is null || errors.Count > 0)
+        {
+            return new LinkOutcome.Invalid(errors);
+        }
+
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var existing = await FindByExternalIdAsync(workspaceId, externalId, cancellationToken);
+            if (existing is null)
+            {
+                var created = await CreateAsync(workspaceId, definition, cancellationToken);
+                if (created is LinkOutcome.Conflict && await FindByExternalIdAsync(workspaceId, externalId, cancellationToken) is not null)
+                {
+                    continue; // a concurrent upsert created it in the meantime: replace that one
+                }
+
+                return created;
+            }
+
+            var replacement = definition.ToLink(existing.Id, workspaceId, definition.Slug ?? existing.Slug, existing.CreatedAt) with
+            {
+                Domain = definition.DomainGiven ? definition.Domain : existing.Domain,
+                Archived = existing.Archived,
+                Clicks = existing.Clicks,
+                UpdatedAt = existing.UpdatedAt,
+            };
+            return await SaveAsync(existing, replacement, cancellationToken);
+        }
+
+        return new LinkOutcome.Conflict(Problems.LinkConflict, "The link changed concurrently too often; retry the request.");
+    }
+
+    public async Task<LinkOutcome> UpdateAsync(string workspaceId, string id, UpdateLinkRequest patch, CancellationToken cancellationToken)
+    {
+        var existing = await FindAsync(workspaceId, id, cancellationToken);
+        if (existing is null)
+        {
+            return new LinkOutcome.NotFound($"No link has the id '{id}'.");
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (patch.Url is { IsSet: true, Value: null })
+        {
+            errors["url"] = ["url cannot be cleared."];
+        }
+
+        if (patch.Slug is { IsSet: true, Value: null })
+        {
+            errors["slug"] = ["slug cannot be cleared; give a new one."];
+        }
+
+        // The patched link is validated as the create request it now amounts to, so every rule applies once.
+        var merged = new CreateLinkRequest
+        {
+            Url = patch.Url.GetValueOr(existing.BaseUrl),
+            Slug = patch.Slug.GetValueOr(existing.Slug),
+            Domain = patch.Domain.GetValueOr(existing.Domain),
+            Utm = patch.Utm.GetValueOr(existing.Utm),
+            Tags = patch.Tags.GetValueOr(existing.Tags) ?? [],
+            ExternalId = patch.ExternalId.GetValueOr(existing.ExternalId),
+            Title = patch.Title.GetValueOr(existing.Title),
+            ExpiresAt = patch.ExpiresAt.GetValueOr(existing.ExpiresAt),
+            ExpiredUrl = patch.ExpiredUrl.GetValueOr(existing.ExpiredUrl),
+            MaxClicks = patch.MaxClicks.GetValueOr(existing.MaxClicks),
+            RedirectType = patch.RedirectType.GetValueOr(existing.RedirectType) ?? 302,
+            ForwardQuery = patch.ForwardQuery.GetValueOr(existing.ForwardQuery) ?? true,
+        };
+        var definition = validator.Validate(merged, errors);
+        if (definition is null || errors.Count > 0)
+        {
+            return new LinkOutcome.Invalid(errors);
+        }
+
+        var updated = definition.ToLink(existing.Id, workspaceId, definition.Slug!, existing.CreatedAt) with
+        {
+            Archived = patch.Archived.GetValueOr(existing.Archived) ?? false,
+            Clicks = existing.Clicks,
+            UpdatedAt = existing.UpdatedAt,
+        };
+        return await SaveAsync(existing, updated, cancellationToken);
+    }
+
+    private async Task<LinkOutcome> SaveAsync(Link existing, Link updated, CancellationToken cancellationToken)
+    {
+        if (updated.SameDefinitionAs(existing))
+        {
+            return new LinkOutcome.Updated(existing);
+        }
+
+        updated = updated with { UpdatedAt = Now() };
+        try
+        {
+            await database.WriteAsync(async (connection, transaction) =>
+            {
+                await store.UpdateAsync(connection, transaction, updated, cancellationToken);
+                return true;
+            }, cancellationToken);
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            var slugMoved = updated.Slug != existing.Slug || updated.Domain != existing.Domain;
+            return slugMoved && await store.FindBySlugAsync(updated.Domain, updated.Slug, cancellationToken) is { } other && other.Id != existing.Id
+                ? new LinkOutcome.Conflict(Problems.SlugTaken, $"The slug '{updated.Slug}' is not available on {updated.Domain}.")
+                : new LinkOutcome.Conflict(Problems.ExternalIdTaken, $"Another link of the workspace has the externalId '{updated.ExternalId}'.");
+        }
+
+        cache.Invalidate(existing.Domain, existing.Slug);
+        cache.Invalidate(updated.Domain, updated.Slug);
+        return new LinkOutcome.Updated(updated);
+    }
+
+    public async Task<Link?> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken)
+    {
+        var deleted = await database.WriteAsync(
+            (connection, transaction) => store.DeleteAsync(connection, transaction, workspaceId, id, cancellationToken),
+            cancellationToken);
+        if (deleted is not null)
+        {
+            cache.Invalidate(deleted.Domain, deleted.Slug);
+            counter.Forget(deleted.Id);
+        }
+
+        return deleted;
+    }
+
+    public Task<Link?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
+        store.FindAsync(workspaceId, id, cancellationToken);
+
+    private async Task<Link?> FindByExternalIdAsync(string workspaceId, string externalId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await LinkStore.FindByExternalIdAsync(connection, null, workspaceId, externalId, cancellationToken);
+    }
+
+    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+}

@@ -1,0 +1,237 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using Tern.Contracts;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Links;
+
+/// <summary>Filters of <c>GET /api/v1/links</c>.</summary>
+public sealed record LinkFilter(string? Tag, string? Query, bool? Archived, string? ExternalId);
+
+/// <summary>
+/// Links in storage. Writes take the caller's connection and transaction so that a change and what it causes
+/// (tags now, events later) commit together; reads open their own connection.
+/// </summary>
+public sealed class LinkStore(Database database)
+{
+    private const string Columns =
+        "id, workspace_id, domain, slug, base_url, url, utm_source, utm_medium, utm_campaign, utm_term, utm_content, " +
+        "tags, external_id, title, expires_at, expired_url, max_clicks, redirect_type, forward_query, archived, clicks, " +
+        "created_at, updated_at";
+
+    /// <summary>Inserts the link unless its slug or externalId is taken; true when it was inserted.</summary>
+    public async Task<bool> TryInsertAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken)
+    {
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            INSERT INTO links ({Columns})
+            VALUES (@Id, @WorkspaceId, @Domain, @Slug, @BaseUrl, @Url, @UtmSource, @UtmMedium, @UtmCampaign, @UtmTerm, @UtmContent,
+                    @Tags, @ExternalId, @Title, @ExpiresAt, @ExpiredUrl, @MaxClicks, @RedirectType, @ForwardQuery, @Archived, @Clicks,
+                    @CreatedAt, @UpdatedAt)
+            ON CONFLICT DO NOTHING
+            """, LinkRow.From(link), transaction, cancellationToken: cancellationToken));
+        if (inserted == 1)
+        {
+            await InsertTagsAsync(connection, transaction, link, cancellationToken);
+        }
+
+        return inserted == 1;
+    }
+
+    /// <summary>Writes every field of the link; a taken slug or externalId throws a unique violation.</summary>
+    public async Task UpdateAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE links SET domain = @Domain, slug = @Slug, base_url = @BaseUrl, url = @Url,
+                utm_source = @UtmSource, utm_medium = @UtmMedium, utm_campaign = @UtmCampaign, utm_term = @UtmTerm, utm_content = @UtmContent,
+                tags = @Tags, external_id = @ExternalId, title = @Title, expires_at = @ExpiresAt, expired_url = @ExpiredUrl,
+                max_clicks = @MaxClicks, redirect_type = @RedirectType, forward_query = @ForwardQuery, archived = @Archived,
+                updated_at = @UpdatedAt
+            WHERE id = @Id AND workspace_id = @WorkspaceId
+            """, LinkRow.From(link), transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM link_tags WHERE link_id = @Id", new { link.Id }, transaction, cancellationToken: cancellationToken));
+        await InsertTagsAsync(connection, transaction, link, cancellationToken);
+    }
+
+    /// <summary>Deletes the link and returns it, or null when the workspace has no such link.</summary>
+    public async Task<Link?> DeleteAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string id, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
+            $"DELETE FROM links WHERE id = @id AND workspace_id = @workspaceId RETURNING {Columns}",
+            new { id, workspaceId }, transaction, cancellationToken: cancellationToken));
+        return row?.ToLink();
+    }
+
+    public async Task<Link?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindAsync(connection, null, workspaceId, id, cancellationToken);
+    }
+
+    public static async Task<Link?> FindAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string id, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM links WHERE id = @id AND workspace_id = @workspaceId",
+            new { id, workspaceId }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+
+    /// <summary>The link on this domain and slug, in whichever workspace it is.</summary>
+    public async Task<Link?> FindBySlugAsync(string domain, string slug, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindBySlugAsync(connection, null, domain, slug, cancellationToken);
+    }
+
+    public static async Task<Link?> FindBySlugAsync(DbConnection connection, DbTransaction? transaction, string domain, string slug, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM links WHERE domain = @domain AND slug = @slug",
+            new { domain, slug }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+
+    public static async Task<Link?> FindByExternalIdAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string externalId, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND external_id = @externalId",
+            new { workspaceId, externalId }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+
+    /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
+    public async Task<IReadOnlyList<Link>> ListAsync(
+        string workspaceId, LinkFilter filter, string? before, int limit, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder($"SELECT {Columns} FROM links l WHERE workspace_id = @workspaceId");
+        if (before is not null)
+        {
+            sql.Append(" AND id < @before");
+        }
+
+        if (filter.Tag is not null)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM link_tags t WHERE t.workspace_id = @workspaceId AND t.tag = @tag AND t.link_id = l.id)");
+        }
+
+        if (filter.Archived is not null)
+        {
+            sql.Append(" AND archived = @archived");
+        }
+
+        if (filter.ExternalId is not null)
+        {
+            sql.Append(" AND external_id = @externalId");
+        }
+
+        string? pattern = null;
+        if (!string.IsNullOrEmpty(filter.Query))
+        {
+            var like = database.Dialect.CaseInsensitiveLike;
+            pattern = "%" + filter.Query.Replace("\\", "\\\\", StringComparison.Ordinal)
+                .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
+            sql.Append($" AND (slug {like} @pattern ESCAPE '\\' OR url {like} @pattern ESCAPE '\\' OR title {like} @pattern ESCAPE '\\')");
+        }
+
+        sql.Append(" ORDER BY id DESC LIMIT @limit");
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(sql.ToString(),
+            new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit },
+            cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToLink())];
+    }
+
+    /// <summary>Adds counted clicks to the stored totals in one transaction.</summary>
+    public Task AddClicksAsync(IReadOnlyList<(string LinkId, long Count)> counts, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE links SET clicks = clicks + @Count WHERE id = @LinkId",
+            counts.Select(c => new { c.LinkId, c.Count }), transaction, cancellationToken: cancellationToken)), cancellationToken);
+
+    private static Task InsertTagsAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken) =>
+        link.Tags.Count == 0
+            ? Task.CompletedTask
+            : connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO link_tags (workspace_id, tag, link_id) VALUES (@WorkspaceId, @Tag, @LinkId) ON CONFLICT DO NOTHING",
+                link.Tags.Select(tag => new { link.WorkspaceId, Tag = tag, LinkId = link.Id }), transaction,
+                cancellationToken: cancellationToken));
+
+    /// <summary>The row as stored: instants in Unix milliseconds, tags as a JSON array in display order.</summary>
+    private sealed class LinkRow
+    {
+        public string Id { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string Domain { get; set; } = "";
+        public string Slug { get; set; } = "";
+        public string BaseUrl { get; set; } = "";
+        public string Url { get; set; } = "";
+        public string? UtmSource { get; set; }
+        public string? UtmMedium { get; set; }
+        public string? UtmCampaign { get; set; }
+        public string? UtmTerm { get; set; }
+        public string? UtmContent { get; set; }
+        public string Tags { get; set; } = "[]";
+        public string? ExternalId { get; set; }
+        public string? Title { get; set; }
+        public long? ExpiresAt { get; set; }
+        public string? ExpiredUrl { get; set; }
+        public long? MaxClicks { get; set; }
+        public int RedirectType { get; set; }
+        public bool ForwardQuery { get; set; }
+        public bool Archived { get; set; }
+        public long Clicks { get; set; }
+        public long CreatedAt { get; set; }
+        public long UpdatedAt { get; set; }
+
+        public static LinkRow From(Link link) => new()
+        {
+            Id = link.Id,
+            WorkspaceId = link.WorkspaceId,
+            Domain = link.Domain,
+            Slug = link.Slug,
+            BaseUrl = link.BaseUrl,
+            Url = link.Url,
+            UtmSource = link.Utm?.Source,
+            UtmMedium = link.Utm?.Medium,
+            UtmCampaign = link.Utm?.Campaign,
+            UtmTerm = link.Utm?.Term,
+            UtmContent = link.Utm?.Content,
+            Tags = JsonSerializer.Serialize(link.Tags, StorageJsonContext.Default.IReadOnlyListString),
+            ExternalId = link.ExternalId,
+            Title = link.Title,
+            ExpiresAt = link.ExpiresAt?.ToUnixTimeMilliseconds(),
+            ExpiredUrl = link.ExpiredUrl,
+            MaxClicks = link.MaxClicks,
+            RedirectType = link.RedirectType,
+            ForwardQuery = link.ForwardQuery,
+            Archived = link.Archived,
+            Clicks = link.Clicks,
+            CreatedAt = link.CreatedAt.ToUnixTimeMilliseconds(),
+            UpdatedAt = link.UpdatedAt.ToUnixTimeMilliseconds(),
+        };
+
+        public Link ToLink() => new()
+        {
+            Id = Id,
+            WorkspaceId = WorkspaceId,
+            Domain = Domain,
+            Slug = Slug,
+            BaseUrl = BaseUrl,
+            Url = Url,
+            Utm = LinkValidator.Normalize(new UtmParameters
+            {
+                Source = UtmSource, Medium = UtmMedium, Campaign = UtmCampaign, Term = UtmTerm, Content = UtmContent,
+            }),
+            Tags = JsonSerializer.Deserialize(Tags, StorageJsonContext.Default.IReadOnlyListString) ?? [],
+            ExternalId = ExternalId,
+            Title = Title,
+            ExpiresAt = ExpiresAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
+            ExpiredUrl = ExpiredUrl,
+            MaxClicks = MaxClicks,
+            RedirectType = RedirectType,
+            ForwardQuery = ForwardQuery,
+            Archived = Archived,
+            Clicks = Clicks,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt),
+            UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt),
+        };
+    }
+}
+
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class StorageJsonContext : JsonSerializerContext;

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Tern.Server.Clicks;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+
+namespace Tern.Server.Redirect;
+
+/// <summary>What the redirect path needs of a link, precomputed so that answering allocates nothing.</summary>
+public sealed class CachedLink
+{
+    public CachedLink(Link link, ClickTally tally)
+    {
+        Id = link.Id;
+        WorkspaceId = link.WorkspaceId;
+        Destination = link.Url;
+        var hash = link.Url.IndexOf('#', StringComparison.Ordinal);
+        DestinationBeforeFragment = hash < 0 ? link.Url : link.Url[..hash];
+        Fragment = hash < 0 ? "" : link.Url[hash..];
+        QuerySeparator = DestinationBeforeFragment.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+        RedirectType = link.RedirectType;
+        ForwardQuery = link.ForwardQuery;
+        ExpiresAtMs = link.ExpiresAt?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+        ExpiredUrl = link.ExpiredUrl;
+        MaxClicks = link.MaxClicks ?? long.MaxValue;
+        Archived = link.Archived;
+        Tally = tally;
+    }
+
+    public string Id { get; }
+    public string WorkspaceId { get; }
+    public string Destination { get; }
+    public string DestinationBeforeFragment { get; }
+    public string Fragment { get; }
+    public char QuerySeparator { get; }
+    public int RedirectType { get; }
+    public bool ForwardQuery { get; }
+    public long ExpiresAtMs { get; }
+    public string? ExpiredUrl { get; }
+    public long MaxClicks { get; }
+    public bool Archived { get; }
+    public ClickTally Tally { get; }
+}
+
+public enum CacheLookup
+{
+    /// <summary>Not in the cache: storage must be asked.</summary>
+    Unknown,
+    /// <summary>Storage recently said no such link exists.</summary>
+    Missing,
+    Found,
+}
+
+/// <summary>
+/// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
+/// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
+/// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>;
+/// a load that raced with a change is used once but not cached (a generation counter tells).
+/// </summary>
+public sealed class LinkCache(LinkStore store, ClickCounter counter, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
+{
+    private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
+    private readonly LinkCacheOptions _options = options.Value;
+    private long _generation;
+    private int _linkCount;
+    private int _missCount;
+
+    public int Count => Volatile.Read(ref _linkCount);
+
+    public CacheLookup Lookup(ReadOnlySpan<char> domain, ReadOnlySpan<char> slug, out CachedLink? link)
+    {
+        link = null;
+        if (!_domains.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(domain, out var entries))
+        {
+            return CacheLookup.Unknown;
+        }
+
+        if (entries.Links.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(slug, out link))
+        {
+            return CacheLookup.Found;
+        }
+
+        if (entries.Misses.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(slug, out var until)
+            && timeProvider.GetUtcNow().ToUnixTimeMilliseconds() < until)
+        {
+            return CacheLookup.Missing;
+        }
+
+        return CacheLookup.Unknown;
+    }
+
+    /// <summary>Reads the link from storage and caches what it found, or that nothing was found.</summary>
+    public async Task<CachedLink?> LoadAsync(string domain, string slug, CancellationToken cancellationToken)
+    {
+        var generation = Volatile.Read(ref _generation);
+        var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
+        var cached = link is null ? null : new CachedLink(link, counter.TallyFor(link.Id, link.Clicks));
+        if (generation != Volatile.Read(ref _generation))
+        {
+            return cached;
+        }
+
+        var entries = _domains.GetOrAdd(domain, static _ => new DomainEntries());
+        if (cached is null)
+        {
+            if (_options.MissSeconds > 0)
+            {
+                if (Interlocked.Increment(ref _missCount) > _options.MaxMisses)
+                {
+                    ClearMisses();
+                }
+
+                entries.Misses[slug] = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() + (long)(_options.MissSeconds * 1000);
+            }
+
+            return null;
+        }
+
+        if (!entries.Links.TryAdd(slug, cached))
+        {
+            entries.Links[slug] = cached;
+        }
+        else if (Interlocked.Increment(ref _linkCount) > _options.MaxLinks)
+        {
+            Evict(entries);
+        }
+
+        return cached;
+    }
+
+    /// <summary>Forgets whatever is cached for this domain and slug; called after every committed link change.</summary>
+    public void Invalidate(string domain, string slug)
+    {
+        Interlocked.Increment(ref _generation);
+        if (_domains.TryGetValue(domain, out var entries))
+        {
+            if (entries.Links.TryRemove(slug, out _))
+            {
+                Interlocked.Decrement(ref _linkCount);
+            }
+
+            entries.Misses.TryRemove(slug, out _);
+        }
+    }
+
+    /// <summary>Drops everything; the next request for each link reloads it.</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _domains.Clear();
+        Interlocked.Exchange(ref _linkCount, 0);
+        Interlocked.Exchange(ref _missCount, 0);
+    }
+
+    private void ClearMisses()
+    {
+        foreach (var entries in _domains.Values)
+        {
+            entries.Misses.Clear();
+        }
+
+        Interlocked.Exchange(ref _missCount, 0);
+    }
+
+    // Over capacity, a tenth of the domain's links go; enumeration order of a hash map is as good as random here.
+    private void Evict(DomainEntries entries)
+    {
+        var toRemove = Math.Max(1, entries.Links.Count / 10);
+        foreach (var slug in entries.Links.Keys.Take(toRemove))
+        {
+            if (entries.Links.TryRemove(slug, out _))
+            {
+                Interlocked.Decrement(ref _linkCount);
+            }
+        }
+    }
+
+    private sealed class DomainEntries
+    {
+        public ConcurrentDictionary<string, CachedLink> Links { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentDictionary<string, long> Misses { get; } = new(StringComparer.Ordinal);
+    }
+}

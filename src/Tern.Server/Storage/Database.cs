@@ -1,0 +1,65 @@
+using System.Data.Common;
+
+namespace Tern.Server.Storage;
+
+public enum StorageProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The one door to storage. Domain code writes portable SQL (both providers accept <c>@name</c> parameters,
+/// <c>ON CONFLICT</c> and <c>RETURNING</c>, and timestamps are stored as Unix milliseconds) and asks the
+/// <see cref="SqlDialect"/> for the few spots where the engines differ.
+/// </summary>
+public abstract class Database
+{
+    public abstract StorageProvider Provider { get; }
+
+    public abstract SqlDialect Dialect { get; }
+
+    /// <summary>Opens a pooled connection for reading (or for a write that needs no transaction ordering).</summary>
+    public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one write transaction and commits it. On SQLite writers are queued
+    /// in-process, because the engine admits one writer at a time and its busy-wait is slower than a queue.
+    /// </summary>
+    public abstract Task<T> WriteAsync<T>(
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken);
+
+    /// <summary>True when storage answers a trivial query.</summary>
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellationToken);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>What differs between the SQL engines, kept to a handful of members.</summary>
+public abstract class SqlDialect
+{
+    /// <summary>The case-insensitive LIKE operator.</summary>
+    public abstract string CaseInsensitiveLike { get; }
+
+    /// <summary>True when the exception is a unique-constraint violation.</summary>
+    public abstract bool IsUniqueViolation(DbException exception);
+
+    /// <summary>True when the exception says storage is unreachable or busy rather than that the request was wrong.</summary>
+    public abstract bool IsTransient(DbException exception);
+}
