@@ -58,6 +58,7 @@ public sealed class ClickCounter(LinkStore store, IOptions<ClickOptions> options
 {
     private readonly ConcurrentDictionary<string, ClickTally> _tallies = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ClickTally> _dirty = new();
+    // Never disposed: the host may stop this service after disposing singletons, and the final flush must still run.
     private readonly SemaphoreSlim _flushGate = new(1, 1);
 
     /// <summary>The tally of a link, created from its stored count the first time the link is loaded.</summary>
@@ -129,11 +130,5 @@ public sealed class ClickCounter(LinkStore store, IOptions<ClickOptions> options
     {
         await base.StopAsync(cancellationToken);
         await FlushAsync(CancellationToken.None);
-    }
-
-    public override void Dispose()
-    {
-        _flushGate.Dispose();
-        base.Dispose();
     }
 }

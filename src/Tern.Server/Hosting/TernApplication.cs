@@ -31,7 +31,7 @@ public static class TernApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = configuration.GetValue<long?>("Tern:MaxRequestBodyBytes") ?? 4 * 1024 * 1024;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes(configuration);
         });
 
         // Storage first: hosted services start in registration order, and everything after needs the schema.
@@ -101,6 +101,12 @@ public static class TernApplication
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+
+        // Kestrel enforces the limit on every body; declared lengths are refused up front, on any server.
+        var maxBody = MaxRequestBodyBytes(app.Configuration);
+        app.Use((context, next) => context.Request.ContentLength > maxBody
+            ? WriteProblemAsync(context, Problems.PayloadTooLarge, $"The body is {context.Request.ContentLength} bytes; the limit is {maxBody}.")
+            : next(context));
         app.UseAuthentication();
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api =>
         {
@@ -126,5 +132,16 @@ public static class TernApplication
         // Last: the catch-all /{slug}; see RedirectEndpoint.MapRedirects for why the order matters.
         app.MapRedirects();
         return app;
+    }
+
+    /// <summary>Largest request body accepted, <c>Tern:MaxRequestBodyBytes</c> (default 4 MiB).</summary>
+    private static long MaxRequestBodyBytes(IConfiguration configuration) =>
+        configuration.GetValue<long?>("Tern:MaxRequestBodyBytes") ?? 4 * 1024 * 1024;
+
+    private static Task WriteProblemAsync(HttpContext context, ProblemKind kind, string detail)
+    {
+        context.Response.StatusCode = kind.Status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = kind.ToProblem(detail) }).AsTask();
     }
 }

@@ -4,9 +4,10 @@ using Microsoft.Data.Sqlite;
 namespace Tern.Server.Storage.Sqlite;
 
 /// <summary>The embedded provider: one SQLite file in WAL mode, readers in parallel, writers queued.</summary>
-public sealed class SqliteDatabase : Database, IDisposable
+public sealed class SqliteDatabase : Database
 {
     private readonly string _connectionString;
+    // Not disposed with the container: final flushes at shutdown still write through it.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     public SqliteDatabase(string path)
@@ -58,8 +59,6 @@ public sealed class SqliteDatabase : Database, IDisposable
             _writeGate.Release();
         }
     }
-
-    public void Dispose() => _writeGate.Dispose();
 
     private sealed class SqliteDialect : SqlDialect
     {

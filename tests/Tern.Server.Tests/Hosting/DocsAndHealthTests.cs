@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Hosting;
+
+public sealed class DocsAndHealthTests(TernFactory tern) : IClassFixture<TernFactory>
+{
+    [Fact]
+    public async Task ServesTheOpenApiDocumentWithoutAKeyWithNamedSummarisedOperations()
+    {
+        var response = await tern.Visitor().GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("Tern API", (string?)document["info"]?["title"]);
+
+        var operations = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => op.Value!))
+            .ToList();
+        var ids = operations.Select(op => (string?)op["operationId"]).ToList();
+        foreach (var expected in new[] { "CreateLink", "ListLinks", "GetLink", "UpdateLink", "DeleteLink", "UpsertLinkByExternalId", "CreateKey", "RevokeKey", "CreateWorkspace" })
+        {
+            Assert.Contains(expected, ids);
+        }
+
+        Assert.All(operations, op => Assert.False(string.IsNullOrEmpty((string?)op["summary"]), op.ToJsonString()));
+        Assert.Null(document["paths"]!["/{slug}"]);
+    }
+
+    [Fact]
+    public async Task ServesTheInteractiveReferenceAndItsScriptFromTernItself()
+    {
+        var visitor = tern.Visitor();
+        var page = await visitor.GetAsync("/docs");
+        if (page.StatusCode is HttpStatusCode.MovedPermanently or HttpStatusCode.Found)
+        {
+            page = await visitor.GetAsync(page.Headers.Location);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("cdn.jsdelivr.net", html, StringComparison.Ordinal);
+        var script = System.Text.RegularExpressions.Regex.Match(html, "<script[^>]+src=\"([^\"]+)\"").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(script), html);
+        Assert.DoesNotContain("://", script, StringComparison.Ordinal);
+        var asset = await visitor.GetAsync(new Uri(new Uri("http://go.test/docs/"), script));
+        Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
+        Assert.True((await asset.Content.ReadAsByteArrayAsync()).Length > 10_000);
+    }
+
+    [Fact]
+    public async Task HealthAndReadinessAnswer200WhenStorageIsReachable()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await tern.Visitor().GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await tern.Visitor().GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryProblemTypeResolvesToADescription()
+    {
+        var response = await tern.Visitor().GetAsync("/problems/slug-taken");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("slug", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}

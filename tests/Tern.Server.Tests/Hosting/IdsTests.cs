@@ -1,0 +1,43 @@
+using Tern.Server.Access;
+using Tern.Server.Hosting;
+
+namespace Tern.Server.Tests.Hosting;
+
+public sealed class IdsTests
+{
+    [Fact]
+    public void IdsSortByCreationTime()
+    {
+        var earlier = Ids.New("lnk", 1_700_000_000_000);
+        var later = Ids.New("lnk", 1_700_000_000_001);
+        Assert.True(string.CompareOrdinal(earlier, later) < 0);
+        Assert.True(Ids.IsWellFormed(earlier, "lnk"));
+        Assert.Equal(30, earlier.Length);
+    }
+
+    [Fact]
+    public void IdsOfTheSameMillisecondDiffer()
+    {
+        var ids = Enumerable.Range(0, 1000).Select(_ => Ids.New("lnk", 1_700_000_000_000)).ToHashSet();
+        Assert.Equal(1000, ids.Count);
+    }
+
+    [Theory]
+    [InlineData("lnk_01M8DZ7CWJMHT2X6CW06Z0CZT")]
+    [InlineData("key_01M8DZ7CWJMHT2X6CW06Z0CZTY")]
+    [InlineData("lnk_01M8DZ7CWJMHT2X6CW06Z0CZTU")]
+    [InlineData("' OR 1=1 --")]
+    public void RejectsMalformedIds(string id) => Assert.False(Ids.IsWellFormed(id, "lnk"));
+
+    [Fact]
+    public void ApiKeysAreLongRandomAndStoredAsTheirHash()
+    {
+        var key = ApiKeySecret.Generate();
+        Assert.StartsWith("tern_", key, StringComparison.Ordinal);
+        Assert.Equal(37, key.Length);
+        Assert.True(ApiKeySecret.IsWellFormed(key));
+        Assert.NotEqual(key, ApiKeySecret.Generate());
+        Assert.Equal(64, ApiKeySecret.Hash(key).Length);
+        Assert.DoesNotContain(key, ApiKeySecret.Hash(key), StringComparison.Ordinal);
+    }
+}
