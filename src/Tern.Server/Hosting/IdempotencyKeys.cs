@@ -206,5 +206,12 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
         return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = kind.ToProblem(detail) }).AsTask();
     }
 
-    private sealed record StoredResponse(string RequestHash, int? StatusCode, string? ContentType, string? Location, byte[]? Body);
+    private sealed class StoredResponse
+    {
+        public string RequestHash { get; set; } = "";
+        public int? StatusCode { get; set; }
+        public string? ContentType { get; set; }
+        public string? Location { get; set; }
+        public byte[]? Body { get; set; }
+    }
 }

@@ -64,6 +64,7 @@ public static class TernApplication
         services.AddSingleton<ClickCounter>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickCounter>());
         services.AddHostedService<MaintenanceService>();
+        services.AddSingleton<TernMetrics>();
 
         // Errors, JSON and the API document
         // Bare status codes from routing and the framework (404, 405, 415, …) get Tern's problem types too.
@@ -117,6 +118,8 @@ public static class TernApplication
             api.Use((context, next) => idempotency.InvokeAsync(context, next));
         });
         app.UseAuthorization();
+
+        _ = app.Services.GetRequiredService<TernMetrics>();
 
         var api = app.MapGroup("/api/v1");
         api.MapAccess();

@@ -12,8 +12,10 @@ namespace Tern.Server.Links;
 public sealed class ShortDomains(IOptions<TernOptions> options, IServer server)
 {
     private readonly Lazy<(string Origin, string Domain, string Scheme)> _default = new(() => ResolveDefault(options.Value, server));
-    private readonly Lazy<HashSet<string>> _extra = new(() =>
-        [.. options.Value.Domains.Select(d => TryNormalize(d, out var n) ? n : throw new InvalidOperationException($"Tern:Domains holds '{d}', which is not a host name."))]);
+    // Host headers may arrive in any case; stored domains are lower-case.
+    private readonly Lazy<HashSet<string>> _extra = new(() => new HashSet<string>(
+        options.Value.Domains.Select(d => TryNormalize(d, out var n) ? n : throw new InvalidOperationException($"Tern:Domains holds '{d}', which is not a host name.")),
+        StringComparer.OrdinalIgnoreCase));
 
     /// <summary>The default short domain, e.g. <c>go.example.com</c>.</summary>
     public string Default => _default.Value.Domain;

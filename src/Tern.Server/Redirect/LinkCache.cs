@@ -62,10 +62,14 @@ public sealed class LinkCache(LinkStore store, ClickCounter counter, IOptions<Li
     private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
     private readonly LinkCacheOptions _options = options.Value;
     private long _generation;
+    private long _storageReads;
     private int _linkCount;
     private int _missCount;
 
     public int Count => Volatile.Read(ref _linkCount);
+
+    /// <summary>How many times a redirect had to read storage (cache misses); hits never do.</summary>
+    public long StorageReads => Volatile.Read(ref _storageReads);
 
     public CacheLookup Lookup(ReadOnlySpan<char> domain, ReadOnlySpan<char> slug, out CachedLink? link)
     {
@@ -93,6 +97,7 @@ public sealed class LinkCache(LinkStore store, ClickCounter counter, IOptions<Li
     public async Task<CachedLink?> LoadAsync(string domain, string slug, CancellationToken cancellationToken)
     {
         var generation = Volatile.Read(ref _generation);
+        Interlocked.Increment(ref _storageReads);
         var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
         var cached = link is null ? null : new CachedLink(link, counter.TallyFor(link.Id, link.Clicks));
         if (generation != Volatile.Read(ref _generation))
