@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Tern.Contracts;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.EndToEnd;
+
+/// <summary>A new user's first minutes, on the real server process with its embedded SQLite file.</summary>
+public sealed partial class FirstRunTests : IDisposable
+{
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("tern-run-").FullName;
+
+    [Fact]
+    public async Task AFreshServerPrintsAFirstKeyThatCreatesALinkWhoseShortUrlRedirects()
+    {
+        await using var tern = await TernProcess.StartAsync(_dataDir);
+        var key = FirstKey().Match(tern.Output).Value;
+        Assert.NotEmpty(key);
+        Assert.True(File.Exists(Path.Combine(_dataDir, "tern.db")));
+
+        using var api = new HttpClient { BaseAddress = new Uri(tern.BaseUrl) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var created = await api.PostAsJsonAsync("/api/v1/links", new { url = "https://brand.example/loyalty?member_id=usr_84729" }, ApiExtensions.Json);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var link = await created.ReadAsync<LinkResponse>();
+        Assert.Equal($"{tern.BaseUrl}/{link.Slug}", link.ShortUrl);
+
+        using var visitor = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var redirect = await visitor.GetAsync(link.ShortUrl);
+        Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
+        Assert.Equal("https://brand.example/loyalty?member_id=usr_84729", redirect.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task SigtermKeepsEveryAnsweredClickAndARestartPrintsNoNewKey()
+    {
+        string key;
+        LinkResponse link;
+        await using (var first = await TernProcess.StartAsync(_dataDir))
+        {
+            key = FirstKey().Match(first.Output).Value;
+            using var api = Client(first.BaseUrl, key);
+            link = await (await api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/drain" }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
+            using var visitor = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+            var answers = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => visitor.GetAsync(link.ShortUrl)));
+            Assert.All(answers, a => Assert.Equal(HttpStatusCode.Found, a.StatusCode));
+
+            Assert.Equal(0, await first.TerminateAsync());
+        }
+
+        await using var second = await TernProcess.StartAsync(_dataDir);
+        Assert.DoesNotMatch(FirstKey(), second.Output);
+        using var again = Client(second.BaseUrl, key);
+        var stored = await again.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json);
+        Assert.Equal(200, stored!.Clicks);
+    }
+
+    [Fact]
+    public async Task TheConfiguredAdminKeyWorksFromAnEnvironmentVariable()
+    {
+        const string adminKey = "tern_ConfiguredByEnvironment000000000";
+        await using var tern = await TernProcess.StartAsync(_dataDir, new Dictionary<string, string> { ["Tern__AdminKey"] = adminKey });
+
+        Assert.DoesNotMatch(FirstKey(), tern.Output);
+        using var api = Client(tern.BaseUrl, adminKey);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/links")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n")]
+    [InlineData("GET /api/v1/links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \u0001\r\n\r\n")]
+    [InlineData("POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")]
+    public async Task RawMalformedRequestsGetA4xxNotA500(string raw)
+    {
+        await using var tern = await TernProcess.StartAsync(_dataDir);
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, tern.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.Latin1.GetBytes(raw));
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer);
+        var statusLine = System.Text.Encoding.Latin1.GetString(buffer, 0, read).Split("\r\n")[0];
+        Assert.Matches("^HTTP/1.1 4\\d\\d ", statusLine);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static HttpClient Client(string baseUrl, string key)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    [GeneratedRegex("tern_[A-Za-z0-9]{32}")]
+    private static partial Regex FirstKey();
+}
