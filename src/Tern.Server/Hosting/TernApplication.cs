@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Tern.Contracts;
 using Tern.Server.Access;
@@ -93,6 +94,15 @@ public static class TernApplication
             document.Info.Description =
                 "Short links as infrastructure: create links at send time, follow them, and read what happened. " +
                 "Authenticate with Authorization: Bearer tern_…; errors are application/problem+json.";
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key: Authorization: Bearer tern_…",
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
             return Task.CompletedTask;
         }));
         return builder;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 
 namespace Tern.Server.Storage;
 
@@ -15,6 +16,13 @@ public enum StorageProvider
 /// </summary>
 public abstract class Database
 {
+    static Database()
+    {
+        // Columns are snake_case and row types PascalCase. Every query runs on a Database, so setting Dapper's
+        // process-wide switch here holds for whoever builds one, not only for hosts that call AddTernStorage.
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+    }
+
     public abstract StorageProvider Provider { get; }
 
     public abstract SqlDialect Dialect { get; }

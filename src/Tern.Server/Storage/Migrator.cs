@@ -105,7 +105,6 @@ public static class StorageServiceCollectionExtensions
 {
     public static IServiceCollection AddTernStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
         services.AddSingleton<Database>(sp =>
         {
             var provider = configuration["Tern:Database:Provider"] ?? "sqlite";

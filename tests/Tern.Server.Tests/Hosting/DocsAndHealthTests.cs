@@ -13,6 +13,7 @@ public sealed class DocsAndHealthTests(TernFactory tern) : IClassFixture<TernFac
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var document = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal("Tern API", (string?)document["info"]?["title"]);
+        Assert.Equal("bearer", (string?)document["components"]?["securitySchemes"]?["apiKey"]?["scheme"]);
 
         var operations = document["paths"]!.AsObject()
             .SelectMany(path => path.Value!.AsObject().Select(op => op.Value!))
