@@ -54,8 +54,13 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
             """,
             new
             {
-                key.Id, key.WorkspaceId, key.Name, key.Prefix, Hash = ApiKeySecret.Hash(secret),
-                Scopes = string.Join(' ', scopes), CreatedAt = now.ToUnixTimeMilliseconds(),
+                key.Id,
+                key.WorkspaceId,
+                key.Name,
+                key.Prefix,
+                Hash = ApiKeySecret.Hash(secret),
+                Scopes = string.Join(' ', scopes),
+                CreatedAt = now.ToUnixTimeMilliseconds(),
             },
             transaction, cancellationToken: cancellationToken)), cancellationToken);
         return (key, inserted == 1);

@@ -117,9 +117,12 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
                 """,
                 new
                 {
-                    status = response.StatusCode, contentType = response.ContentType,
+                    status = response.StatusCode,
+                    contentType = response.ContentType,
                     location = response.Headers.Location.ToString() is { Length: > 0 } l ? l : null,
-                    body = buffer.ToArray(), workspaceId, key,
+                    body = buffer.ToArray(),
+                    workspaceId,
+                    key,
                 },
                 transaction)), CancellationToken.None);
         }

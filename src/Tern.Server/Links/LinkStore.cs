@@ -215,7 +215,11 @@ public sealed class LinkStore(Database database)
             Url = Url,
             Utm = LinkValidator.Normalize(new UtmParameters
             {
-                Source = UtmSource, Medium = UtmMedium, Campaign = UtmCampaign, Term = UtmTerm, Content = UtmContent,
+                Source = UtmSource,
+                Medium = UtmMedium,
+                Campaign = UtmCampaign,
+                Term = UtmTerm,
+                Content = UtmContent,
             }),
             Tags = JsonSerializer.Deserialize(Tags, StorageJsonContext.Default.IReadOnlyListString) ?? [],
             ExternalId = ExternalId,

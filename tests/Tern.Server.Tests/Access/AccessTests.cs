@@ -126,6 +126,8 @@ public abstract class AccessTests(TernFactory tern)
 
 public sealed class AccessTestsOnSqlite(TernFactory tern) : AccessTests(tern), IClassFixture<TernFactory>;
 
+public sealed class AccessTestsOnPostgres(PostgresTernFactory tern) : AccessTests(tern), IClassFixture<PostgresTernFactory>;
+
 /// <summary>A server with a tiny per-key budget.</summary>
 public sealed class RateLimitedTern : TernFactory
 {

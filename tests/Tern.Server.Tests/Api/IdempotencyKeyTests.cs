@@ -84,3 +84,4 @@ public abstract class IdempotencyKeyTests(TernFactory tern)
 }
 
 public sealed class IdempotencyKeyTestsOnSqlite(TernFactory tern) : IdempotencyKeyTests(tern), IClassFixture<TernFactory>;
+public sealed class IdempotencyKeyTestsOnPostgres(PostgresTernFactory tern) : IdempotencyKeyTests(tern), IClassFixture<PostgresTernFactory>;

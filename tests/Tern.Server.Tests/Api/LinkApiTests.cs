@@ -152,8 +152,13 @@ public abstract class LinkApiTests(TernFactory tern)
     {
         var link = await _api.CreateLinkAsync(new
         {
-            url = "https://example.com/p", slug = UniqueSlug(), title = "T", tags = new[] { "x" }, utm = new { source = "s" },
-            expiresAt = "2031-01-01T00:00:00Z", maxClicks = 5,
+            url = "https://example.com/p",
+            slug = UniqueSlug(),
+            title = "T",
+            tags = new[] { "x" },
+            utm = new { source = "s" },
+            expiresAt = "2031-01-01T00:00:00Z",
+            maxClicks = 5,
         });
 
         var response = await _api.PatchAsJsonAsync($"/api/v1/links/{link.Id}",
@@ -304,3 +309,4 @@ public abstract class LinkApiTests(TernFactory tern)
 }
 
 public sealed class LinkApiTestsOnSqlite(TernFactory tern) : LinkApiTests(tern), IClassFixture<TernFactory>;
+public sealed class LinkApiTestsOnPostgres(PostgresTernFactory tern) : LinkApiTests(tern), IClassFixture<PostgresTernFactory>;

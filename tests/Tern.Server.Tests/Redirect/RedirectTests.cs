@@ -18,7 +18,9 @@ public abstract class RedirectTests(TernFactory tern)
     {
         var link = await _api.CreateLinkAsync(new
         {
-            url = "https://brand.example/loyalty?member_id=usr_84729", slug = UniqueSlug(), utm = new { source = "sms", campaign = "nov" },
+            url = "https://brand.example/loyalty?member_id=usr_84729",
+            slug = UniqueSlug(),
+            utm = new { source = "sms", campaign = "nov" },
         });
 
         var response = await _visitor.GetAsync("/" + link.Slug);
@@ -239,3 +241,4 @@ public abstract class RedirectTests(TernFactory tern)
 }
 
 public sealed class RedirectTestsOnSqlite(TernFactory tern) : RedirectTests(tern), IClassFixture<TernFactory>;
+public sealed class RedirectTestsOnPostgres(PostgresTernFactory tern) : RedirectTests(tern), IClassFixture<PostgresTernFactory>;

@@ -1,0 +1,494 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tern.Contracts;
+using Tern.Server.Access;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Tests.Storage;
+
+/// <summary>
+/// What every storage provider must do the same way. Each test gets a fresh, migrated database holding the
+/// default workspace; subclasses say how to make one.
+/// </summary>
+public abstract class StorageCompliance : IAsyncLifetime
+{
+    private const string Domain = "go.test";
+    private const string OtherWorkspaceId = "ws_other";
+
+    private readonly Stack<IAsyncDisposable> _cleanup = new();
+    private long _nextCreatedAt = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+
+    protected Database Database { get; private set; } = null!;
+
+    private LinkStore Links => new(Database);
+
+    private AccessStore Access => new(Database, TimeProvider.System);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        Database = await CreateDatabaseAsync();
+        await MigratorFor(Database).MigrateAsync(Ct);
+        await Access.CreateWorkspaceAsync("Default", Ct, AccessStore.DefaultWorkspaceId);
+        await Access.CreateWorkspaceAsync("Other", Ct, OtherWorkspaceId);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_cleanup.TryPop(out var disposable))
+        {
+            await disposable.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>An empty database, not migrated, on its own storage; disposed with the test.</summary>
+    protected abstract Task<Database> CreateDatabaseAsync();
+
+    protected void DisposeAfterTest(IAsyncDisposable disposable) => _cleanup.Push(disposable);
+
+    private static Migrator MigratorFor(Database database) => new(database, NullLogger<Migrator>.Instance);
+
+    private int LatestVersion => Migrator.Scripts(Database.Provider)[^1].Version;
+
+    [Fact]
+    public async Task MigrationsBringAnEmptyDatabaseToTheNewestVersion()
+    {
+        var database = await CreateDatabaseAsync();
+
+        var version = await MigratorFor(database).MigrateAsync(Ct);
+
+        Assert.Equal(LatestVersion, version);
+        Assert.Equal(Migrator.Scripts(database.Provider).Count, await ScalarAsync<long>(database, "SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(0, await ScalarAsync<long>(database, "SELECT COUNT(*) FROM links"));
+    }
+
+    [Fact]
+    public async Task MigratingAgainChangesNothing()
+    {
+        var history = await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM schema_migrations");
+
+        var version = await MigratorFor(Database).MigrateAsync(Ct);
+
+        Assert.Equal(LatestVersion, version);
+        Assert.Equal(LatestVersion, await ScalarAsync<int>(Database, "SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(history, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task DatabaseNewerThanThisBuildIsRefused()
+    {
+        var future = LatestVersion + 1;
+        await ExecuteAsync(Database,
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@future, 'from_the_future', 0)", new { future });
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => MigratorFor(Database).MigrateAsync(Ct));
+
+        Assert.Contains($"schema version {future}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", refused.Message, StringComparison.Ordinal);
+        // A refusal must not keep the migration lock: a second node asking gets the same answer, not a hang.
+        var again = MigratorFor(Database).MigrateAsync(Ct);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => again.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+    }
+
+    [Fact]
+    public async Task ConcurrentMigrationsApplyEachScriptOnce()
+    {
+        var database = await CreateDatabaseAsync();
+
+        var versions = await Task.WhenAll(Enumerable.Range(0, 4)
+            .Select(_ => Task.Run(() => MigratorFor(database).MigrateAsync(Ct), Ct)));
+
+        Assert.All(versions, version => Assert.Equal(LatestVersion, version));
+        Assert.Equal(Migrator.Scripts(database.Provider).Count, await ScalarAsync<long>(database, "SELECT COUNT(*) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task PingAnswersTrueWhenStorageIsReachable() => Assert.True(await Database.PingAsync(Ct));
+
+    [Fact]
+    public async Task InsertedLinkReadsBackWithEveryField()
+    {
+        var link = NewLink("every-field") with
+        {
+            BaseUrl = "https://example.com/landing",
+            Url = "https://example.com/landing?utm_source=news&utm_campaign=spring",
+            Utm = new UtmParameters { Source = "news", Campaign = "spring" },
+            Tags = ["b-tag", "a-tag"],
+            ExternalId = "crm-1",
+            Title = "Spring sale",
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(_nextCreatedAt + 86_400_000),
+            ExpiredUrl = "https://example.com/over",
+            MaxClicks = 10_000_000_000,
+            RedirectType = 308,
+            ForwardQuery = false,
+            Archived = true,
+            Clicks = 7,
+        };
+
+        Assert.True(await InsertAsync(link));
+
+        var found = await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct);
+        Assert.NotNull(found);
+        Assert.True(link.SameDefinitionAs(found), $"stored {found}");
+        Assert.Equal(["b-tag", "a-tag"], found.Tags);
+        Assert.Equal((link.Id, link.WorkspaceId, link.Clicks, link.CreatedAt, link.UpdatedAt),
+            (found.Id, found.WorkspaceId, found.Clicks, found.CreatedAt, found.UpdatedAt));
+        Assert.Equal(link.Id, (await Links.FindBySlugAsync(Domain, "every-field", Ct))?.Id);
+        Assert.Equal(link.Id, (await ReadAsync(c => LinkStore.FindByExternalIdAsync(c, null, AccessStore.DefaultWorkspaceId, "crm-1", Ct)))?.Id);
+    }
+
+    [Fact]
+    public async Task LinkWithOnlyRequiredFieldsReadsBackWithDefaults()
+    {
+        var link = NewLink("bare");
+        Assert.True(await InsertAsync(link));
+
+        var found = await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct);
+
+        Assert.NotNull(found);
+        Assert.True(link.SameDefinitionAs(found), $"stored {found}");
+        Assert.Null(found.Utm);
+        Assert.Empty(found.Tags);
+        Assert.Null(found.ExpiresAt);
+        Assert.Null(found.MaxClicks);
+    }
+
+    [Fact]
+    public async Task LinksAreFoundOnlyInTheirWorkspace()
+    {
+        var link = NewLink("scoped");
+        Assert.True(await InsertAsync(link));
+
+        Assert.Null(await Links.FindAsync(OtherWorkspaceId, link.Id, Ct));
+        Assert.Null(await ReadAsync(c => LinkStore.FindByExternalIdAsync(c, null, OtherWorkspaceId, link.ExternalId ?? "none", Ct)));
+        Assert.Empty(await Links.ListAsync(OtherWorkspaceId, NoFilter, null, 50, Ct));
+        // The redirect resolves by domain and slug alone, whichever workspace owns the link.
+        Assert.Equal(link.Id, (await Links.FindBySlugAsync(Domain, "scoped", Ct))?.Id);
+    }
+
+    [Fact]
+    public async Task SecondInsertOfTheSameSlugKeepsOneRow()
+    {
+        var first = NewLink("taken") with { Tags = ["first"] };
+        var second = NewLink("taken") with { Url = "https://example.com/second", Tags = ["second"] };
+
+        Assert.True(await InsertAsync(first));
+        Assert.False(await InsertAsync(second));
+
+        Assert.Equal(1, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM links WHERE slug = 'taken'"));
+        Assert.Equal(first.Id, (await Links.FindBySlugAsync(Domain, "taken", Ct))?.Id);
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM link_tags WHERE link_id = @Id", new { second.Id }));
+    }
+
+    [Fact]
+    public async Task SameSlugOnAnotherDomainIsAnotherLink()
+    {
+        Assert.True(await InsertAsync(NewLink("shared")));
+        Assert.True(await InsertAsync(NewLink("shared") with { Domain = "brand.test" }));
+
+        Assert.NotEqual((await Links.FindBySlugAsync(Domain, "shared", Ct))?.Id, (await Links.FindBySlugAsync("brand.test", "shared", Ct))?.Id);
+    }
+
+    [Fact]
+    public async Task SecondInsertOfTheSameExternalIdKeepsOneRow()
+    {
+        var first = NewLink("ext-a") with { ExternalId = "order-42" };
+
+        Assert.True(await InsertAsync(first));
+        Assert.False(await InsertAsync(NewLink("ext-b") with { ExternalId = "order-42" }));
+
+        Assert.Equal(1, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM links WHERE external_id = 'order-42'"));
+        Assert.Equal(first.Id, (await ReadAsync(c => LinkStore.FindByExternalIdAsync(c, null, AccessStore.DefaultWorkspaceId, "order-42", Ct)))?.Id);
+    }
+
+    [Fact]
+    public async Task ExternalIdsAreUniquePerWorkspaceOnly()
+    {
+        Assert.True(await InsertAsync(NewLink("ext-mine") with { ExternalId = "same" }));
+        Assert.True(await InsertAsync(NewLink("ext-theirs", OtherWorkspaceId) with { ExternalId = "same" }));
+        // Links without an externalId never collide with each other.
+        Assert.True(await InsertAsync(NewLink("no-ext-1")));
+        Assert.True(await InsertAsync(NewLink("no-ext-2")));
+    }
+
+    [Fact]
+    public async Task SlugsAreCaseSensitive()
+    {
+        var upper = NewLink("Abc");
+        var lower = NewLink("abc");
+
+        Assert.True(await InsertAsync(upper));
+        Assert.True(await InsertAsync(lower));
+
+        Assert.Equal(upper.Id, (await Links.FindBySlugAsync(Domain, "Abc", Ct))?.Id);
+        Assert.Equal(lower.Id, (await Links.FindBySlugAsync(Domain, "abc", Ct))?.Id);
+        Assert.Null(await Links.FindBySlugAsync(Domain, "ABC", Ct));
+    }
+
+    [Fact]
+    public async Task UpdateWritesTheFieldsAndReplacesTheTags()
+    {
+        var link = NewLink("before") with { Tags = ["old", "kept"], Title = "Old" };
+        Assert.True(await InsertAsync(link));
+        var changed = link with
+        {
+            Slug = "after",
+            Url = "https://example.com/new",
+            BaseUrl = "https://example.com/new",
+            Tags = ["kept", "new"],
+            Title = null,
+            Archived = true,
+            RedirectType = 301,
+            UpdatedAt = link.UpdatedAt.AddMinutes(5),
+        };
+
+        await Database.WriteAsync(async (c, t) => { await Links.UpdateAsync(c, t, changed, Ct); return 0; }, Ct);
+
+        var found = await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct);
+        Assert.NotNull(found);
+        Assert.True(changed.SameDefinitionAs(found), $"stored {found}");
+        Assert.Equal(changed.UpdatedAt, found.UpdatedAt);
+        Assert.Equal(link.CreatedAt, found.CreatedAt);
+        Assert.Null(await Links.FindBySlugAsync(Domain, "before", Ct));
+        Assert.Empty(await Links.ListAsync(AccessStore.DefaultWorkspaceId, NoFilter with { Tag = "old" }, null, 50, Ct));
+        Assert.Single(await Links.ListAsync(AccessStore.DefaultWorkspaceId, NoFilter with { Tag = "new" }, null, 50, Ct));
+    }
+
+    [Fact]
+    public async Task UpdateToATakenSlugIsAUniqueViolation()
+    {
+        Assert.True(await InsertAsync(NewLink("occupied")));
+        var link = NewLink("mine");
+        Assert.True(await InsertAsync(link));
+
+        var error = await Assert.ThrowsAnyAsync<DbException>(() => Database.WriteAsync(
+            async (c, t) => { await Links.UpdateAsync(c, t, link with { Slug = "occupied" }, Ct); return 0; }, Ct));
+
+        Assert.True(Database.Dialect.IsUniqueViolation(error), error.ToString());
+        Assert.Equal("mine", (await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct))?.Slug);
+    }
+
+    [Fact]
+    public async Task UpdateToATakenExternalIdIsAUniqueViolation()
+    {
+        Assert.True(await InsertAsync(NewLink("holder") with { ExternalId = "held" }));
+        var link = NewLink("seeker");
+        Assert.True(await InsertAsync(link));
+
+        var error = await Assert.ThrowsAnyAsync<DbException>(() => Database.WriteAsync(
+            async (c, t) => { await Links.UpdateAsync(c, t, link with { ExternalId = "held" }, Ct); return 0; }, Ct));
+
+        Assert.True(Database.Dialect.IsUniqueViolation(error), error.ToString());
+    }
+
+    [Fact]
+    public async Task DeleteReturnsTheLinkAndRemovesItWithItsTags()
+    {
+        var link = NewLink("doomed") with { Tags = ["t"] };
+        Assert.True(await InsertAsync(link));
+
+        Assert.Null(await Database.WriteAsync((c, t) => Links.DeleteAsync(c, t, OtherWorkspaceId, link.Id, Ct), Ct));
+        var deleted = await Database.WriteAsync((c, t) => Links.DeleteAsync(c, t, AccessStore.DefaultWorkspaceId, link.Id, Ct), Ct);
+
+        Assert.True(deleted is not null && link.SameDefinitionAs(deleted) && deleted.Id == link.Id, $"deleted {deleted}");
+        Assert.Null(await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct));
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM link_tags WHERE link_id = @Id", new { link.Id }));
+        Assert.Null(await Database.WriteAsync((c, t) => Links.DeleteAsync(c, t, AccessStore.DefaultWorkspaceId, link.Id, Ct), Ct));
+    }
+
+    [Fact]
+    public async Task ListIsNewestFirstAndPagesBeforeACursor()
+    {
+        var links = new List<Link>();
+        for (var i = 0; i < 5; i++)
+        {
+            links.Add(NewLink($"page-{i}"));
+            Assert.True(await InsertAsync(links[^1]));
+        }
+
+        var first = await Links.ListAsync(AccessStore.DefaultWorkspaceId, NoFilter, null, 2, Ct);
+        var second = await Links.ListAsync(AccessStore.DefaultWorkspaceId, NoFilter, first[^1].Id, 2, Ct);
+        var last = await Links.ListAsync(AccessStore.DefaultWorkspaceId, NoFilter, second[^1].Id, 2, Ct);
+
+        Assert.Equal(["page-4", "page-3"], first.Select(l => l.Slug));
+        Assert.Equal(["page-2", "page-1"], second.Select(l => l.Slug));
+        Assert.Equal(["page-0"], last.Select(l => l.Slug));
+    }
+
+    [Fact]
+    public async Task ListFiltersByTag()
+    {
+        Assert.True(await InsertAsync(NewLink("both") with { Tags = ["red", "blue"] }));
+        Assert.True(await InsertAsync(NewLink("blue-only") with { Tags = ["blue"] }));
+        Assert.True(await InsertAsync(NewLink("untagged")));
+        Assert.True(await InsertAsync(NewLink("elsewhere", OtherWorkspaceId) with { Tags = ["red"] }));
+
+        Assert.Equal(["both"], await SlugsAsync(NoFilter with { Tag = "red" }));
+        Assert.Equal(["blue-only", "both"], await SlugsAsync(NoFilter with { Tag = "blue" }));
+        Assert.Empty(await SlugsAsync(NoFilter with { Tag = "Blue" }));
+    }
+
+    [Fact]
+    public async Task ListSearchMatchesSlugUrlOrTitleIgnoringCase()
+    {
+        Assert.True(await InsertAsync(NewLink("summer-slug")));
+        Assert.True(await InsertAsync(NewLink("by-url") with { Url = "https://example.com/SUMMER", BaseUrl = "https://example.com/SUMMER" }));
+        Assert.True(await InsertAsync(NewLink("by-title") with { Title = "Big Summer Sale" }));
+        Assert.True(await InsertAsync(NewLink("winter") with { Title = "Winter" }));
+
+        Assert.Equal(["by-title", "by-url", "summer-slug"], await SlugsAsync(NoFilter with { Query = "sUmMeR" }));
+    }
+
+    [Fact]
+    public async Task ListSearchTakesWildcardCharactersLiterally()
+    {
+        Assert.True(await InsertAsync(NewLink("percent") with { Title = "100% off" }));
+        Assert.True(await InsertAsync(NewLink("no-percent") with { Title = "1000 off" }));
+        Assert.True(await InsertAsync(NewLink("a_b")));
+        Assert.True(await InsertAsync(NewLink("axb")));
+        Assert.True(await InsertAsync(NewLink("backslash") with { Title = @"C:\temp" }));
+        Assert.True(await InsertAsync(NewLink("no-backslash") with { Title = "C:temp" }));
+
+        Assert.Equal(["percent"], await SlugsAsync(NoFilter with { Query = "0%" }));
+        Assert.Equal(["a_b"], await SlugsAsync(NoFilter with { Query = "a_b" }));
+        Assert.Equal(["backslash"], await SlugsAsync(NoFilter with { Query = @":\t" }));
+    }
+
+    [Fact]
+    public async Task ListFiltersByArchived()
+    {
+        Assert.True(await InsertAsync(NewLink("live")));
+        Assert.True(await InsertAsync(NewLink("shelved") with { Archived = true }));
+
+        Assert.Equal(["shelved"], await SlugsAsync(NoFilter with { Archived = true }));
+        Assert.Equal(["live"], await SlugsAsync(NoFilter with { Archived = false }));
+        Assert.Equal(["shelved", "live"], await SlugsAsync(NoFilter));
+    }
+
+    [Fact]
+    public async Task ListFiltersByExternalId()
+    {
+        Assert.True(await InsertAsync(NewLink("wanted") with { ExternalId = "x-1" }));
+        Assert.True(await InsertAsync(NewLink("other") with { ExternalId = "x-2" }));
+        Assert.True(await InsertAsync(NewLink("none")));
+
+        Assert.Equal(["wanted"], await SlugsAsync(NoFilter with { ExternalId = "x-1" }));
+        Assert.Empty(await SlugsAsync(NoFilter with { ExternalId = "X-1" }));
+    }
+
+    [Fact]
+    public async Task AddClicksAddsToTheStoredTotals()
+    {
+        var busy = NewLink("busy") with { Clicks = 10 };
+        var quiet = NewLink("quiet");
+        Assert.True(await InsertAsync(busy));
+        Assert.True(await InsertAsync(quiet));
+
+        await Links.AddClicksAsync([(busy.Id, 3), (quiet.Id, 1), (busy.Id, 2)], Ct);
+
+        Assert.Equal(15, (await Links.FindAsync(AccessStore.DefaultWorkspaceId, busy.Id, Ct))?.Clicks);
+        Assert.Equal(1, (await Links.FindAsync(AccessStore.DefaultWorkspaceId, quiet.Id, Ct))?.Clicks);
+    }
+
+    [Fact]
+    public async Task CreatedWorkspaceIsFoundAndListed()
+    {
+        var created = await Access.CreateWorkspaceAsync("Marketing", Ct);
+
+        Assert.Equal(created, await Access.FindWorkspaceAsync(created.Id, Ct));
+        Assert.Null(await Access.FindWorkspaceAsync("ws_missing", Ct));
+        var listed = await Access.ListWorkspacesAsync(Ct);
+        Assert.Contains(created, listed);
+        Assert.Contains(listed, w => w.Id == AccessStore.DefaultWorkspaceId);
+    }
+
+    [Fact]
+    public async Task RegisteringTheSameSecretTwiceKeepsOneKey()
+    {
+        var secret = ApiKeySecret.Generate();
+
+        var (first, firstCreated) = await Access.RegisterKeyAsync(secret, AccessStore.DefaultWorkspaceId, "ci", [Scopes.LinksRead], Ct);
+        var (_, secondCreated) = await Access.RegisterKeyAsync(secret, AccessStore.DefaultWorkspaceId, "ci again", [Scopes.Admin], Ct);
+
+        Assert.True(firstCreated);
+        Assert.False(secondCreated);
+        Assert.Equal([first.Id], (await Access.ListKeysAsync(AccessStore.DefaultWorkspaceId, Ct)).Select(k => k.Id));
+        Assert.Equal([Scopes.LinksRead], (await Access.FindActiveKeyAsync(secret, Ct))?.Scopes);
+    }
+
+    [Fact]
+    public async Task ActiveKeyIsFoundBySecret()
+    {
+        var secret = ApiKeySecret.Generate();
+        var (key, _) = await Access.RegisterKeyAsync(secret, OtherWorkspaceId, "reporting", [Scopes.LinksRead, Scopes.AnalyticsRead], Ct);
+
+        var found = await Access.FindActiveKeyAsync(secret, Ct);
+
+        Assert.NotNull(found);
+        Assert.Equal((key.Id, OtherWorkspaceId, "reporting", key.Prefix, key.CreatedAt), (found.Id, found.WorkspaceId, found.Name, found.Prefix, found.CreatedAt));
+        Assert.Equal([Scopes.LinksRead, Scopes.AnalyticsRead], found.Scopes);
+        Assert.Null(await Access.FindActiveKeyAsync(ApiKeySecret.Generate(), Ct));
+    }
+
+    [Fact]
+    public async Task RevokedKeyIsNoLongerActive()
+    {
+        var secret = ApiKeySecret.Generate();
+        var (key, _) = await Access.RegisterKeyAsync(secret, AccessStore.DefaultWorkspaceId, "leaked", [Scopes.Admin], Ct);
+
+        Assert.True(await Access.RevokeKeyAsync(key.Id, Ct));
+
+        Assert.Null(await Access.FindActiveKeyAsync(secret, Ct));
+        Assert.DoesNotContain(await Access.ListKeysAsync(AccessStore.DefaultWorkspaceId, Ct), k => k.Id == key.Id);
+        Assert.False(await Access.RevokeKeyAsync(key.Id, Ct));
+    }
+
+    private static LinkFilter NoFilter => new(null, null, null, null);
+
+    /// <summary>A minimal link; each one is created a millisecond after the previous, so ids sort in creation order.</summary>
+    private Link NewLink(string slug, string workspaceId = AccessStore.DefaultWorkspaceId)
+    {
+        var createdAt = _nextCreatedAt++;
+        return new Link
+        {
+            Id = Ids.New("lnk", createdAt),
+            WorkspaceId = workspaceId,
+            Domain = Domain,
+            Slug = slug,
+            BaseUrl = "https://example.com/" + slug,
+            Url = "https://example.com/" + slug,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(createdAt),
+            UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(createdAt),
+        };
+    }
+
+    private Task<bool> InsertAsync(Link link) =>
+        Database.WriteAsync((c, t) => Links.TryInsertAsync(c, t, link, Ct), Ct);
+
+    private async Task<IEnumerable<string>> SlugsAsync(LinkFilter filter) =>
+        (await Links.ListAsync(AccessStore.DefaultWorkspaceId, filter, null, 50, Ct)).Select(l => l.Slug);
+
+    private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read)
+    {
+        await using var connection = await Database.OpenAsync(Ct);
+        return await read(connection);
+    }
+
+    private static async Task<T> ScalarAsync<T>(Database database, string sql, object? parameters = null)
+    {
+        await using var connection = await database.OpenAsync(Ct);
+        return (await connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: Ct)))!;
+    }
+
+    private static async Task ExecuteAsync(Database database, string sql, object? parameters = null)
+    {
+        await using var connection = await database.OpenAsync(Ct);
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: Ct));
+    }
+}

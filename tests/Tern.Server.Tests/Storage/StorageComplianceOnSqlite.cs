@@ -1,0 +1,15 @@
+using Tern.Server.Storage;
+using Tern.Server.Storage.Sqlite;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Storage;
+
+public sealed class StorageComplianceOnSqlite : StorageCompliance
+{
+    protected override Task<Database> CreateDatabaseAsync()
+    {
+        var backend = new SqliteBackend();
+        DisposeAfterTest(backend);
+        return Task.FromResult<Database>(new SqliteDatabase(Path.Combine(backend.DataDir, "tern.db")));
+    }
+}
