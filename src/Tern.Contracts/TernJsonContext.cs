@@ -19,4 +19,7 @@ namespace Tern.Contracts;
 [JsonSerializable(typeof(CreatedKeyResponse))]
 [JsonSerializable(typeof(KeyResponse))]
 [JsonSerializable(typeof(ListResponse<KeyResponse>))]
+[JsonSerializable(typeof(ClickResponse))]
+[JsonSerializable(typeof(ListResponse<ClickResponse>))]
+[JsonSerializable(typeof(StatsResponse))]
 public sealed partial class TernJsonContext : JsonSerializerContext;

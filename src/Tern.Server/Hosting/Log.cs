@@ -18,8 +18,11 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Unhandled error answering {Method} {Path}")]
     public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
 
-    [LoggerMessage(6, LogLevel.Warning, "Writing {Count} click counts failed; they are kept and retried")]
-    public static partial void ClickFlushFailed(ILogger logger, Exception exception, int count);
+    [LoggerMessage(6, LogLevel.Warning, "Writing a batch of {Count} clicks failed; it is held and retried ({Queued} more queued)")]
+    public static partial void ClickBatchFailed(ILogger logger, Exception exception, int count, int queued);
+
+    [LoggerMessage(9, LogLevel.Error, "Shutdown timed out with {Count} answered clicks not yet written")]
+    public static partial void ClicksAbandoned(ILogger logger, int count);
 
     [LoggerMessage(7, LogLevel.Warning, "Loading a link for the redirect path failed; answering 503")]
     public static partial void LinkLoadFailed(ILogger logger, Exception exception);

@@ -1,23 +1,38 @@
+using Microsoft.Extensions.Options;
+using Tern.Server.Clicks;
+
 namespace Tern.Server.Hosting;
 
-/// <summary>Periodic housekeeping: forgets Idempotency-Key records past their 24 hours.</summary>
-internal sealed class MaintenanceService(IdempotencyKeys idempotencyKeys, ILogger<MaintenanceService> logger) : BackgroundService
+/// <summary>Periodic housekeeping: forgets Idempotency-Key records past their 24 hours and raw clicks past their retention.</summary>
+internal sealed class MaintenanceService(
+    IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, TimeProvider timeProvider,
+    ILogger<MaintenanceService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
         do
         {
-            try
+            await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
+            if (clickOptions.Value.RetentionDays > 0)
             {
-                await idempotencyKeys.PurgeExpiredAsync(stoppingToken);
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                Log.MaintenanceFailed(logger, exception, "purge idempotency keys");
+                var cutoff = timeProvider.GetUtcNow().AddDays(-clickOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
+                await RunAsync("purge raw clicks past retention", () => clicks.PurgeOlderThanAsync(cutoff, stoppingToken), stoppingToken);
             }
         }
         while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private async Task RunAsync(string job, Func<Task> work, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        {
+            Log.MaintenanceFailed(logger, exception, job);
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)

@@ -62,8 +62,17 @@ public static class TernApplication
         services.AddSingleton<LinkService>();
         services.AddSingleton<LinkResponses>();
         services.AddSingleton<LinkCache>();
-        services.AddSingleton<ClickCounter>();
-        services.AddHostedService(sp => sp.GetRequiredService<ClickCounter>());
+        services.AddSingleton<ClickTallies>();
+
+        // Clicks: captured on the redirect path, enriched and written in batches off it
+        services.AddOptions<GeoOptions>().BindConfiguration(GeoOptions.Section).ValidateOnStart();
+        services.AddSingleton<CountryResolver>();
+        services.AddSingleton<VisitorSalts>();
+        services.AddSingleton<ClickEnricher>();
+        services.AddSingleton<ClickQueue>();
+        services.AddSingleton<ClickStore>();
+        services.AddSingleton<ClickWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());
         services.AddHostedService<MaintenanceService>();
         services.AddSingleton<TernMetrics>();
 
@@ -134,6 +143,7 @@ public static class TernApplication
         var api = app.MapGroup("/api/v1");
         api.MapAccess();
         api.MapLinks();
+        api.MapAnalytics();
 
         app.MapHealth();
         app.MapProblemDocs();

@@ -23,7 +23,7 @@ public sealed class TernExceptionHandler(IProblemDetailsService problems, Databa
         {
             BadHttpRequestException bad => (Problems.ForStatus(bad.StatusCode), Describe(bad)),
             JsonException json => (Problems.MalformedRequest, "The body is not valid JSON for this call: " + json.Message),
-            DbException db when !database.Dialect.IsUniqueViolation(db) => (Problems.StorageUnavailable, Problems.StorageUnavailable.Description),
+            DbException db when database.Dialect.IsTransient(db) => (Problems.StorageUnavailable, Problems.StorageUnavailable.Description),
             TimeoutException => (Problems.StorageUnavailable, Problems.StorageUnavailable.Description),
             _ => (Problems.Internal, Problems.Internal.Description),
         };

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Tern.Server.Clicks;
 using Tern.Server.Redirect;
 
 namespace Tern.Server.Hosting;
@@ -13,12 +14,15 @@ internal sealed class TernMetrics : IDisposable
 
     private readonly Meter _meter;
 
-    public TernMetrics(IMeterFactory meterFactory, LinkCache cache)
+    public TernMetrics(IMeterFactory meterFactory, LinkCache cache, ClickQueue clicks, ClickWriter writer)
     {
         _meter = meterFactory.Create(MeterName);
         _meter.CreateObservableGauge("tern.link_cache.entries", () => cache.Count, description: "Links held by the redirect cache");
         _meter.CreateObservableCounter("tern.link_cache.storage_reads", () => cache.StorageReads,
             description: "Redirects that had to read storage because the link was not cached");
+        _meter.CreateObservableGauge("tern.clicks.queue_depth", () => clicks.Depth, description: "Answered clicks waiting to be written");
+        _meter.CreateObservableCounter("tern.clicks.persisted", () => writer.Persisted, description: "Clicks written to storage");
+        _meter.CreateObservableCounter("tern.clicks.failed_writes", () => writer.FailedWrites, description: "Click batches that failed to write and were retried");
     }
 
     public void Dispose() => _meter.Dispose();

@@ -18,6 +18,9 @@ public sealed class TernOptions
 
     /// <summary>Further short domains links may use besides the default one (host names).</summary>
     public List<string> Domains { get; set; } = [];
+
+    /// <summary>Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when finding a visitor's address.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 /// <summary>Settings under <c>Tern:Database</c>.</summary>
@@ -70,7 +73,25 @@ public sealed class ClickOptions
 {
     public const string Section = "Tern:Clicks";
 
-    /// <summary>How often counted clicks are written to storage; a kill -9 can lose at most this window.</summary>
-    [Range(0.01, 60)]
-    public double FlushSeconds { get; set; } = 1;
+    /// <summary>Answered clicks held in memory before redirects wait for the writer (back-pressure).</summary>
+    [Range(1000, 10_000_000)]
+    public int QueueCapacity { get; set; } = 100_000;
+
+    /// <summary>Most clicks written in one transaction.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatch { get; set; } = 5000;
+
+    /// <summary>
+    /// Longest a click waits in memory before its batch is written (when storage keeps up); a kill -9 can lose
+    /// the clicks of at most this window plus the batch being written. 0 writes as soon as clicks arrive.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int BatchWindowMilliseconds { get; set; } = 100;
+
+    /// <summary>Days raw clicks are kept for listing and export; 0 keeps them for ever. Stats rollups are always kept.</summary>
+    [Range(0, 36_500)]
+    public int RetentionDays { get; set; } = 365;
+
+    /// <summary>Record a daily-salted visitor hash with each click, so unique visitors can be counted per day.</summary>
+    public bool UniqueVisitors { get; set; }
 }

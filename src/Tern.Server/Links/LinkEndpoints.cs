@@ -122,7 +122,7 @@ public static class LinkEndpoints
 }
 
 /// <summary>Shapes a stored link for the API: its short URL, and the click count this node knows.</summary>
-public sealed class LinkResponses(ShortDomains domains, ClickCounter counter)
+public sealed class LinkResponses(ShortDomains domains, ClickTallies tallies)
 {
     public LinkResponse From(Link link) => new()
     {
@@ -141,7 +141,7 @@ public sealed class LinkResponses(ShortDomains domains, ClickCounter counter)
         RedirectType = link.RedirectType,
         ForwardQuery = link.ForwardQuery,
         Archived = link.Archived,
-        Clicks = counter.CountFor(link.Id, link.Clicks),
+        Clicks = tallies.CountFor(link.Id, link.Clicks),
         CreatedAt = link.CreatedAt,
         UpdatedAt = link.UpdatedAt,
     };

@@ -24,7 +24,7 @@ public abstract record LinkOutcome
 /// any number of nodes yield one link; the loser reads the winner and answers as a repeated create.
 /// </summary>
 public sealed class LinkService(
-    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickCounter counter, TimeProvider timeProvider)
+    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, TimeProvider timeProvider)
 {
     private const int MaxAttempts = 8;
 
@@ -232,7 +232,7 @@ public sealed class LinkService(
         if (deleted is not null)
         {
             cache.Invalidate(deleted.Domain, deleted.Slug);
-            counter.Forget(deleted.Id);
+            tallies.Forget(deleted.Id);
         }
 
         return deleted;

@@ -95,6 +95,21 @@ public sealed class LinkStore(Database database)
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND external_id = @externalId",
             new { workspaceId, externalId }, transaction, cancellationToken: cancellationToken)))?.ToLink();
 
+    /// <summary>The workspace's links among these ids (missing ones are left out).</summary>
+    public async Task<IReadOnlyList<Link>> FindManyAsync(string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
+            new { workspaceId, ids = ids.ToArray() }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToLink())];
+    }
+
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
         string workspaceId, LinkFilter filter, string? before, int limit, CancellationToken cancellationToken)

@@ -13,6 +13,8 @@ public sealed class CachedLink
     {
         Id = link.Id;
         WorkspaceId = link.WorkspaceId;
+        Domain = link.Domain;
+        Slug = link.Slug;
         Destination = link.Url;
         var hash = link.Url.IndexOf('#', StringComparison.Ordinal);
         DestinationBeforeFragment = hash < 0 ? link.Url : link.Url[..hash];
@@ -29,6 +31,8 @@ public sealed class CachedLink
 
     public string Id { get; }
     public string WorkspaceId { get; }
+    public string Domain { get; }
+    public string Slug { get; }
     public string Destination { get; }
     public string DestinationBeforeFragment { get; }
     public string Fragment { get; }
@@ -57,7 +61,7 @@ public enum CacheLookup
 /// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>;
 /// a load that raced with a change is used once but not cached (a generation counter tells).
 /// </summary>
-public sealed class LinkCache(LinkStore store, ClickCounter counter, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
+public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
     private readonly LinkCacheOptions _options = options.Value;
@@ -99,7 +103,7 @@ public sealed class LinkCache(LinkStore store, ClickCounter counter, IOptions<Li
         var generation = Volatile.Read(ref _generation);
         Interlocked.Increment(ref _storageReads);
         var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
-        var cached = link is null ? null : new CachedLink(link, counter.TallyFor(link.Id, link.Clicks));
+        var cached = link is null ? null : new CachedLink(link, tallies.For(link.Id, link.Clicks));
         if (generation != Volatile.Read(ref _generation))
         {
             return cached;

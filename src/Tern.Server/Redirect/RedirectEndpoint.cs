@@ -86,13 +86,12 @@ public static class RedirectEndpoint
     private static Task Respond(HttpContext context, CachedLink link)
     {
         var isHead = HttpMethods.IsHead(context.Request.Method);
-        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        var services = context.RequestServices;
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
         var active = !link.Archived && now < link.ExpiresAtMs;
         if (active)
         {
-            active = isHead
-                ? link.Tally.Total < link.MaxClicks
-                : link.Tally.TryCount(link.MaxClicks, context.RequestServices.GetRequiredService<ClickCounter>());
+            active = isHead ? link.Tally.Total < link.MaxClicks : link.Tally.TryCount(link.MaxClicks);
         }
 
         var response = context.Response;
@@ -114,7 +113,23 @@ public static class RedirectEndpoint
         response.Headers.Location = link.ForwardQuery && query.HasValue && query.Value!.Length > 1
             ? string.Concat(link.DestinationBeforeFragment, [link.QuerySeparator], query.Value.AsSpan(1), link.Fragment)
             : link.Destination;
-        return Task.CompletedTask;
+        if (isHead)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Counted: hand the click to the writer. Completes synchronously unless the queue is full (back-pressure).
+        var headers = context.Request.Headers;
+        var capture = new ClickCapture(link, now, headers.UserAgent, headers.Referer, headers.AcceptLanguage,
+            CountryHeader(services, headers), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"]);
+        var enqueued = services.GetRequiredService<ClickQueue>().EnqueueAsync(capture, context.RequestAborted);
+        return enqueued.IsCompletedSuccessfully ? Task.CompletedTask : enqueued.AsTask();
+    }
+
+    private static string? CountryHeader(IServiceProvider services, IHeaderDictionary headers)
+    {
+        var name = services.GetRequiredService<CountryResolver>().HeaderName;
+        return name is null ? null : headers[name].ToString();
     }
 
     private static ReadOnlySpan<char> HostWithoutPort(string? host)

@@ -65,6 +65,12 @@ public abstract class SqlDialect
     /// <summary>The case-insensitive LIKE operator.</summary>
     public abstract string CaseInsensitiveLike { get; }
 
+    /// <summary>
+    /// "<paramref name="column"/> is one of the list parameter": Dapper expands <c>IN @list</c> on SQLite, while
+    /// on PostgreSQL it binds the list as one array, which takes <c>= ANY(@list)</c>.
+    /// </summary>
+    public abstract string InList(string column, string parameter);
+
     /// <summary>True when the exception is a unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 

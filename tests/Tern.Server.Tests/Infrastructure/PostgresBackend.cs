@@ -13,7 +13,7 @@ using Tern.Server.Tests.Infrastructure;
 namespace Tern.Server.Tests.Infrastructure;
 
 /// <summary>Tern in-process on its own database in the throwaway PostgreSQL cluster.</summary>
-public sealed class PostgresTernFactory : TernFactory
+public class PostgresTernFactory : TernFactory
 {
     public PostgresTernFactory() : base(new PostgresBackend())
     {

@@ -81,6 +81,13 @@ public sealed class TernProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>kill -9: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

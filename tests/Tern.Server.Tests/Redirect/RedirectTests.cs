@@ -131,7 +131,7 @@ public abstract class RedirectTests(TernFactory tern)
         Assert.Equal(90, responses.Count(r => r.Headers.Location?.OriginalString == "https://example.com/sold-out"));
         Assert.Equal(10, await ClicksAsync(link.Id));
 
-        await tern.Get<ClickCounter>().FlushAsync(CancellationToken.None);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         tern.Get<LinkCache>().Clear();
         Assert.Equal("https://example.com/sold-out", (await _visitor.GetAsync("/" + link.Slug)).Headers.Location?.OriginalString);
 
@@ -147,7 +147,7 @@ public abstract class RedirectTests(TernFactory tern)
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/count", slug = UniqueSlug() });
         await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => tern.Visitor().GetAsync("/" + link.Slug)));
 
-        await tern.Get<ClickCounter>().FlushAsync(CancellationToken.None);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
 
         var stored = await tern.Get<Tern.Server.Links.LinkStore>().FindAsync("ws_default", link.Id, CancellationToken.None);
         Assert.Equal(25, stored!.Clicks);

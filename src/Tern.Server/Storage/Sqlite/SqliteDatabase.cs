@@ -64,6 +64,8 @@ public sealed class SqliteDatabase : Database
     {
         public override string CaseInsensitiveLike => "LIKE";
 
+        public override string InList(string column, string parameter) => $"{column} IN @{parameter}";
+
         public override bool IsUniqueViolation(DbException exception) =>
             exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
 

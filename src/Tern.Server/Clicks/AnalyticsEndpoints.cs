@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Tern.Contracts;
+using Tern.Server.Access;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+
+namespace Tern.Server.Clicks;
+
+/// <summary>Stats of a link and of a workspace, read from rollups; the raw click list as JSON or CSV.</summary>
+public static class AnalyticsEndpoints
+{
+    public const int TopLinks = 10;
+
+    public static void MapAnalytics(this RouteGroupBuilder api)
+    {
+        var analytics = api.MapGroup("/").WithTags("Analytics").RequireAuthorization(Scopes.AnalyticsRead);
+        analytics.MapGet("/links/{id}/stats", LinkStats).WithName("GetLinkStats")
+            .WithSummary("Clicks of a link over a range: total, time series and breakdowns");
+        analytics.MapGet("/stats", WorkspaceStats).WithName("GetWorkspaceStats")
+            .WithSummary("Clicks of the workspace (or of the links with a tag) with the top links");
+        analytics.MapGet("/clicks", ListClicks).WithName("ListClicks")
+            .WithSummary("Raw clicks, newest first, as JSON pages or (format=csv) one CSV file");
+    }
+
+    public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> LinkStats(
+        string id, ClaimsPrincipal user, LinkStore links, ClickStore clicks, TimeProvider time, CancellationToken cancellationToken,
+        string? from = null, string? to = null, string? interval = null)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var query = StatsQuery.Parse(from, to, interval, time.GetUtcNow(), errors);
+        if (query is null)
+        {
+            return Problems.ValidationResult(errors);
+        }
+
+        if (await links.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is null)
+        {
+            return Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
+        }
+
+        return TypedResults.Ok(await StatsAsync(clicks, [id], query, cancellationToken));
+    }
+
+    public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> WorkspaceStats(
+        ClaimsPrincipal user, LinkStore links, ClickStore clicks, ShortDomains domains, TimeProvider time,
+        CancellationToken cancellationToken, string? from = null, string? to = null, string? interval = null, string? tag = null)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var query = StatsQuery.Parse(from, to, interval, time.GetUtcNow(), errors);
+        if (query is null)
+        {
+            return Problems.ValidationResult(errors);
+        }
+
+        var workspaceId = TernClaims.WorkspaceOf(user);
+        IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await clicks.LinksTaggedAsync(workspaceId, tag, cancellationToken);
+        var stats = await StatsAsync(clicks, scopes, query, cancellationToken);
+        var top = scopes.Count == 0 ? []
+            : tag is null ? (await clicks.SumAsync(scopes, "link", query.FromMs, query.ToMs, cancellationToken)).Take(TopLinks).ToList()
+            : await clicks.TotalsByScopeAsync(scopes, query.FromMs, query.ToMs, TopLinks, cancellationToken);
+        var known = (await links.FindManyAsync(workspaceId, [.. top.Select(t => t.Key)], cancellationToken)).ToDictionary(l => l.Id);
+        return TypedResults.Ok(stats with
+        {
+            Links = [.. top.Select(t => known.TryGetValue(t.Key, out var link)
+                ? new TopLink(link.Id, link.Domain, link.Slug, domains.ShortUrl(link.Domain, link.Slug), t.Clicks)
+                : new TopLink(t.Key, null, null, null, t.Clicks))],
+        });
+    }
+
+    private static async Task<StatsResponse> StatsAsync(ClickStore clicks, IReadOnlyList<string> scopes, StatsQuery query, CancellationToken cancellationToken)
+    {
+        if (scopes.Count == 0)
+        {
+            return Build(query, [], new Dictionary<string, IReadOnlyList<(string, long)>>());
+        }
+
+        // Whole days come from daily cells, the partial days at the edges from hourly ones, as for the breakdowns,
+        // so the series adds up to the same total.
+        var (from, to) = (ClickStore.FloorHour(query.FromMs), ClickStore.CeilHour(query.ToMs));
+        var (dayFrom, dayTo) = ClickStore.DaySpan(from, to);
+        IReadOnlyList<(long Bucket, long Clicks)> rows = query.Interval == "hour"
+            ? await clicks.SeriesAsync(scopes, 'h', from, to, cancellationToken)
+            : [
+                .. await clicks.SeriesAsync(scopes, 'h', from, dayFrom, cancellationToken),
+                .. await clicks.SeriesAsync(scopes, 'd', dayFrom, dayTo, cancellationToken),
+                .. await clicks.SeriesAsync(scopes, 'h', dayTo, to, cancellationToken),
+            ];
+        var breakdowns = new Dictionary<string, IReadOnlyList<(string, long)>>();
+        foreach (var dimension in ClickStore.Dimensions)
+        {
+            breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken);
+        }
+
+        return Build(query, rows, breakdowns);
+    }
+
+    private static StatsResponse Build(StatsQuery query, IReadOnlyList<(long Bucket, long Clicks)> rows, Dictionary<string, IReadOnlyList<(string, long)>> breakdowns)
+    {
+        var series = query.Buckets().ToDictionary(b => b, _ => 0L);
+        foreach (var (bucket, count) in rows)
+        {
+            var key = query.BucketOf(bucket);
+            series[key] = series.GetValueOrDefault(key) + count;
+        }
+
+        IReadOnlyList<BreakdownEntry> Breakdown(string dimension) =>
+            breakdowns.TryGetValue(dimension, out var entries)
+                ? [.. entries.Select(e => new BreakdownEntry(e.Item1.Length == 0 ? null : e.Item1, e.Item2))]
+                : [];
+
+        return new StatsResponse
+        {
+            From = DateTimeOffset.FromUnixTimeMilliseconds(query.FromMs),
+            To = DateTimeOffset.FromUnixTimeMilliseconds(query.ToMs),
+            Interval = query.Interval,
+            Total = series.Values.Sum(),
+            Timeseries = [.. series.OrderBy(p => p.Key).Select(p => new TimeseriesPoint(DateTimeOffset.FromUnixTimeMilliseconds(p.Key), p.Value))],
+            Countries = Breakdown("country"),
+            Devices = Breakdown("device"),
+            Browsers = Breakdown("browser"),
+            Os = Breakdown("os"),
+            Referrers = Breakdown("referrer"),
+        };
+    }
+
+    public static async Task<IResult> ListClicks(
+        HttpContext context, ClaimsPrincipal user, ClickStore clicks, CancellationToken cancellationToken,
+        string? linkId = null, string? from = null, string? to = null, string? limit = null, string? cursor = null, string? format = null)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var fromMs = StatsQuery.ParseInstant(from, "from", errors)?.ToUnixTimeMilliseconds();
+        var toMs = StatsQuery.ParseInstant(to, "to", errors)?.ToUnixTimeMilliseconds();
+        var pageSize = LinkEndpoints.DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > LinkEndpoints.MaxLimit))
+        {
+            errors["limit"] = [$"limit must be a whole number from 1 to {LinkEndpoints.MaxLimit}."];
+        }
+
+        if (cursor is not null && !Ids.IsWellFormed(cursor, "clk"))
+        {
+            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
+        }
+
+        if (format is not (null or "json" or "csv"))
+        {
+            errors["format"] = ["format must be json or csv."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.ValidationResult(errors);
+        }
+
+        var filter = new ClickFilter(TernClaims.WorkspaceOf(user), linkId, fromMs, toMs);
+        if (format == "csv")
+        {
+            return Results.Stream(stream => WriteCsvAsync(stream, clicks.StreamAsync(filter, cancellationToken)),
+                "text/csv; charset=utf-8", fileDownloadName: "clicks.csv");
+        }
+
+        var page = await clicks.ListAsync(filter, cursor, pageSize + 1, cancellationToken);
+        var items = page.Take(pageSize).Select(ToResponse).ToList();
+        return TypedResults.Ok(new ListResponse<ClickResponse>(items, page.Count > pageSize ? items[^1].Id : null));
+    }
+
+    public static ClickResponse ToResponse(Click click) => new()
+    {
+        Id = click.Id,
+        LinkId = click.LinkId,
+        Slug = click.Slug,
+        Domain = click.Domain,
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(click.TimestampMs),
+        DeviceCategory = click.Device,
+        Browser = click.Browser,
+        Os = click.Os,
+        Country = click.Country,
+        Referrer = click.Referrer,
+        Language = click.Language,
+        IsBot = click.IsBot,
+    };
+
+    private static readonly string CsvHeader = "id,timestamp,linkId,slug,domain,deviceCategory,browser,os,country,referrer,language,isBot\r\n";
+
+    private static async Task WriteCsvAsync(Stream stream, IAsyncEnumerable<Click> clicks)
+    {
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024);
+        await writer.WriteAsync(CsvHeader);
+        await foreach (var click in clicks)
+        {
+            await writer.WriteAsync(string.Join(',',
+                click.Id,
+                DateTimeOffset.FromUnixTimeMilliseconds(click.TimestampMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                click.LinkId, Csv(click.Slug), Csv(click.Domain), click.Device, Csv(click.Browser), Csv(click.Os),
+                click.Country ?? "", Csv(click.Referrer), Csv(click.Language), click.IsBot ? "true" : "false") + "\r\n");
+        }
+    }
+
+    /// <summary>RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula.</summary>
+    public static string Csv(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+
+        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+}

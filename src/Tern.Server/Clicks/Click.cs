@@ -1,0 +1,21 @@
+namespace Tern.Server.Clicks;
+
+/// <summary>A stored click: what the contract exposes, plus the language and the optional daily visitor hash.</summary>
+public sealed record Click
+{
+    public required string Id { get; init; }
+    public required string WorkspaceId { get; init; }
+    public required string LinkId { get; init; }
+    public required string Slug { get; init; }
+    public required string Domain { get; init; }
+    public required long TimestampMs { get; init; }
+    public required string Device { get; init; }
+    public required string Browser { get; init; }
+    public required string Os { get; init; }
+    public string? Country { get; init; }
+    public string? Referrer { get; init; }
+    public string? ReferrerHost { get; init; }
+    public string? Language { get; init; }
+    public required bool IsBot { get; init; }
+    public string? Visitor { get; init; }
+}

@@ -1,0 +1,308 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Clicks;
+
+/// <summary>One rollup cell: clicks of a scope (a link or a workspace) in one hour or day, by one dimension's key.</summary>
+public readonly record struct RollupKey(string ScopeId, char Granularity, long Bucket, string Dimension, string Key);
+
+/// <summary>A filter of the click listing and export.</summary>
+public sealed record ClickFilter(string WorkspaceId, string? LinkId, long? FromMs, long? ToMs);
+
+/// <summary>
+/// Raw clicks and their rollups in storage. A batch is written in the caller's transaction: on PostgreSQL the
+/// clicks go in with a binary COPY, on SQLite through one prepared statement; rollups are upserted as sums.
+/// </summary>
+public sealed class ClickStore(Database database)
+{
+    public const long HourMs = 3_600_000;
+    public const long DayMs = 86_400_000;
+
+    public static readonly string[] Dimensions = ["country", "device", "browser", "os", "referrer"];
+
+    private const string Columns =
+        "id, workspace_id, link_id, slug, domain, ts, device, browser, os, country, referrer, referrer_host, language, is_bot, visitor";
+
+    public async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
+    {
+        if (connection is NpgsqlConnection npgsql)
+        {
+            await CopyAsync(npgsql, clicks, cancellationToken);
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"INSERT INTO clicks ({Columns}) VALUES (@id, @ws, @link, @slug, @domain, @ts, @device, @browser, @os, @country, @referrer, @referrerHost, @language, @isBot, @visitor)";
+        var parameters = new[] { "id", "ws", "link", "slug", "domain", "ts", "device", "browser", "os", "country", "referrer", "referrerHost", "language", "isBot", "visitor" }
+            .Select(name =>
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@" + name;
+                command.Parameters.Add(parameter);
+                return parameter;
+            })
+            .ToArray();
+        await command.PrepareAsync(cancellationToken);
+        foreach (var click in clicks)
+        {
+            parameters[0].Value = click.Id;
+            parameters[1].Value = click.WorkspaceId;
+            parameters[2].Value = click.LinkId;
+            parameters[3].Value = click.Slug;
+            parameters[4].Value = click.Domain;
+            parameters[5].Value = click.TimestampMs;
+            parameters[6].Value = click.Device;
+            parameters[7].Value = click.Browser;
+            parameters[8].Value = click.Os;
+            parameters[9].Value = (object?)click.Country ?? DBNull.Value;
+            parameters[10].Value = (object?)click.Referrer ?? DBNull.Value;
+            parameters[11].Value = (object?)click.ReferrerHost ?? DBNull.Value;
+            parameters[12].Value = (object?)click.Language ?? DBNull.Value;
+            parameters[13].Value = click.IsBot;
+            parameters[14].Value = (object?)click.Visitor ?? DBNull.Value;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
+    {
+        await using var importer = await connection.BeginBinaryImportAsync($"COPY clicks ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var click in clicks)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(click.Id, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.WorkspaceId, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.LinkId, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.Slug, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.Domain, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.TimestampMs, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(click.Device, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.Browser, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(click.Os, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, click.Country, cancellationToken);
+            await WriteNullableAsync(importer, click.Referrer, cancellationToken);
+            await WriteNullableAsync(importer, click.ReferrerHost, cancellationToken);
+            await WriteNullableAsync(importer, click.Language, cancellationToken);
+            await importer.WriteAsync(click.IsBot, NpgsqlDbType.Boolean, cancellationToken);
+            await WriteNullableAsync(importer, click.Visitor, cancellationToken);
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+    /// <summary>Adds each link's new clicks to its stored count.</summary>
+    public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE links SET clicks = clicks + @Value WHERE id = @Key",
+            counts.Select(c => new { c.Key, c.Value }), transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Adds the batch's sums to the rollups, creating cells as needed.</summary>
+    public static async Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
+            VALUES (@scope, @granularity, @bucket, @dimension, @key, @clicks)
+            ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
+            """;
+        var parameters = new[] { "scope", "granularity", "bucket", "dimension", "key", "clicks" }
+            .Select(name =>
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@" + name;
+                command.Parameters.Add(parameter);
+                return parameter;
+            })
+            .ToArray();
+        foreach (var (cell, clicks) in sums)
+        {
+            parameters[0].Value = cell.ScopeId;
+            parameters[1].Value = cell.Granularity.ToString();
+            parameters[2].Value = cell.Bucket;
+            parameters[3].Value = cell.Dimension;
+            parameters[4].Value = cell.Key;
+            parameters[5].Value = clicks;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Sums of one dimension over [from, to) for the given scopes: whole UTC days from the daily cells, the
+    /// partial days at either end from the hourly ones. Hours are the finest grain; from and to are taken to hours.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
+        IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken)
+    {
+        var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
+        var (dayFrom, dayTo) = DaySpan(from, to);
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT key, SUM(clicks) FROM click_rollups
+            WHERE {database.Dialect.InList("scope_id", "scopes")} AND dimension = @dimension AND (
+                (granularity = 'd' AND bucket >= @dayFrom AND bucket < @dayTo)
+                OR (granularity = 'h' AND ((bucket >= @from AND bucket < @dayFrom) OR (bucket >= @dayTo AND bucket < @to))))
+            GROUP BY key
+            ORDER BY SUM(clicks) DESC, key
+            """,
+            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom, dayTo }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>Total clicks of each scope over [from, to), most first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
+        IReadOnlyList<string> scopes, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
+    {
+        var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
+        var (dayFrom, dayTo) = DaySpan(from, to);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT scope_id, SUM(clicks) FROM click_rollups
+            WHERE {database.Dialect.InList("scope_id", "scopes")} AND dimension = 'total' AND (
+                (granularity = 'd' AND bucket >= @dayFrom AND bucket < @dayTo)
+                OR (granularity = 'h' AND ((bucket >= @from AND bucket < @dayFrom) OR (bucket >= @dayTo AND bucket < @to))))
+            GROUP BY scope_id
+            ORDER BY SUM(clicks) DESC, scope_id
+            LIMIT @limit
+            """,
+            new { scopes = scopes.ToArray(), from, to, dayFrom, dayTo, limit }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>The whole UTC days inside [from, to); empty (to, to) when there is none.</summary>
+    public static (long DayFrom, long DayTo) DaySpan(long from, long to)
+    {
+        var (dayFrom, dayTo) = (CeilDay(from), to / DayMs * DayMs);
+        return dayTo < dayFrom ? (to, to) : (dayFrom, dayTo);
+    }
+
+    /// <summary>Total clicks per bucket start, at hourly or daily grain, over [from, to).</summary>
+    public async Task<IReadOnlyList<(long Bucket, long Clicks)>> SeriesAsync(
+        IReadOnlyList<string> scopes, char granularity, long fromMs, long toMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(long Bucket, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT bucket, SUM(clicks) FROM click_rollups
+            WHERE {database.Dialect.InList("scope_id", "scopes")} AND granularity = @granularity AND dimension = 'total' AND bucket >= @fromMs AND bucket < @toMs
+            GROUP BY bucket ORDER BY bucket
+            """,
+            new { scopes = scopes.ToArray(), granularity = granularity.ToString(), fromMs, toMs }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>The ids of a workspace's links with this tag.</summary>
+    public async Task<IReadOnlyList<string>> LinksTaggedAsync(string workspaceId, string tag, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return [.. await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT link_id FROM link_tags WHERE workspace_id = @workspaceId AND tag = @tag",
+            new { workspaceId, tag }, cancellationToken: cancellationToken))];
+    }
+
+    /// <summary>Clicks newest first; <paramref name="before"/> is the last id of the previous page.</summary>
+    public async Task<IReadOnlyList<Click>> ListAsync(ClickFilter filter, string? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ClickRow>(Query(filter, before, limit, cancellationToken));
+        return [.. rows.Select(r => r.ToClick())];
+    }
+
+    /// <summary>Every click of the filter, newest first, read as it is written out (for CSV export).</summary>
+    public async IAsyncEnumerable<Click> StreamAsync(ClickFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var reader = await connection.ExecuteReaderAsync(Query(filter, null, null, cancellationToken));
+        var parser = reader.GetRowParser<ClickRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return parser(reader).ToClick();
+        }
+    }
+
+    /// <summary>Deletes raw clicks older than the cutoff, a slice at a time so writers are never held up long.</summary>
+    public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (true)
+        {
+            var deleted = await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE ts < @cutoffMs LIMIT 10000)",
+                new { cutoffMs }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+            total += deleted;
+            if (deleted < 10000)
+            {
+                return total;
+            }
+        }
+    }
+
+    private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder($"SELECT {Columns} FROM clicks WHERE workspace_id = @WorkspaceId");
+        sql.Append(filter.LinkId is null ? "" : " AND link_id = @LinkId");
+        sql.Append(filter.FromMs is null ? "" : " AND ts >= @FromMs");
+        sql.Append(filter.ToMs is null ? "" : " AND ts < @ToMs");
+        sql.Append(before is null ? "" : " AND id < @before");
+        sql.Append(" ORDER BY id DESC");
+        sql.Append(limit is null ? "" : " LIMIT @limit");
+        return new CommandDefinition(sql.ToString(),
+            new { filter.WorkspaceId, filter.LinkId, filter.FromMs, filter.ToMs, before, limit },
+            cancellationToken: cancellationToken, flags: limit is null ? CommandFlags.None : CommandFlags.Buffered);
+    }
+
+    public static long FloorHour(long ms) => ms / HourMs * HourMs;
+
+    public static long CeilHour(long ms) => (ms + HourMs - 1) / HourMs * HourMs;
+
+    public static long CeilDay(long ms) => (ms + DayMs - 1) / DayMs * DayMs;
+
+    private sealed class ClickRow
+    {
+        public string Id { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string LinkId { get; set; } = "";
+        public string Slug { get; set; } = "";
+        public string Domain { get; set; } = "";
+        public long Ts { get; set; }
+        public string Device { get; set; } = "";
+        public string Browser { get; set; } = "";
+        public string Os { get; set; } = "";
+        public string? Country { get; set; }
+        public string? Referrer { get; set; }
+        public string? ReferrerHost { get; set; }
+        public string? Language { get; set; }
+        public bool IsBot { get; set; }
+        public string? Visitor { get; set; }
+
+        public Click ToClick() => new()
+        {
+            Id = Id,
+            WorkspaceId = WorkspaceId,
+            LinkId = LinkId,
+            Slug = Slug,
+            Domain = Domain,
+            TimestampMs = Ts,
+            Device = Device,
+            Browser = Browser,
+            Os = Os,
+            Country = Country,
+            Referrer = Referrer,
+            ReferrerHost = ReferrerHost,
+            Language = Language,
+            IsBot = IsBot,
+            Visitor = Visitor,
+        };
+    }
+}

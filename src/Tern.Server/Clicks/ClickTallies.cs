@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+
+namespace Tern.Server.Clicks;
+
+/// <summary>
+/// The click count of one link as this node knows it: the stored count when the link was first loaded plus
+/// every click answered here since. It is what makes <c>maxClicks</c> exact on one node.
+/// </summary>
+public sealed class ClickTally(long stored)
+{
+    private long _total = stored;
+
+    public long Total => Volatile.Read(ref _total);
+
+    /// <summary>Counts one click unless <paramref name="max"/> is reached; exact under concurrency.</summary>
+    public bool TryCount(long max)
+    {
+        if (Interlocked.Increment(ref _total) > max)
+        {
+            Interlocked.Decrement(ref _total);
+            return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The tallies of the links this node has served, by link id.</summary>
+public sealed class ClickTallies
+{
+    private readonly ConcurrentDictionary<string, ClickTally> _tallies = new(StringComparer.Ordinal);
+
+    /// <summary>The tally of a link, created from its stored count the first time the link is loaded.</summary>
+    public ClickTally For(string linkId, long stored) => _tallies.GetOrAdd(linkId, static (_, s) => new ClickTally(s), stored);
+
+    /// <summary>The count this node knows for a link: storage's, or more while answered clicks await their batch.</summary>
+    public long CountFor(string linkId, long stored) =>
+        _tallies.TryGetValue(linkId, out var tally) ? Math.Max(stored, tally.Total) : stored;
+
+    public void Forget(string linkId) => _tallies.TryRemove(linkId, out _);
+}
