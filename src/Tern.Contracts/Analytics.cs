@@ -36,6 +36,9 @@ public sealed record StatsResponse
     /// <summary>hour, day, week or month: the width of each time-series bucket.</summary>
     public required string Interval { get; init; }
     public required long Total { get; init; }
+    /// <summary>Visitors counted once per day (summed over the days of the range); null unless Tern:Clicks:UniqueVisitors is on.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public long? UniqueVisitors { get; init; }
     public required IReadOnlyList<TimeseriesPoint> Timeseries { get; init; }
     public required IReadOnlyList<BreakdownEntry> Countries { get; init; }
     public required IReadOnlyList<BreakdownEntry> Devices { get; init; }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Hosting;
@@ -26,7 +27,8 @@ public static class AnalyticsEndpoints
     }
 
     public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> LinkStats(
-        string id, ClaimsPrincipal user, LinkStore links, ClickStore clicks, TimeProvider time, CancellationToken cancellationToken,
+        string id, ClaimsPrincipal user, LinkStore links, ClickStore clicks, TimeProvider time, IOptions<ClickOptions> options,
+        CancellationToken cancellationToken,
         string? from = null, string? to = null, string? interval = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -41,12 +43,12 @@ public static class AnalyticsEndpoints
             return Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
         }
 
-        return TypedResults.Ok(await StatsAsync(clicks, [id], query, cancellationToken));
+        return TypedResults.Ok(await StatsAsync(clicks, [id], query, options.Value.UniqueVisitors, cancellationToken));
     }
 
     public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> WorkspaceStats(
         ClaimsPrincipal user, LinkStore links, ClickStore clicks, ShortDomains domains, TimeProvider time,
-        CancellationToken cancellationToken, string? from = null, string? to = null, string? interval = null, string? tag = null)
+        IOptions<ClickOptions> options, CancellationToken cancellationToken, string? from = null, string? to = null, string? interval = null, string? tag = null)
     {
         var errors = new Dictionary<string, string[]>();
         var query = StatsQuery.Parse(from, to, interval, time.GetUtcNow(), errors);
@@ -57,7 +59,7 @@ public static class AnalyticsEndpoints
 
         var workspaceId = TernClaims.WorkspaceOf(user);
         IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await clicks.LinksTaggedAsync(workspaceId, tag, cancellationToken);
-        var stats = await StatsAsync(clicks, scopes, query, cancellationToken);
+        var stats = await StatsAsync(clicks, scopes, query, options.Value.UniqueVisitors, cancellationToken);
         var top = scopes.Count == 0 ? []
             : tag is null ? (await clicks.SumAsync(scopes, "link", query.FromMs, query.ToMs, cancellationToken)).Take(TopLinks).ToList()
             : await clicks.TotalsByScopeAsync(scopes, query.FromMs, query.ToMs, TopLinks, cancellationToken);
@@ -70,11 +72,12 @@ public static class AnalyticsEndpoints
         });
     }
 
-    private static async Task<StatsResponse> StatsAsync(ClickStore clicks, IReadOnlyList<string> scopes, StatsQuery query, CancellationToken cancellationToken)
+    private static async Task<StatsResponse> StatsAsync(
+        ClickStore clicks, IReadOnlyList<string> scopes, StatsQuery query, bool uniqueVisitors, CancellationToken cancellationToken)
     {
         if (scopes.Count == 0)
         {
-            return Build(query, [], new Dictionary<string, IReadOnlyList<(string, long)>>());
+            return Build(query, [], new Dictionary<string, IReadOnlyList<(string, long)>>()) with { UniqueVisitors = uniqueVisitors ? 0 : null };
         }
 
         // Whole days come from daily cells, the partial days at the edges from hourly ones, as for the breakdowns,
@@ -94,7 +97,10 @@ public static class AnalyticsEndpoints
             breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken);
         }
 
-        return Build(query, rows, breakdowns);
+        var stats = Build(query, rows, breakdowns);
+        return uniqueVisitors
+            ? stats with { UniqueVisitors = (await clicks.SumAsync(scopes, "uniques", query.FromMs, query.ToMs, cancellationToken)).Sum(u => u.Clicks) }
+            : stats;
     }
 
     private static StatsResponse Build(StatsQuery query, IReadOnlyList<(long Bucket, long Clicks)> rows, Dictionary<string, IReadOnlyList<(string, long)>> breakdowns)

@@ -104,6 +104,49 @@ public sealed class ClickStore(Database database)
             "UPDATE links SET clicks = clicks + @Value WHERE id = @Key",
             counts.Select(c => new { c.Key, c.Value }), transaction, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// Records each (scope, day, visitor) once and adds a 'uniques' cell for the first sighting of a visitor in a
+    /// day (hourly and daily), so that summing 'uniques' gives daily unique visitors.
+    /// </summary>
+    public static async Task AddFirstSightingsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+        Dictionary<RollupKey, long> rollups, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO daily_visitors (scope_id, day, visitor) VALUES (@scope, @day, @visitor) ON CONFLICT DO NOTHING";
+        var (scope, day, visitor) = (command.CreateParameter(), command.CreateParameter(), command.CreateParameter());
+        (scope.ParameterName, day.ParameterName, visitor.ParameterName) = ("@scope", "@day", "@visitor");
+        command.Parameters.Add(scope);
+        command.Parameters.Add(day);
+        command.Parameters.Add(visitor);
+        foreach (var click in clicks)
+        {
+            if (click.Visitor is null)
+            {
+                continue;
+            }
+
+            var dayStart = click.TimestampMs / DayMs * DayMs;
+            foreach (var scopeId in new[] { click.LinkId, click.WorkspaceId })
+            {
+                (scope.Value, day.Value, visitor.Value) = (scopeId, dayStart, click.Visitor);
+                if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    Add(new RollupKey(scopeId, 'h', FloorHour(click.TimestampMs), "uniques", ""));
+                    Add(new RollupKey(scopeId, 'd', dayStart, "uniques", ""));
+                }
+            }
+        }
+
+        void Add(RollupKey key) => rollups[key] = rollups.GetValueOrDefault(key) + 1;
+    }
+
+    /// <summary>Forgets who was seen on days before the cutoff; their counts stay in the rollups.</summary>
+    public Task<int> PurgeSightingsBeforeAsync(long cutoffMs, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM daily_visitors WHERE day < @cutoffMs", new { cutoffMs }, transaction, cancellationToken: cancellationToken)),
+            cancellationToken);
+
     /// <summary>Adds the batch's sums to the rollups, creating cells as needed.</summary>
     public static async Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken)
     {

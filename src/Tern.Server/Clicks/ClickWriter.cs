@@ -181,6 +181,11 @@ public sealed class ClickWriter(
         {
             await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
             await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, _abandon.Token);
+            if (_options.UniqueVisitors)
+            {
+                await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, rollups, _abandon.Token);
+            }
+
             await ClickStore.AddToRollupsAsync(connection, transaction, rollups, _abandon.Token);
             return true;
         }, _abandon.Token);

@@ -14,6 +14,8 @@ internal sealed class MaintenanceService(
         do
         {
             await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
+            var twoDaysAgo = timeProvider.GetUtcNow().AddDays(-2).ToUnixTimeMilliseconds();
+            await RunAsync("forget past days' visitors", () => clicks.PurgeSightingsBeforeAsync(twoDaysAgo, stoppingToken), stoppingToken);
             if (clickOptions.Value.RetentionDays > 0)
             {
                 var cutoff = timeProvider.GetUtcNow().AddDays(-clickOptions.Value.RetentionDays).ToUnixTimeMilliseconds();

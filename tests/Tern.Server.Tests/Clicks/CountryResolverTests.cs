@@ -3,11 +3,13 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Tern.Server.Clicks;
 
+using Tern.Server.Tests.Infrastructure;
+
 namespace Tern.Server.Tests.Clicks;
 
 public sealed class CountryResolverTests
 {
-    private const string DatabaseFile = "geo-whois-asn-country.mmdb";
+    private const string DatabaseFile = TestData.CountryDatabaseFile;
 
     private static CountryResolver Resolver(string? countryHeader = "CF-IPCountry", string? mmdbPath = null) =>
         new(Options.Create(new GeoOptions { CountryHeader = countryHeader, MmdbPath = mmdbPath }));
@@ -224,30 +226,7 @@ public sealed class CountryResolverTests
         Assert.Null(resolver.Resolve("US", IPAddress.Parse("8.8.8.8")));
     }
 
-    /// <summary>The npm database fetched by tests/fetch-test-data.sh; skips without it, but fails in CI.</summary>
-    private static string RealDatabase()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tern.slnx")))
-        {
-            root = root.Parent;
-        }
-
-        var path = root is null ? null : Path.Combine(root.FullName, "tests", ".data", DatabaseFile);
-        if (path is not null && File.Exists(path))
-        {
-            return path;
-        }
-
-        var message = $"tests/.data/{DatabaseFile} is missing: run tests/fetch-test-data.sh.";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Assert.Fail(message + " (CI=true)");
-        }
-
-        Assert.Skip(message);
-        return "";
-    }
+    private static string RealDatabase() => TestData.CountryDatabase();
 
     private static string WriteTemporaryFile(byte[] bytes)
     {

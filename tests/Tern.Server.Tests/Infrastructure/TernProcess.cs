@@ -129,13 +129,7 @@ public sealed class TernProcess : IAsyncDisposable
     {
         var testBin = new DirectoryInfo(AppContext.BaseDirectory); // tests/Tern.Server.Tests/bin/<Configuration>/net10.0/
         var configuration = testBin.Parent!.Name;
-        var root = testBin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tern.slnx")))
-        {
-            root = root.Parent;
-        }
-
-        var path = Path.Combine(root!.FullName, "src", "Tern.Server", "bin", configuration, testBin.Name, "Tern.Server.dll");
+        var path = Path.Combine(TestData.RepositoryRoot, "src", "Tern.Server", "bin", configuration, testBin.Name, "Tern.Server.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("Build Tern.Server first.", path);
     }
 }

@@ -39,3 +39,11 @@ CREATE TABLE visitor_salts (
     day   BIGINT PRIMARY KEY,
     salt  BYTEA NOT NULL
 );
+
+-- Who was seen today, per link and per workspace, so each visitor counts once a day (Tern:Clicks:UniqueVisitors).
+CREATE TABLE daily_visitors (
+    scope_id  TEXT NOT NULL,
+    day       BIGINT NOT NULL,
+    visitor   TEXT NOT NULL,
+    PRIMARY KEY (scope_id, day, visitor)
+);

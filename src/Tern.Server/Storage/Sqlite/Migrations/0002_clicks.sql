@@ -39,3 +39,11 @@ CREATE TABLE visitor_salts (
     day   INTEGER PRIMARY KEY,
     salt  BLOB NOT NULL
 );
+
+-- Who was seen today, per link and per workspace, so each visitor counts once a day (Tern:Clicks:UniqueVisitors).
+CREATE TABLE daily_visitors (
+    scope_id  TEXT NOT NULL,
+    day       INTEGER NOT NULL,
+    visitor   TEXT NOT NULL,
+    PRIMARY KEY (scope_id, day, visitor)
+);
