@@ -22,4 +22,12 @@ namespace Tern.Contracts;
 [JsonSerializable(typeof(ClickResponse))]
 [JsonSerializable(typeof(ListResponse<ClickResponse>))]
 [JsonSerializable(typeof(StatsResponse))]
+[JsonSerializable(typeof(EventEnvelope))]
+[JsonSerializable(typeof(ListResponse<EventEnvelope>))]
+[JsonSerializable(typeof(CreateWebhookRequest))]
+[JsonSerializable(typeof(UpdateWebhookRequest))]
+[JsonSerializable(typeof(WebhookResponse))]
+[JsonSerializable(typeof(ListResponse<WebhookResponse>))]
+[JsonSerializable(typeof(DeliveryResponse))]
+[JsonSerializable(typeof(ListResponse<DeliveryResponse>))]
 public sealed partial class TernJsonContext : JsonSerializerContext;

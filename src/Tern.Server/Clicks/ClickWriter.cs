@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Tern.Server.Events;
 using Tern.Server.Hosting;
+using Tern.Server.Links;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Clicks;
@@ -16,6 +18,8 @@ public sealed class ClickWriter(
     ClickQueue queue,
     ClickEnricher enricher,
     ClickStore store,
+    LinkStore links,
+    EventOutbox outbox,
     Database database,
     IOptions<ClickOptions> options,
     TimeProvider timeProvider,
@@ -129,7 +133,12 @@ public sealed class ClickWriter(
             try
             {
                 clicks ??= await EnrichAsync(batch);
-                await WriteAsync(clicks);
+                var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
+                if (await WriteAsync(clicks, limited))
+                {
+                    outbox.Signal();
+                }
+
                 Interlocked.Add(ref _persisted, batch.Count);
                 Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 return;
@@ -167,7 +176,8 @@ public sealed class ClickWriter(
         return clicks;
     }
 
-    private Task WriteAsync(List<Click> clicks)
+    /// <summary>Writes the batch; true when it appended events (link.clicked, or link.expired at a click limit).</summary>
+    private Task<bool> WriteAsync(List<Click> clicks, IReadOnlyCollection<string> linksWithLimits)
     {
         var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
         var rollups = new Dictionary<RollupKey, long>();
@@ -187,8 +197,50 @@ public sealed class ClickWriter(
             }
 
             await ClickStore.AddToRollupsAsync(connection, transaction, rollups, _abandon.Token);
-            return true;
+            var appended = await AppendClickEventsAsync(connection, transaction, clicks);
+            if (linksWithLimits.Count > 0)
+            {
+                var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                foreach (var link in await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token))
+                {
+                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkExpired, link, _abandon.Token);
+                    appended = true;
+                }
+            }
+
+            return appended;
         }, _abandon.Token);
+    }
+
+    /// <summary>
+    /// link.clicked events go to the log only for workspaces that subscribe to them; everyone else reads clicks
+    /// from GET /clicks, and the writer keeps its pace.
+    /// </summary>
+    private async Task<bool> AppendClickEventsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, List<Click> clicks)
+    {
+        var appended = false;
+        foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
+        {
+            var subscriptions = await EventOutbox.SubscriptionsAsync(connection, transaction, workspace.Key, _abandon.Token);
+            if (!subscriptions.Any(s => s.Events.Contains(EventTypes.LinkClicked, StringComparer.Ordinal)))
+            {
+                continue;
+            }
+
+            var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
+                [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], _abandon.Token)).ToDictionary(l => l.Id);
+            foreach (var click in workspace)
+            {
+                if (clicked.TryGetValue(click.LinkId, out var link))
+                {
+                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkClicked, link, _abandon.Token,
+                        AnalyticsEndpoints.ToResponse(click), click.IsBot, subscriptions, click.TimestampMs);
+                    appended = true;
+                }
+            }
+        }
+
+        return appended;
     }
 
     /// <summary>Each click adds one to its link's and its workspace's cells, hourly and daily, in every dimension.</summary>

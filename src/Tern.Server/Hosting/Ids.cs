@@ -15,11 +15,8 @@ public static class Ids
 
     public static string New(string prefix, long unixMilliseconds)
     {
-        Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
-        // The low 80 bits of a random 128-bit number; time takes the first 10 characters.
-        var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(random) & ((UInt128.One << 80) - 1);
-        return string.Create(prefix.Length + 27, (prefix, time: (ulong)unixMilliseconds, bits), static (span, state) =>
+        var (time, bits) = Next(unixMilliseconds);
+        return string.Create(prefix.Length + 27, (prefix, time: (ulong)time, bits), static (span, state) =>
         {
             state.prefix.AsSpan().CopyTo(span);
             span[state.prefix.Length] = '_';
@@ -35,6 +32,41 @@ public static class Ids
                 ulid[i] = Crockford[(int)(bits & 31)];
             }
         });
+    }
+
+    private static readonly Lock Gate = new();
+    private static long _lastTime;
+    private static UInt128 _lastBits;
+
+    /// <summary>
+    /// Monotonic within the process: an id made in the same millisecond as the previous one takes the previous
+    /// random part plus one, so ids made one after another sort in that order. An older instant (a timestamp given
+    /// by the caller) keeps its own time with a fresh random part.
+    /// </summary>
+    private static (long Time, UInt128 Bits) Next(long unixMilliseconds)
+    {
+        Span<byte> random = stackalloc byte[16];
+        RandomNumberGenerator.Fill(random);
+        var mask = (UInt128.One << 80) - 1;
+        var fresh = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(random) & mask;
+        lock (Gate)
+        {
+            if (unixMilliseconds < _lastTime)
+            {
+                return (unixMilliseconds, fresh);
+            }
+
+            if (unixMilliseconds > _lastTime)
+            {
+                (_lastTime, _lastBits) = (unixMilliseconds, fresh);
+            }
+            else if (++_lastBits > mask)
+            {
+                (_lastTime, _lastBits) = (_lastTime + 1, 0);
+            }
+
+            return (_lastTime, _lastBits);
+        }
     }
 
     /// <summary>True when <paramref name="value"/> has the shape of an id with this prefix.</summary>

@@ -29,4 +29,10 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "Maintenance job {Job} failed")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception, string job);
+
+    [LoggerMessage(10, LogLevel.Warning, "Webhook dispatch failed; claimed deliveries go out again when their claim expires")]
+    public static partial void DispatchFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Information, "Delivery {DeliveryId} to webhook {WebhookId} failed (status {StatusCode}, {Error}); exhausted: {Exhausted}")]
+    public static partial void DeliveryAttemptFailed(ILogger logger, string deliveryId, string webhookId, int? statusCode, string? error, bool exhausted);
 }

@@ -1,11 +1,16 @@
 using Microsoft.Extensions.Options;
 using Tern.Server.Clicks;
+using Tern.Server.Webhooks;
 
 namespace Tern.Server.Hosting;
 
-/// <summary>Periodic housekeeping: forgets Idempotency-Key records past their 24 hours and raw clicks past their retention.</summary>
+/// <summary>
+/// Periodic housekeeping: forgets Idempotency-Key records past their 24 hours, raw clicks past their retention,
+/// deliveries, attempts and events past theirs, and yesterday's visitors.
+/// </summary>
 internal sealed class MaintenanceService(
-    IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, TimeProvider timeProvider,
+    IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, WebhookStore webhooks,
+    IOptions<WebhookOptions> webhookOptions, TimeProvider timeProvider,
     ILogger<MaintenanceService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -14,6 +19,8 @@ internal sealed class MaintenanceService(
         do
         {
             await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
+            var deliveryCutoff = timeProvider.GetUtcNow().AddDays(-webhookOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
+            await RunAsync("purge old deliveries and events", () => webhooks.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
             var twoDaysAgo = timeProvider.GetUtcNow().AddDays(-2).ToUnixTimeMilliseconds();
             await RunAsync("forget past days' visitors", () => clicks.PurgeSightingsBeforeAsync(twoDaysAgo, stoppingToken), stoppingToken);
             if (clickOptions.Value.RetentionDays > 0)

@@ -6,9 +6,11 @@ using Scalar.AspNetCore;
 using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Clicks;
+using Tern.Server.Events;
 using Tern.Server.Links;
 using Tern.Server.Redirect;
 using Tern.Server.Storage;
+using Tern.Server.Webhooks;
 
 namespace Tern.Server.Hosting;
 
@@ -73,6 +75,14 @@ public static class TernApplication
         services.AddSingleton<ClickStore>();
         services.AddSingleton<ClickWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());
+        // Events and webhooks: a transactional outbox and the dispatcher that delivers it
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventOutbox>();
+        services.AddSingleton<WebhookStore>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<ExpirySweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<MaintenanceService>();
         services.AddSingleton<TernMetrics>();
 
@@ -144,6 +154,8 @@ public static class TernApplication
         api.MapAccess();
         api.MapLinks();
         api.MapAnalytics();
+        api.MapEvents();
+        api.MapWebhooks();
 
         app.MapHealth();
         app.MapProblemDocs();

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Tern.Contracts;
 using Tern.Server.Clicks;
+using Tern.Server.Events;
 using Tern.Server.Hosting;
 using Tern.Server.Redirect;
 using Tern.Server.Storage;
@@ -24,7 +25,8 @@ public abstract record LinkOutcome
 /// any number of nodes yield one link; the loser reads the winner and answers as a repeated create.
 /// </summary>
 public sealed class LinkService(
-    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, TimeProvider timeProvider)
+    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, EventOutbox outbox,
+    TimeProvider timeProvider)
 {
     private const int MaxAttempts = 8;
 
@@ -47,6 +49,7 @@ public sealed class LinkService(
             {
                 if (await store.TryInsertAsync(connection, transaction, link, cancellationToken))
                 {
+                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkCreated, link, cancellationToken);
                     return new LinkOutcome.Created(link);
                 }
 
@@ -56,6 +59,7 @@ public sealed class LinkService(
             if (outcome is LinkOutcome.Created created)
             {
                 cache.Invalidate(created.Link.Domain, created.Link.Slug);
+                outbox.Signal();
             }
 
             if (outcome is not null)
@@ -205,9 +209,11 @@ public sealed class LinkService(
         updated = updated with { UpdatedAt = Now() };
         try
         {
+            var expiryChanged = updated.ExpiresAt != existing.ExpiresAt || updated.MaxClicks != existing.MaxClicks;
             await database.WriteAsync(async (connection, transaction) =>
             {
-                await store.UpdateAsync(connection, transaction, updated, cancellationToken);
+                await store.UpdateAsync(connection, transaction, updated, expiryChanged, cancellationToken);
+                await outbox.AppendAsync(connection, transaction, EventTypes.LinkUpdated, updated, cancellationToken);
                 return true;
             }, cancellationToken);
         }
@@ -221,18 +227,27 @@ public sealed class LinkService(
 
         cache.Invalidate(existing.Domain, existing.Slug);
         cache.Invalidate(updated.Domain, updated.Slug);
+        outbox.Signal();
         return new LinkOutcome.Updated(updated);
     }
 
     public async Task<Link?> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken)
     {
-        var deleted = await database.WriteAsync(
-            (connection, transaction) => store.DeleteAsync(connection, transaction, workspaceId, id, cancellationToken),
-            cancellationToken);
+        var deleted = await database.WriteAsync(async (connection, transaction) =>
+        {
+            var link = await store.DeleteAsync(connection, transaction, workspaceId, id, cancellationToken);
+            if (link is not null)
+            {
+                await outbox.AppendAsync(connection, transaction, EventTypes.LinkDeleted, link, cancellationToken);
+            }
+
+            return link;
+        }, cancellationToken);
         if (deleted is not null)
         {
             cache.Invalidate(deleted.Domain, deleted.Slug);
             tallies.Forget(deleted.Id);
+            outbox.Signal();
         }
 
         return deleted;

@@ -42,17 +42,19 @@ public sealed class LinkStore(Database database)
     }
 
     /// <summary>Writes every field of the link; a taken slug or externalId throws a unique violation.</summary>
-    public async Task UpdateAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken)
+    public async Task UpdateAsync(DbConnection connection, DbTransaction transaction, Link link, bool expiryChanged, CancellationToken cancellationToken)
     {
+        var row = LinkRow.From(link);
+        row.ExpiryChanged = expiryChanged;
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE links SET domain = @Domain, slug = @Slug, base_url = @BaseUrl, url = @Url,
                 utm_source = @UtmSource, utm_medium = @UtmMedium, utm_campaign = @UtmCampaign, utm_term = @UtmTerm, utm_content = @UtmContent,
                 tags = @Tags, external_id = @ExternalId, title = @Title, expires_at = @ExpiresAt, expired_url = @ExpiredUrl,
                 max_clicks = @MaxClicks, redirect_type = @RedirectType, forward_query = @ForwardQuery, archived = @Archived,
-                updated_at = @UpdatedAt
+                updated_at = @UpdatedAt, expired_event_at = CASE WHEN @ExpiryChanged THEN NULL ELSE expired_event_at END
             WHERE id = @Id AND workspace_id = @WorkspaceId
-            """, LinkRow.From(link), transaction, cancellationToken: cancellationToken));
+            """, row, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM link_tags WHERE link_id = @Id", new { link.Id }, transaction, cancellationToken: cancellationToken));
         await InsertTagsAsync(connection, transaction, link, cancellationToken);
@@ -98,15 +100,21 @@ public sealed class LinkStore(Database database)
     /// <summary>The workspace's links among these ids (missing ones are left out).</summary>
     public async Task<IReadOnlyList<Link>> FindManyAsync(string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindManyAsync(connection, null, workspaceId, ids, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Link>> FindManyAsync(
+        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
         if (ids.Count == 0)
         {
             return [];
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
-            new { workspaceId, ids = ids.ToArray() }, cancellationToken: cancellationToken));
+            new { workspaceId, ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToLink())];
     }
 
@@ -152,11 +160,33 @@ public sealed class LinkStore(Database database)
         return [.. rows.Select(r => r.ToLink())];
     }
 
-    /// <summary>Adds counted clicks to the stored totals in one transaction.</summary>
-    public Task AddClicksAsync(IReadOnlyList<(string LinkId, long Count)> counts, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE links SET clicks = clicks + @Count WHERE id = @LinkId",
-            counts.Select(c => new { c.LinkId, c.Count }), transaction, cancellationToken: cancellationToken)), cancellationToken);
+    /// <summary>
+    /// Marks links as expired-and-announced: those past <c>expires_at</c>, or among <paramref name="clickedIds"/> at
+    /// their click limit, not yet marked. Returns the links this call marked, so only one node announces each.
+    /// </summary>
+    public async Task<IReadOnlyList<Link>> MarkExpiredAsync(
+        DbConnection connection, DbTransaction transaction, long now, IReadOnlyCollection<string>? clickedIds, int limit, CancellationToken cancellationToken)
+    {
+        var dialect = database.Dialect;
+        var due = clickedIds is null
+            ? "expires_at <= @now"
+            : $"{dialect.InList("id", "ids")} AND max_clicks IS NOT NULL AND clicks >= max_clicks";
+        var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM links WHERE {due} AND expired_event_at IS NULL ORDER BY id LIMIT @limit",
+            new { now, ids = clickedIds?.ToArray(), limit }, transaction, cancellationToken: cancellationToken))).ToList();
+        var marked = new List<Link>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE links SET expired_event_at = @now WHERE id = @Id AND expired_event_at IS NULL",
+                    new { now, row.Id }, transaction, cancellationToken: cancellationToken)) == 1)
+            {
+                marked.Add(row.ToLink());
+            }
+        }
+
+        return marked;
+    }
 
     private static Task InsertTagsAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken) =>
         link.Tags.Count == 0
@@ -192,6 +222,9 @@ public sealed class LinkStore(Database database)
         public long Clicks { get; set; }
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
+
+        /// <summary>Only a parameter of updates: a changed expiry or click limit lets link.expired fire again.</summary>
+        public bool ExpiryChanged { get; set; }
 
         public static LinkRow From(Link link) => new()
         {

@@ -71,6 +71,9 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string InList(string column, string parameter);
 
+    /// <summary>The clause that makes a claiming SELECT skip rows other transactions hold (PostgreSQL), or nothing.</summary>
+    public abstract string SkipLocked(string alias);
+
     /// <summary>True when the exception is a unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 

@@ -22,6 +22,14 @@ public sealed class IdsTests
         Assert.Equal(1000, ids.Count);
     }
 
+    [Fact]
+    public void IdsMadeOneAfterAnotherInOneMillisecondSortInThatOrder()
+    {
+        var now = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds();
+        var ids = Enumerable.Range(0, 1000).Select(_ => Ids.New("evt", now)).ToList();
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("lnk_01M8DZ7CWJMHT2X6CW06Z0CZT")]
     [InlineData("key_01M8DZ7CWJMHT2X6CW06Z0CZTY")]

@@ -248,7 +248,7 @@ public abstract class StorageCompliance : IAsyncLifetime
             UpdatedAt = link.UpdatedAt.AddMinutes(5),
         };
 
-        await Database.WriteAsync(async (c, t) => { await Links.UpdateAsync(c, t, changed, Ct); return 0; }, Ct);
+        await Database.WriteAsync(async (c, t) => { await Links.UpdateAsync(c, t, changed, false, Ct); return 0; }, Ct);
 
         var found = await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct);
         Assert.NotNull(found);
@@ -268,7 +268,7 @@ public abstract class StorageCompliance : IAsyncLifetime
         Assert.True(await InsertAsync(link));
 
         var error = await Assert.ThrowsAnyAsync<DbException>(() => Database.WriteAsync(
-            async (c, t) => { await Links.UpdateAsync(c, t, link with { Slug = "occupied" }, Ct); return 0; }, Ct));
+            async (c, t) => { await Links.UpdateAsync(c, t, link with { Slug = "occupied" }, false, Ct); return 0; }, Ct));
 
         Assert.True(Database.Dialect.IsUniqueViolation(error), error.ToString());
         Assert.Equal("mine", (await Links.FindAsync(AccessStore.DefaultWorkspaceId, link.Id, Ct))?.Slug);
@@ -282,7 +282,7 @@ public abstract class StorageCompliance : IAsyncLifetime
         Assert.True(await InsertAsync(link));
 
         var error = await Assert.ThrowsAnyAsync<DbException>(() => Database.WriteAsync(
-            async (c, t) => { await Links.UpdateAsync(c, t, link with { ExternalId = "held" }, Ct); return 0; }, Ct));
+            async (c, t) => { await Links.UpdateAsync(c, t, link with { ExternalId = "held" }, false, Ct); return 0; }, Ct));
 
         Assert.True(Database.Dialect.IsUniqueViolation(error), error.ToString());
     }
@@ -390,7 +390,11 @@ public abstract class StorageCompliance : IAsyncLifetime
         Assert.True(await InsertAsync(busy));
         Assert.True(await InsertAsync(quiet));
 
-        await Links.AddClicksAsync([(busy.Id, 3), (quiet.Id, 1), (busy.Id, 2)], Ct);
+        await Database.WriteAsync(async (c, t) =>
+        {
+            await Tern.Server.Clicks.ClickStore.AddToLinkCountsAsync(c, t, [new(busy.Id, 3), new(quiet.Id, 1), new(busy.Id, 2)], Ct);
+            return 0;
+        }, Ct);
 
         Assert.Equal(15, (await Links.FindAsync(AccessStore.DefaultWorkspaceId, busy.Id, Ct))?.Clicks);
         Assert.Equal(1, (await Links.FindAsync(AccessStore.DefaultWorkspaceId, quiet.Id, Ct))?.Clicks);

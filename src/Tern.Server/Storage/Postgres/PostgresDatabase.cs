@@ -29,6 +29,8 @@ public sealed class PostgresDatabase(NpgsqlDataSource dataSource) : Database
     {
         public override string CaseInsensitiveLike => "ILIKE";
 
+        public override string SkipLocked(string alias) => $"FOR UPDATE OF {alias} SKIP LOCKED";
+
         public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
         public override bool IsUniqueViolation(DbException exception) =>

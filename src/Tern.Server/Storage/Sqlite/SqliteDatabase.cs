@@ -64,6 +64,8 @@ public sealed class SqliteDatabase : Database
     {
         public override string CaseInsensitiveLike => "LIKE";
 
+        public override string SkipLocked(string alias) => "";  // one writer at a time: nothing to skip
+
         public override string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
         public override bool IsUniqueViolation(DbException exception) =>

@@ -1,0 +1,61 @@
+using System.Security.Claims;
+using System.Text;
+using Dapper;
+using Tern.Server.Access;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Events;
+
+/// <summary><c>GET /api/v1/events</c>: the event log, newest first, for polling integrations.</summary>
+public static class EventEndpoints
+{
+    public static void MapEvents(this RouteGroupBuilder api) =>
+        api.MapGet("/events", ListEvents).WithTags("Events").RequireAuthorization(Scopes.WebhooksRead)
+            .WithName("ListEvents").WithSummary("List events, newest first, optionally of one type")
+            .Produces<Tern.Contracts.ListResponse<Tern.Contracts.EventEnvelope>>();
+
+    public static async Task<IResult> ListEvents(
+        ClaimsPrincipal user, Database database, CancellationToken cancellationToken,
+        string? type = null, string? limit = null, string? cursor = null)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var pageSize = LinkEndpoints.DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > LinkEndpoints.MaxLimit))
+        {
+            errors["limit"] = [$"limit must be a whole number from 1 to {LinkEndpoints.MaxLimit}."];
+        }
+
+        if (type is not null && !EventTypes.All.Contains(type, StringComparer.Ordinal))
+        {
+            errors["type"] = [$"type must be one of {string.Join(", ", EventTypes.All)}."];
+        }
+
+        if (cursor is not null && !Ids.IsWellFormed(cursor, "evt"))
+        {
+            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.ValidationResult(errors);
+        }
+
+        var sql = new StringBuilder("SELECT id, payload FROM events WHERE workspace_id = @workspaceId");
+        sql.Append(type is null ? "" : " AND type = @type");
+        sql.Append(cursor is null ? "" : " AND id < @cursor");
+        sql.Append(" ORDER BY id DESC LIMIT @take");
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(sql.ToString(),
+            new { workspaceId = TernClaims.WorkspaceOf(user), type, cursor, take = pageSize + 1 }, cancellationToken: cancellationToken))).ToList();
+
+        // Payloads are stored as the exact JSON that was (or will be) delivered; the page embeds them unchanged.
+        var page = rows.Take(pageSize).ToList();
+        var next = rows.Count > pageSize ? page[^1].Id : null;
+        var json = new StringBuilder("{\"items\":[");
+        json.AppendJoin(',', page.Select(r => r.Payload));
+        json.Append("],\"nextCursor\":").Append(next is null ? "null" : $"\"{next}\"").Append('}');
+        return TypedResults.Text(json.ToString(), "application/json; charset=utf-8");
+    }
+}

@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tern.Server.Webhooks;
+
+/// <summary>Settings under <c>Tern:Webhooks</c>.</summary>
+public sealed class WebhookOptions
+{
+    public const string Section = "Tern:Webhooks";
+
+    /// <summary>The retry schedule after a failed attempt, comma-separated seconds.</summary>
+    public string RetryDelaysSeconds { get; set; } = "5,300,1800,7200,18000,36000,36000";
+
+    /// <summary>When true, webhook URLs may resolve to loopback, private or link-local addresses (development and tests).</summary>
+    public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>How long one attempt may take before it counts as failed.</summary>
+    [Range(1, 300)]
+    public int TimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Attempts in flight at once to one endpoint, so a slow receiver cannot hold up the others.</summary>
+    [Range(1, 1000)]
+    public int MaxConcurrencyPerEndpoint { get; set; } = 8;
+
+    /// <summary>Attempts in flight at once on this node.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrency { get; set; } = 256;
+
+    /// <summary>How long a node holds a claimed delivery before another may take it (longer than an attempt's timeout).</summary>
+    [Range(2, 3600)]
+    public int ClaimSeconds { get; set; } = 30;
+
+    /// <summary>An endpoint failing for this many days without one success is disabled.</summary>
+    [Range(0.00001, 365)]
+    public double DisableAfterDays { get; set; } = 5;
+
+    /// <summary>Days deliveries, their attempts and events are kept.</summary>
+    [Range(1, 3650)]
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>How long the old secret keeps signing beside the new one after a rotation.</summary>
+    [Range(0, 720)]
+    public double RotationOverlapHours { get; set; } = 24;
+
+    /// <summary>Characters of a receiver's answer kept in the attempt log.</summary>
+    [Range(0, 65_536)]
+    public int ResponseExcerptBytes { get; set; } = 2048;
+}
