@@ -64,6 +64,7 @@ public static class TernApplication
         services.AddSingleton<LinkService>();
         services.AddSingleton<LinkResponses>();
         services.AddSingleton<LinkCache>();
+        services.AddSingleton<Redirector>();
         services.AddSingleton<ClickTallies>();
 
         // Clicks: captured on the redirect path, enriched and written in batches off it
@@ -129,6 +130,7 @@ public static class TernApplication
 
     public static WebApplication MapTern(this WebApplication app)
     {
+        app.UseCachedRedirects();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 

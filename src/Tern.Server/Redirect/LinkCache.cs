@@ -6,21 +6,23 @@ using Tern.Server.Links;
 
 namespace Tern.Server.Redirect;
 
-/// <summary>What the redirect path needs of a link, precomputed so that answering allocates nothing.</summary>
+/// <summary>
+/// What the redirect path needs of a link, precomputed so that answering allocates nothing. Kept small, since a
+/// node may hold millions: the domain and workspace strings are shared, and only links with a click limit carry
+/// a tally.
+/// </summary>
 public sealed class CachedLink
 {
-    public CachedLink(Link link, ClickTally tally)
+    public CachedLink(Link link, ClickTally? tally)
     {
         Id = link.Id;
-        WorkspaceId = link.WorkspaceId;
-        Domain = link.Domain;
+        WorkspaceId = string.Intern(link.WorkspaceId);
+        Domain = string.Intern(link.Domain);
         Slug = link.Slug;
         Destination = link.Url;
-        var hash = link.Url.IndexOf('#', StringComparison.Ordinal);
-        DestinationBeforeFragment = hash < 0 ? link.Url : link.Url[..hash];
-        Fragment = hash < 0 ? "" : link.Url[hash..];
-        QuerySeparator = DestinationBeforeFragment.Contains('?', StringComparison.Ordinal) ? '&' : '?';
-        RedirectType = link.RedirectType;
+        FragmentAt = link.Url.IndexOf('#', StringComparison.Ordinal);
+        HasQuery = (FragmentAt < 0 ? link.Url : link.Url[..FragmentAt]).Contains('?', StringComparison.Ordinal);
+        RedirectType = (short)link.RedirectType;
         ForwardQuery = link.ForwardQuery;
         ExpiresAtMs = link.ExpiresAt?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         ExpiredUrl = link.ExpiredUrl;
@@ -34,16 +36,28 @@ public sealed class CachedLink
     public string Domain { get; }
     public string Slug { get; }
     public string Destination { get; }
-    public string DestinationBeforeFragment { get; }
-    public string Fragment { get; }
-    public char QuerySeparator { get; }
-    public int RedirectType { get; }
+
+    /// <summary>Where the destination's fragment starts, or -1; a forwarded query goes before it.</summary>
+    public int FragmentAt { get; }
+
+    public bool HasQuery { get; }
+    public short RedirectType { get; }
     public bool ForwardQuery { get; }
+    public bool Archived { get; }
     public long ExpiresAtMs { get; }
     public string? ExpiredUrl { get; }
     public long MaxClicks { get; }
-    public bool Archived { get; }
-    public ClickTally Tally { get; }
+
+    /// <summary>Only for links with a click limit.</summary>
+    public ClickTally? Tally { get; }
+
+    /// <summary>The destination with the short URL's own query (without its '?') appended before the fragment.</summary>
+    public string WithQuery(ReadOnlySpan<char> query)
+    {
+        var beforeFragment = FragmentAt < 0 ? Destination.AsSpan() : Destination.AsSpan(0, FragmentAt);
+        var fragment = FragmentAt < 0 ? [] : Destination.AsSpan(FragmentAt);
+        return string.Concat(beforeFragment, HasQuery ? "&" : "?", query, fragment);
+    }
 }
 
 public enum CacheLookup
@@ -103,7 +117,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         var generation = Volatile.Read(ref _generation);
         Interlocked.Increment(ref _storageReads);
         var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
-        var cached = link is null ? null : new CachedLink(link, tallies.For(link.Id, link.Clicks));
+        var cached = link is null ? null : new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks));
         if (generation != Volatile.Read(ref _generation))
         {
             return cached;

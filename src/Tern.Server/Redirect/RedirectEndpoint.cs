@@ -8,11 +8,14 @@ using Tern.Server.Links;
 namespace Tern.Server.Redirect;
 
 /// <summary>
-/// <c>GET</c>/<c>HEAD /{slug}</c>: resolve → respond → count. A cached link is answered synchronously with no
-/// storage access and no allocation beyond what Kestrel does (the Location string is precomputed unless the
-/// request has its own query to forward); only a cache miss reads storage.
+/// <c>GET</c>/<c>HEAD /{slug}</c>: resolve → respond → count. Everything it needs is captured once here, so a
+/// request never opens a service scope. A cached link is answered synchronously: no storage access, no lock, and
+/// no allocation beyond Kestrel's own (the Location string is the stored destination unless the request has a
+/// query to forward; the click is a struct written into a bounded queue). Only a cache miss reads storage.
 /// </summary>
-public static class RedirectEndpoint
+public sealed class Redirector(
+    LinkCache cache, ShortDomains domains, ClickQueue clicks, CountryResolver countries, TimeProvider timeProvider,
+    ILogger<Redirector> logger)
 {
     private static readonly byte[] NotFoundPage = Page("404", "Link not found",
         "There is no short link at this address. Check it for typos.");
@@ -23,18 +26,33 @@ public static class RedirectEndpoint
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues Html = "text/html; charset=utf-8";
 
-    /// <summary>
-    /// Mapped last, and with the lowest precedence, so that every route Tern serves itself (<c>/api</c>,
-    /// <c>/healthz</c>, <c>/openapi</c>, <c>/docs</c>, …) wins over a slug; those words are also reserved, so
-    /// no link can hide them or be hidden by them.
-    /// </summary>
-    public static void MapRedirects(this IEndpointRouteBuilder app) =>
-        app.MapMethods("/{slug}", [HttpMethods.Get, HttpMethods.Head], (RequestDelegate)HandleAsync)
-            .WithOrder(int.MaxValue)
-            .WithName("FollowShortLink")
-            .ExcludeFromDescription();
+    private readonly string? _countryHeader = countries.HeaderName;
 
-    public static Task HandleAsync(HttpContext context)
+    /// <summary>
+    /// The fast path, run before any other middleware: answers a GET or HEAD of a cached link and returns its task;
+    /// returns null for anything else (an API route, an unknown or uncached slug), which then goes through the
+    /// pipeline to the endpoint. Reserved words are never cached, so no route can be shadowed.
+    /// </summary>
+    public Task? TryServeCached(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return null;
+        }
+
+        var slug = request.Path.Value.AsSpan();
+        if (slug.Length < 2 || !SlugRules.IsWellFormed(slug = slug[1..]))
+        {
+            return null;
+        }
+
+        var (lookup, link, _) = Lookup(context, slug);
+        return lookup == CacheLookup.Found ? Respond(context, link!) : null;
+    }
+
+    /// <summary>The endpoint: answers every slug-shaped path, reading storage on a cache miss.</summary>
+    public Task HandleAsync(HttpContext context)
     {
         var slug = context.Request.Path.Value.AsSpan(1);
         if (!SlugRules.IsWellFormed(slug))
@@ -42,13 +60,20 @@ public static class RedirectEndpoint
             return WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
         }
 
-        var services = context.RequestServices;
-        var cache = services.GetRequiredService<LinkCache>();
-        var domains = services.GetRequiredService<ShortDomains>();
+        var (lookup, link, onExtraDomain) = Lookup(context, slug);
+        return lookup switch
+        {
+            CacheLookup.Found => Respond(context, link!),
+            CacheLookup.Missing => WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage),
+            _ => LoadAndRespondAsync(context, onExtraDomain ? HostWithoutPort(context.Request.Host.Value).ToString() : null, slug.ToString()),
+        };
+    }
+
+    /// <summary>The request's own domain first (when it is one of ours), then the default domain, which any Host reaches.</summary>
+    private (CacheLookup Lookup, CachedLink? Link, bool OnExtraDomain) Lookup(HttpContext context, ReadOnlySpan<char> slug)
+    {
         var host = HostWithoutPort(context.Request.Host.Value);
         var onExtraDomain = domains.IsExtra(host);
-
-        // The request's own domain first (when it is one of ours), then the default domain, which any Host reaches.
         CachedLink? link = null;
         var lookup = onExtraDomain ? cache.Lookup(host, slug, out link) : CacheLookup.Missing;
         if (lookup == CacheLookup.Missing)
@@ -56,15 +81,10 @@ public static class RedirectEndpoint
             lookup = cache.Lookup(domains.Default, slug, out link);
         }
 
-        return lookup switch
-        {
-            CacheLookup.Found => Respond(context, link!),
-            CacheLookup.Missing => WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage),
-            _ => LoadAndRespondAsync(context, cache, domains, onExtraDomain ? host.ToString() : null, slug.ToString()),
-        };
+        return (lookup, link, onExtraDomain);
     }
 
-    private static async Task LoadAndRespondAsync(HttpContext context, LinkCache cache, ShortDomains domains, string? extraHost, string slug)
+    private async Task LoadAndRespondAsync(HttpContext context, string? extraHost, string slug)
     {
         CachedLink? link;
         try
@@ -74,7 +94,7 @@ public static class RedirectEndpoint
         }
         catch (DbException exception)
         {
-            Log.LinkLoadFailed(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RedirectEndpoint)), exception);
+            Log.LinkLoadFailed(logger, exception);
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             context.Response.Headers.RetryAfter = "5";
             return;
@@ -83,15 +103,14 @@ public static class RedirectEndpoint
         await (link is null ? WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage) : Respond(context, link));
     }
 
-    private static Task Respond(HttpContext context, CachedLink link)
+    private Task Respond(HttpContext context, CachedLink link)
     {
         var isHead = HttpMethods.IsHead(context.Request.Method);
-        var services = context.RequestServices;
-        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var active = !link.Archived && now < link.ExpiresAtMs;
-        if (active)
+        if (active && link.Tally is { } tally)
         {
-            active = isHead ? link.Tally.Total < link.MaxClicks : link.Tally.TryCount(link.MaxClicks);
+            active = isHead ? tally.Total < link.MaxClicks : tally.TryCount(link.MaxClicks);
         }
 
         var response = context.Response;
@@ -109,10 +128,8 @@ public static class RedirectEndpoint
         }
 
         response.StatusCode = link.RedirectType;
-        var query = context.Request.QueryString;
-        response.Headers.Location = link.ForwardQuery && query.HasValue && query.Value!.Length > 1
-            ? string.Concat(link.DestinationBeforeFragment, [link.QuerySeparator], query.Value.AsSpan(1), link.Fragment)
-            : link.Destination;
+        var query = context.Request.QueryString.Value;
+        response.Headers.Location = link.ForwardQuery && query is { Length: > 1 } ? link.WithQuery(query.AsSpan(1)) : link.Destination;
         if (isHead)
         {
             return Task.CompletedTask;
@@ -121,15 +138,9 @@ public static class RedirectEndpoint
         // Counted: hand the click to the writer. Completes synchronously unless the queue is full (back-pressure).
         var headers = context.Request.Headers;
         var capture = new ClickCapture(link, now, headers.UserAgent, headers.Referer, headers.AcceptLanguage,
-            CountryHeader(services, headers), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"]);
-        var enqueued = services.GetRequiredService<ClickQueue>().EnqueueAsync(capture, context.RequestAborted);
+            _countryHeader is null ? null : headers[_countryHeader].ToString(), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"]);
+        var enqueued = clicks.EnqueueAsync(capture, context.RequestAborted);
         return enqueued.IsCompletedSuccessfully ? Task.CompletedTask : enqueued.AsTask();
-    }
-
-    private static string? CountryHeader(IServiceProvider services, IHeaderDictionary headers)
-    {
-        var name = services.GetRequiredService<CountryResolver>().HeaderName;
-        return name is null ? null : headers[name].ToString();
     }
 
     private static ReadOnlySpan<char> HostWithoutPort(string? host)
@@ -161,4 +172,33 @@ public static class RedirectEndpoint
         main{"{"}text-align:center{"}"}h1{"{"}font-size:4rem;margin:0;color:#6b7280{"}"}</style></head>
         <body><main><h1>{status}</h1><h2>{title}</h2><p>{message}</p></main></body></html>
         """);
+}
+
+/// <summary>Where the redirect path enters the pipeline.</summary>
+public static class RedirectEndpoint
+{
+    /// <summary>
+    /// First in the pipeline: cached links are answered before exception handling, authentication and routing,
+    /// which a redirect needs none of. Everything else falls through.
+    /// </summary>
+    public static void UseCachedRedirects(this IApplicationBuilder app)
+    {
+        var redirector = app.ApplicationServices.GetRequiredService<Redirector>();
+        app.Use((HttpContext context, RequestDelegate next) => redirector.TryServeCached(context) ?? next(context));
+    }
+
+    /// <summary>
+    /// Mapped last, and with the lowest precedence, so that every route Tern serves itself (<c>/api</c>,
+    /// <c>/healthz</c>, <c>/openapi</c>, <c>/docs</c>, …) wins over a slug; those words are also reserved, so
+    /// no link can hide them or be hidden by them. It answers what the fast path could not: cache misses
+    /// (read from storage) and unknown slugs (404).
+    /// </summary>
+    public static void MapRedirects(this IEndpointRouteBuilder app)
+    {
+        var redirector = app.ServiceProvider.GetRequiredService<Redirector>();
+        app.MapMethods("/{slug}", [HttpMethods.Get, HttpMethods.Head], (RequestDelegate)redirector.HandleAsync)
+            .WithOrder(int.MaxValue)
+            .WithName("FollowShortLink")
+            .ExcludeFromDescription();
+    }
 }

@@ -83,9 +83,11 @@ public abstract class RedirectTests(TernFactory tern)
         var head = await _visitor.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/" + link.Slug));
         Assert.Equal(HttpStatusCode.Found, head.StatusCode);
         Assert.Equal("https://example.com/head", head.Headers.Location?.OriginalString);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         Assert.Equal(0, await ClicksAsync(link.Id));
 
         await _visitor.GetAsync("/" + link.Slug);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         Assert.Equal(1, await ClicksAsync(link.Id));
         Assert.Equal(HttpStatusCode.NotFound, (await _visitor.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/unknown-head"))).StatusCode);
     }
