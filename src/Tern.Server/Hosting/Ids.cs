@@ -16,6 +16,14 @@ public static class Ids
     public static string New(string prefix, long unixMilliseconds)
     {
         var (time, bits) = Next(unixMilliseconds);
+        return Format(prefix, time, bits);
+    }
+
+    /// <summary>The smallest id of this prefix made at or after the instant: ids below it are older.</summary>
+    public static string LowerBound(string prefix, long unixMilliseconds) => Format(prefix, unixMilliseconds, 0);
+
+    private static string Format(string prefix, long time, UInt128 bits)
+    {
         return string.Create(prefix.Length + 27, (prefix, time: (ulong)time, bits), static (span, state) =>
         {
             state.prefix.AsSpan().CopyTo(span);

@@ -19,7 +19,6 @@ CREATE TABLE clicks (
 
 CREATE INDEX clicks_workspace_id ON clicks (workspace_id, id);
 CREATE INDEX clicks_link_id ON clicks (link_id, id);
-CREATE INDEX clicks_ts ON clicks (ts);
 
 -- scope_id is a link id or a workspace id; granularity 'h' (bucket = hour start) or 'd' (day start), in Unix ms.
 -- dimension 'total' has key ''; 'link' (workspace scope only) has the link id as key.
