@@ -170,7 +170,7 @@ public sealed class ClickWriter(
         var clicks = new List<Click>(batch.Count);
         foreach (var capture in batch)
         {
-            clicks.Add(await enricher.EnrichAsync(capture, timeProvider, _abandon.Token));
+            clicks.Add(await enricher.EnrichAsync(capture, _abandon.Token));
         }
 
         return clicks;

@@ -18,7 +18,7 @@ public static class Problems
     public static readonly ProblemKind Forbidden = new("forbidden", 403, "The API key lacks a scope this call needs",
         "Create a key with the scope the detail names.");
     public static readonly ProblemKind NotFound = new("not-found", 404, "Not found",
-        "Nothing with this id exists in the key's workspace.");
+        "Nothing exists at this address, or nothing with this id in the key's workspace.");
     public static readonly ProblemKind MethodNotAllowed = new("method-not-allowed", 405, "Method not allowed",
         "This path does not accept the method used.");
     public static readonly ProblemKind SlugTaken = new("slug-taken", 409, "The slug is not available",
