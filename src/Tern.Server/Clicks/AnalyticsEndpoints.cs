@@ -139,16 +139,7 @@ public static class AnalyticsEndpoints
         var errors = new Dictionary<string, string[]>();
         var fromMs = StatsQuery.ParseInstant(from, "from", errors)?.ToUnixTimeMilliseconds();
         var toMs = StatsQuery.ParseInstant(to, "to", errors)?.ToUnixTimeMilliseconds();
-        var pageSize = LinkEndpoints.DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > LinkEndpoints.MaxLimit))
-        {
-            errors["limit"] = [$"limit must be a whole number from 1 to {LinkEndpoints.MaxLimit}."];
-        }
-
-        if (cursor is not null && !Ids.IsWellFormed(cursor, "clk"))
-        {
-            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
-        }
+        var pageSize = Paging.Parse(limit, cursor, "clk", errors);
 
         if (format is not (null or "json" or "csv"))
         {

@@ -3,7 +3,6 @@ using System.Text;
 using Dapper;
 using Tern.Server.Access;
 using Tern.Server.Hosting;
-using Tern.Server.Links;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Events;
@@ -21,20 +20,11 @@ public static class EventEndpoints
         string? type = null, string? limit = null, string? cursor = null)
     {
         var errors = new Dictionary<string, string[]>();
-        var pageSize = LinkEndpoints.DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > LinkEndpoints.MaxLimit))
-        {
-            errors["limit"] = [$"limit must be a whole number from 1 to {LinkEndpoints.MaxLimit}."];
-        }
+        var pageSize = Paging.Parse(limit, cursor, "evt", errors);
 
         if (type is not null && !EventTypes.All.Contains(type, StringComparer.Ordinal))
         {
             errors["type"] = [$"type must be one of {string.Join(", ", EventTypes.All)}."];
-        }
-
-        if (cursor is not null && !Ids.IsWellFormed(cursor, "evt"))
-        {
-            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
         }
 
         if (errors.Count > 0)

@@ -10,9 +10,6 @@ namespace Tern.Server.Links;
 /// <summary><c>/api/v1/links</c>: create, read, list, change, delete and upsert by externalId.</summary>
 public static class LinkEndpoints
 {
-    public const int DefaultLimit = 50;
-    public const int MaxLimit = 1000;
-
     public static void MapLinks(this RouteGroupBuilder api)
     {
         var links = api.MapGroup("/links").WithTags("Links");
@@ -77,11 +74,7 @@ public static class LinkEndpoints
         string? cursor = null)
     {
         var errors = new Dictionary<string, string[]>();
-        var pageSize = DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > MaxLimit))
-        {
-            errors["limit"] = [$"limit must be a whole number from 1 to {MaxLimit}."];
-        }
+        var pageSize = Paging.Parse(limit, cursor, "lnk", errors);
 
         bool? archivedFilter = null;
         if (archived is not null)
@@ -96,10 +89,6 @@ public static class LinkEndpoints
             }
         }
 
-        if (cursor is not null && !Ids.IsWellFormed(cursor, "lnk"))
-        {
-            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
-        }
 
         if (errors.Count > 0)
         {

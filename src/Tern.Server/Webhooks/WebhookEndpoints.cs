@@ -6,7 +6,6 @@ using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
-using Tern.Server.Links;
 
 namespace Tern.Server.Webhooks;
 
@@ -153,20 +152,11 @@ public static class WebhookEndpoints
         }
 
         var errors = new Dictionary<string, string[]>();
-        var pageSize = LinkEndpoints.DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > LinkEndpoints.MaxLimit))
-        {
-            errors["limit"] = [$"limit must be a whole number from 1 to {LinkEndpoints.MaxLimit}."];
-        }
+        var pageSize = Paging.Parse(limit, cursor, "dlv", errors);
 
         if (status is not (null or "pending" or "succeeded" or "failed"))
         {
             errors["status"] = ["status must be pending, succeeded or failed."];
-        }
-
-        if (cursor is not null && !Ids.IsWellFormed(cursor, "dlv"))
-        {
-            errors["cursor"] = ["cursor must be a nextCursor value from a previous page."];
         }
 
         if (errors.Count > 0)

@@ -13,7 +13,8 @@ namespace Tern.Server.Tests.Webhooks;
 /// <summary>Tern with webhooks allowed to reach loopback receivers, quick retries and a short timeout.</summary>
 public class WebhookTern : TernFactory
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    /// <summary>Receivers on loopback, quick retries, a short timeout, a small per-endpoint budget, clicks written at once.</summary>
+    public static readonly KeyValuePair<string, string?>[] FastWebhooks =
     [
         new("Tern:Webhooks:AllowPrivateNetworks", "true"),
         new("Tern:Webhooks:RetryDelaysSeconds", "1,1"),
@@ -21,18 +22,13 @@ public class WebhookTern : TernFactory
         new("Tern:Webhooks:MaxConcurrencyPerEndpoint", "2"),
         new("Tern:Clicks:BatchWindowMilliseconds", "0"),
     ];
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => FastWebhooks;
 }
 
 public sealed class PostgresWebhookTern : PostgresTernFactory
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
-    [
-        new("Tern:Webhooks:AllowPrivateNetworks", "true"),
-        new("Tern:Webhooks:RetryDelaysSeconds", "1,1"),
-        new("Tern:Webhooks:TimeoutSeconds", "3"),
-        new("Tern:Webhooks:MaxConcurrencyPerEndpoint", "2"),
-        new("Tern:Clicks:BatchWindowMilliseconds", "0"),
-    ];
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => WebhookTern.FastWebhooks;
 }
 
 public abstract class WebhookDeliveryTests(TernFactory tern)
