@@ -139,6 +139,10 @@ public static class TernApplication
         app.Use((context, next) => context.Request.ContentLength > maxBody
             ? WriteProblemAsync(context, Problems.PayloadTooLarge, $"The body is {context.Request.ContentLength} bytes; the limit is {maxBody}.")
             : next(context));
+
+        // Routing is placed explicitly after the redirect fast path; left implicit, WebApplication would put it first
+        // and every cached redirect would pay for route matching it does not use.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api =>
         {
