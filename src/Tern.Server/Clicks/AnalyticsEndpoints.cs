@@ -43,7 +43,7 @@ public static class AnalyticsEndpoints
             return Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
         }
 
-        return TypedResults.Ok(await StatsAsync(clicks, [id], query, options.Value.UniqueVisitors, cancellationToken));
+        return TypedResults.Ok(await StatsAsync(clicks, [id], linkScopes: true, query, options.Value.UniqueVisitors, cancellationToken));
     }
 
     public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> WorkspaceStats(
@@ -59,7 +59,7 @@ public static class AnalyticsEndpoints
 
         var workspaceId = TernClaims.WorkspaceOf(user);
         IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await clicks.LinksTaggedAsync(workspaceId, tag, cancellationToken);
-        var stats = await StatsAsync(clicks, scopes, query, options.Value.UniqueVisitors, cancellationToken);
+        var stats = await StatsAsync(clicks, scopes, linkScopes: tag is not null, query, options.Value.UniqueVisitors, cancellationToken);
         var top = scopes.Count == 0 ? []
             : tag is null ? (await clicks.SumAsync(scopes, "link", query.FromMs, query.ToMs, cancellationToken)).Take(TopLinks).ToList()
             : await clicks.TotalsByScopeAsync(scopes, query.FromMs, query.ToMs, TopLinks, cancellationToken);
@@ -72,8 +72,9 @@ public static class AnalyticsEndpoints
         });
     }
 
+    /// <param name="linkScopes">True when the scopes are links (their breakdowns are kept by whole UTC days).</param>
     private static async Task<StatsResponse> StatsAsync(
-        ClickStore clicks, IReadOnlyList<string> scopes, StatsQuery query, bool uniqueVisitors, CancellationToken cancellationToken)
+        ClickStore clicks, IReadOnlyList<string> scopes, bool linkScopes, StatsQuery query, bool uniqueVisitors, CancellationToken cancellationToken)
     {
         if (scopes.Count == 0)
         {
@@ -94,12 +95,12 @@ public static class AnalyticsEndpoints
         var breakdowns = new Dictionary<string, IReadOnlyList<(string, long)>>();
         foreach (var dimension in ClickStore.Dimensions)
         {
-            breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken);
+            breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes);
         }
 
         var stats = Build(query, rows, breakdowns);
         return uniqueVisitors
-            ? stats with { UniqueVisitors = (await clicks.SumAsync(scopes, "uniques", query.FromMs, query.ToMs, cancellationToken)).Sum(u => u.Clicks) }
+            ? stats with { UniqueVisitors = (await clicks.SumAsync(scopes, "uniques", query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes)).Sum(u => u.Clicks) }
             : stats;
     }
 

@@ -152,11 +152,17 @@ public sealed class ClickStore(Database database)
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
-    /// <summary>Adds each link's new clicks to its stored count.</summary>
+    /// <summary>Adds each link's new clicks to its stored count (one statement per chunk; a link listed twice gets both).</summary>
     public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE links SET clicks = clicks + @Value WHERE id = @Key",
-            counts.Select(c => new { c.Key, c.Value }), transaction, cancellationToken: cancellationToken));
+        // Both engines name the columns of a VALUES list column1, column2, … and accept UPDATE … FROM.
+        ExecuteInChunksAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
+            ") AS v WHERE links.id = v.column1", 2,
+            [.. counts.GroupBy(c => c.Key, StringComparer.Ordinal).Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value)))],
+            static (count, values) =>
+            {
+                values[0] = count.Key;
+                values[1] = count.Value;
+            }, cancellationToken);
 
     /// <summary>
     /// Records each (scope, day, visitor) once and adds a 'uniques' cell for the first sighting of a visitor in a
@@ -219,12 +225,14 @@ public sealed class ClickStore(Database database)
     /// <summary>
     /// Sums of one dimension over [from, to) for the given scopes: whole UTC days from the daily cells, the
     /// partial days at either end from the hourly ones. Hours are the finest grain; from and to are taken to hours.
+    /// With <paramref name="wholeDays"/> (a link's breakdowns, which are kept by day only) the range is widened to
+    /// the whole UTC days it touches.
     /// </summary>
     public async Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
-        IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken)
+        IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken, bool wholeDays = false)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = DaySpan(from, to);
+        var (dayFrom, dayTo) = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
 
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(

@@ -52,7 +52,16 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
 
             foreach (var script in scripts.Where(s => s.Version > current))
             {
+                // SQLite's transactions here take the write lock at BEGIN, so a second process migrating the same file
+                // waits, then finds the script applied (PostgreSQL is serialised by the advisory lock above).
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                        "SELECT COUNT(*) FROM schema_migrations WHERE version = @Version", new { script.Version }, transaction,
+                        cancellationToken: cancellationToken)) > 0)
+                {
+                    continue;
+                }
+
                 await connection.ExecuteAsync(new CommandDefinition(script.Sql, transaction: transaction, cancellationToken: cancellationToken));
                 await connection.ExecuteAsync(new CommandDefinition(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, @At)",
