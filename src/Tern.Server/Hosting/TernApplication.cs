@@ -30,6 +30,9 @@ public static class TernApplication
         services.TryAddSingleton(TimeProvider.System);
         // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Per-request hosting diagnostics (a log scope and an Activity on every redirect) cost more than the redirect;
+        // set here rather than in appsettings.json so it holds whatever folder the server is started from.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
