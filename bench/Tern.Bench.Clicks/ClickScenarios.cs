@@ -106,15 +106,18 @@ internal static class ClickScenarios
     /// batches and timed one by one (the writer itself is idle meanwhile): enrichment, the rollup sums, the raw
     /// INSERT (COPY on PostgreSQL), the links' counts, the rollup upserts, and the commit.
     /// </summary>
-    public static async Task<BreakdownResult> BreakdownAsync(Backend backend, int linkCount, string order, int batches)
+    /// <remarks>
+    /// The click stream is that of the throughput run of <paramref name="clicks"/> clicks (the same span of time per
+    /// batch), of which the first <paramref name="batches"/> batches are written.
+    /// </remarks>
+    public static async Task<BreakdownResult> BreakdownAsync(Backend backend, int linkCount, string order, long clicks, int batches)
     {
         Machine.Log($"breakdown: {backend.Name}, {linkCount:N0} links, {order}");
         await using var host = await BenchHost.StartAsync(backend);
         var links = await CreateLinksAsync(host, linkCount);
         var (from, to) = Span();
         var maxBatch = host.Get<IOptions<ClickOptions>>().Value.MaxBatch;
-        var total = (long)maxBatch * batches;
-        var source = new ClickSource(links, total, order == "shuffled", from, to, Seed);
+        var source = new ClickSource(links, clicks, order == "shuffled", from, to, Seed);
         var enricher = new ClickEnricher(host.Get<CountryResolver>(), host.Get<VisitorSalts>(), host.Get<IOptions<TernOptions>>(), host.Get<IOptions<ClickOptions>>());
         var store = host.Get<ClickStore>();
         var database = host.Get<Database>();

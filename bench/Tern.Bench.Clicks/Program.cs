@@ -4,7 +4,7 @@ using System.Text;
 using Tern.Bench;
 using Tern.Bench.Clicks;
 
-// Click persistence throughput and stats latency of Tern hosted in this process. See bench/CLICKS-WEBHOOKS.md.
+// Click persistence throughput and stats latency of Tern hosted in this process. See the "Clicks and webhooks" section of bench/README.md.
 //
 //   dotnet bench/Tern.Bench.Clicks/bin/Release/net10.0/Tern.Bench.Clicks.dll [options]
 //
@@ -13,7 +13,8 @@ using Tern.Bench.Clicks;
 //                                 (300:chronological,1:chronological,10000:chronological,300:shuffled:200000):
 //                                 the clicks are spread evenly over LINKS links; ORDER chronological: timestamps rise
 //                                 over 30 days as live traffic arrives; shuffled: random order, so that every batch
-//                                 spans the 30 days (the worst case for rollup cells). The breakdown uses the same list.
+//                                 spans the 30 days (the worst case for rollup cells).
+//   --breakdown LIST              the breakdown runs, in the same form (default: the --throughput list)
 //   --stats-link-clicks N         clicks on the one link of the link stats run (1000000)
 //   --stats-workspace-clicks N    clicks of the workspace stats run (10000000), over --stats-workspace-links (1000)
 //   --insert-budget-seconds S     longest the workspace run may insert before it measures with what it has (900)
@@ -63,9 +64,9 @@ foreach (var backend in backends)
 
     if (options.Runs("breakdown"))
     {
-        foreach (var (links, order, _) in options.Throughput)
+        foreach (var (links, order, clicks) in options.Breakdown ?? options.Throughput)
         {
-            breakdowns.Add(await ClickScenarios.BreakdownAsync(backend, links, order, batches: 40));
+            breakdowns.Add(await ClickScenarios.BreakdownAsync(backend, links, order, clicks ?? options.Clicks, batches: 40));
         }
     }
 
@@ -104,7 +105,7 @@ if (throughput.Count > 0)
 
 if (breakdowns.Count > 0)
 {
-    report.AppendLine("#### Where a batch's time goes (the writer's steps, replayed one by one on full 5,000-click batches; ms per batch, mean of 40)");
+    report.AppendLine("#### Where a batch's time goes (the writer's steps replayed one by one through the same public calls, on the first 40 full 5,000-click batches of each throughput run's click stream, into a fresh database; ms per batch, mean of 40)");
     report.AppendLine();
     report.AppendLine("| storage | links | timestamps | enrich | build rollup sums | INSERT clicks | link counts | rollup upserts | commit | total | rollup cells/batch | → clicks/s |");
     report.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -169,7 +170,8 @@ if (options.Out is not null)
 namespace Tern.Bench.Clicks
 {
     internal sealed record Options(
-        long Clicks, IReadOnlyList<(int Links, string Order, long? Clicks)> Throughput, long StatsLinkClicks, long StatsWorkspaceClicks,
+        long Clicks, IReadOnlyList<(int Links, string Order, long? Clicks)> Throughput,
+        IReadOnlyList<(int Links, string Order, long? Clicks)>? Breakdown, long StatsLinkClicks, long StatsWorkspaceClicks,
         int StatsWorkspaceLinks, TimeSpan InsertBudget, IReadOnlyList<string>? Only, string? Postgres, bool PostgresOnly, string? Out,
         int QuietMaxBusy, int QuietWaitSeconds)
     {
@@ -212,6 +214,7 @@ namespace Tern.Bench.Clicks
             return new Options(
                 long.Parse(Get("--clicks", "1000000"), CultureInfo.InvariantCulture),
                 [.. List("--throughput", "300:chronological,1:chronological,10000:chronological,300:shuffled:200000").Select(ParseRun)],
+                values.ContainsKey("--breakdown") ? [.. List("--breakdown", "").Select(ParseRun)] : null,
                 long.Parse(Get("--stats-link-clicks", "1000000"), CultureInfo.InvariantCulture),
                 long.Parse(Get("--stats-workspace-clicks", "10000000"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--stats-workspace-links", "1000"), CultureInfo.InvariantCulture),

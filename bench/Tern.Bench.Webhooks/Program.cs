@@ -4,7 +4,7 @@ using System.Text;
 using Tern.Bench;
 using Tern.Bench.Webhooks;
 
-// Webhook latency (click → receiver) and delivery throughput of Tern hosted in this process. See bench/CLICKS-WEBHOOKS.md.
+// Webhook latency (click → receiver) and delivery throughput of Tern hosted in this process. See the "Clicks and webhooks" section of bench/README.md.
 //
 //   dotnet bench/Tern.Bench.Webhooks/bin/Release/net10.0/Tern.Bench.Webhooks.dll [options]
 //

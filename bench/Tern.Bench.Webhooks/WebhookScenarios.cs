@@ -176,9 +176,10 @@ internal static class WebhookScenarios
         var timeline = new List<int>();
         var committed = writer.WaitForPersistedAsync(CancellationToken.None).ContinueWith(_ => Stopwatch.GetTimestamp(), TaskScheduler.Default);
         var last = 0;
+        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (receiver.Received.Count < events && Stopwatch.GetElapsedTime(start) < deadline)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(Stopwatch.GetElapsedTime(start).Ticks % TimeSpan.TicksPerSecond));
+            await tick.WaitForNextTickAsync();
             var count = receiver.Received.Count;
             timeline.Add(count - last);
             last = count;
