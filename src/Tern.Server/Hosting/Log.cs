@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "Delivery {DeliveryId} to webhook {WebhookId} failed (status {StatusCode}, {Error}); exhausted: {Exhausted}")]
     public static partial void DeliveryAttemptFailed(ILogger logger, string deliveryId, string webhookId, int? statusCode, string? error, bool exhausted);
+
+    [LoggerMessage(20, LogLevel.Warning, "Checkpoint of the SQLite WAL failed; the writer's own checkpoint takes over")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

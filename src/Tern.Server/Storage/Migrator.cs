@@ -134,6 +134,7 @@ public static class StorageServiceCollectionExtensions
         });
         services.AddSingleton<Migrator>();
         services.AddHostedService<StorageInitializer>();
+        services.AddHostedService<Sqlite.SqliteCheckpointer>();
         return services;
     }
 }

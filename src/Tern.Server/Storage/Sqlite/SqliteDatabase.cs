@@ -59,7 +59,11 @@ public sealed class SqliteDatabase : Database
             {
                 var connection = new SqliteConnection(_writerConnectionString);
                 await connection.OpenAsync(cancellationToken);
-                await PrepareAsync(connection, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", cancellationToken);
+                // Checkpoints are the SqliteCheckpointer's job, off the writer's path; the writer's own automatic one
+                // stays as a backstop for a WAL of 64 MiB (16,384 pages), should the checkpointer fall behind.
+                await PrepareAsync(connection,
+                    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;",
+                    cancellationToken);
                 _writer = connection;
             }
 
@@ -82,6 +86,19 @@ public sealed class SqliteDatabase : Database
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Copies committed pages from the WAL into the database file without waiting for (or holding up) readers or
+    /// the writer. Run often from the background, it keeps the WAL short and spares the writer SQLite's automatic
+    /// checkpoint, which otherwise runs inside a commit every 1,000 pages.
+    /// </summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Per-connection settings, run once per physical connection (pooled connections keep them).</summary>
