@@ -207,6 +207,36 @@ public sealed class ClickStore(Database database)
         void Add(RollupKey key) => rollups[key] = rollups.GetValueOrDefault(key) + 1;
     }
 
+    /// <summary>
+    /// On SQLite the click writer may hold a few batches' rollup sums in memory before writing them
+    /// (<see cref="ClickOptions.RollupIntervalMilliseconds"/>). The rowid of the last click whose sums are in the
+    /// rollups is stored with them; rowids only grow (the one writer appends, and retention never deletes the click
+    /// at the mark), so every click after the mark is one whose sums were not written.
+    /// </summary>
+    public static async Task<long> LastInsertedRowIdAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT last_insert_rowid()", transaction: transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Records that the rollups hold the sums of every click up to this rowid (SQLite).</summary>
+    public static Task SetRolledUpThroughAsync(DbConnection connection, DbTransaction transaction, long rowId, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE click_rollup_state SET rolled_up_through = @rowId", new { rowId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// The clicks stored after the rollup mark, oldest first, and the rowid of the last (SQLite): after a crash,
+    /// the clicks whose sums were still in memory.
+    /// </summary>
+    public static async Task<(IReadOnlyList<Click> Clicks, long Through)> NotRolledUpAsync(
+        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var mark = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT rolled_up_through FROM click_rollup_state", transaction: transaction, cancellationToken: cancellationToken));
+        var rows = (await connection.QueryAsync<ClickRow>(new CommandDefinition(
+            $"SELECT rowid AS row_id, {Columns} FROM clicks WHERE rowid > @mark ORDER BY rowid",
+            new { mark }, transaction, cancellationToken: cancellationToken))).AsList();
+        return ([.. rows.Select(r => r.ToClick())], rows.Count == 0 ? mark : rows[^1].RowId);
+    }
+
     /// <summary>Forgets who was seen on days before the cutoff; their counts stay in the rollups.</summary>
     public Task<int> PurgeSightingsBeforeAsync(long cutoffMs, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
@@ -345,9 +375,19 @@ public sealed class ClickStore(Database database)
         while (true)
         {
             // Click ids start with their time, so the primary key finds the old ones without an index on ts.
-            var deleted = await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound ORDER BY id LIMIT 10000)",
-                new { bound = Ids.LowerBound("clk", cutoffMs) }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+            var deleted = await database.WriteAsync(async (connection, transaction) =>
+            {
+                var sqlite = database.Provider == StorageProvider.Sqlite;
+                var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                    $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(sqlite ? RolledUpOnly : "")} ORDER BY id LIMIT 10000)",
+                    new { bound = Ids.LowerBound("clk", cutoffMs) }, transaction, cancellationToken: cancellationToken));
+                if (sqlite && deleted > 0)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(LowerMarkToLastClick, transaction: transaction, cancellationToken: cancellationToken));
+                }
+
+                return deleted;
+            }, cancellationToken);
             total += deleted;
             if (deleted < 10000)
             {
@@ -355,6 +395,17 @@ public sealed class ClickStore(Database database)
             }
         }
     }
+
+    /// <summary>On SQLite, retention never deletes a click whose sums may still be only in the writer's memory.</summary>
+    private const string RolledUpOnly = " AND rowid <= (SELECT rolled_up_through FROM click_rollup_state)";
+
+    /// <summary>
+    /// SQLite gives a new row the largest rowid plus one. Had retention deleted every click up to the mark, new clicks
+    /// would get rowids at or under it and be missed after a crash, so the mark comes down to the last click left
+    /// (the clicks after the mark are never deleted, so this changes it only when there are none).
+    /// </summary>
+    private const string LowerMarkToLastClick =
+        "UPDATE click_rollup_state SET rolled_up_through = MIN(rolled_up_through, (SELECT COALESCE(MAX(rowid), 0) FROM clicks))";
 
     private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
     {
@@ -378,6 +429,7 @@ public sealed class ClickStore(Database database)
 
     private sealed class ClickRow
     {
+        public long RowId { get; set; }
         public string Id { get; set; } = "";
         public string WorkspaceId { get; set; } = "";
         public string LinkId { get; set; } = "";

@@ -14,6 +14,13 @@ namespace Tern.Server.Clicks;
 /// the queue fills and pushes back on redirects; nothing is dropped. It stops only after the web server has
 /// stopped answering (<see cref="StoppedAsync"/>), and drains the queue first.
 /// </summary>
+/// <remarks>
+/// On SQLite the rollup sums of several batches are gathered in memory for up to
+/// <see cref="ClickOptions.RollupIntervalMilliseconds"/> and written together with a mark (the rowid of the last
+/// click they cover): a busy link's cells are then upserted once per interval, not once per batch, which is most of
+/// a batch's work. Clicks and link counts are still written with each batch; after a crash the writer first adds up
+/// the clicks stored after the mark (<see cref="ClickStore.NotRolledUpAsync"/>).
+/// </remarks>
 public sealed class ClickWriter(
     ClickQueue queue,
     ClickEnricher enricher,
@@ -27,14 +34,36 @@ public sealed class ClickWriter(
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
+    /// <summary>Most rollup cells held in memory before they are written, whatever the interval.</summary>
+    private const int MaxPendingCells = 200_000;
+
     private readonly ClickOptions _options = options.Value;
     private readonly CancellationTokenSource _abandon = new();
+    private readonly bool _marksRollups = database.Provider == StorageProvider.Sqlite;
+    private readonly TimeSpan _rollupInterval = database.Provider == StorageProvider.Sqlite
+        ? TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds)
+        : TimeSpan.Zero;
+
+    // Rollup sums of committed batches not yet written (only while _rollupInterval > 0), the rowid of the last
+    // click they cover, the number of clicks they hold and since when they wait.
+    private readonly Dictionary<RollupKey, long> _pending = [];
+    private long _pendingThrough;
+    private long _pendingClicks;
+    private long _pendingSince;
+
+    private readonly Lock _wakeLock = new();
+    private CancellationTokenSource _wake = new();
+    private volatile bool _flushRequested;
     private Task _loop = Task.CompletedTask;
     private long _persisted;
+    private long _rolledUp;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Clicks written to storage since start.</summary>
+    /// <summary>Clicks written to storage since start (their rollup sums may still be in memory).</summary>
     public long Persisted => Volatile.Read(ref _persisted);
+
+    /// <summary>Clicks written to storage with their rollup sums since start.</summary>
+    public long RolledUp => Volatile.Read(ref _rolledUp);
 
     /// <summary>Batches that failed to write and were retried.</summary>
     public long FailedWrites { get; private set; }
@@ -45,19 +74,32 @@ public sealed class ClickWriter(
         return Task.CompletedTask;
     }
 
-    /// <summary>Waits until every click accepted before the call is in storage.</summary>
+    /// <summary>
+    /// Waits until every click accepted before the call is in storage, its rollup sums included (which it asks the
+    /// writer to write at once rather than at the end of their interval).
+    /// </summary>
     public async Task WaitForPersistedAsync(CancellationToken cancellationToken)
     {
         var target = queue.Enqueued;
-        while (Persisted < target)
+        while (RolledUp < target)
         {
             var progress = Volatile.Read(ref _progress).Task;
-            if (Persisted >= target)
+            if (RolledUp >= target)
             {
                 break;
             }
 
+            RequestFlush();
             await progress.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void RequestFlush()
+    {
+        _flushRequested = true;
+        lock (_wakeLock)
+        {
+            _wake.Cancel();
         }
     }
 
@@ -86,9 +128,14 @@ public sealed class ClickWriter(
 
     private async Task RunAsync()
     {
+        if (_marksRollups)
+        {
+            await RetryUntilDoneAsync(RollUpLeftoversAsync, "rollups after the mark");
+        }
+
         var batch = new List<ClickCapture>(_options.MaxBatch);
         var reader = queue.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None))
+        while (await WaitForClicksAsync(reader))
         {
             var window = Stopwatch.StartNew();
             while (batch.Count < _options.MaxBatch)
@@ -106,8 +153,65 @@ public sealed class ClickWriter(
                 }
             }
 
-            await WriteUntilStoredAsync(batch);
-            batch.Clear();
+            if (batch.Count > 0)
+            {
+                await WriteUntilStoredAsync(batch);
+                batch.Clear();
+            }
+        }
+
+        await RetryUntilDoneAsync(FlushAsync, "rollups");
+    }
+
+    /// <summary>
+    /// Waits for clicks, or until the pending rollup sums are due (then writes them); false once the queue is
+    /// completed and empty.
+    /// </summary>
+    private async Task<bool> WaitForClicksAsync(System.Threading.Channels.ChannelReader<ClickCapture> reader)
+    {
+        while (true)
+        {
+            if (reader.TryPeek(out _))
+            {
+                return true;
+            }
+
+            if (_pending.Count > 0 && (_flushRequested || RollupsDue()))
+            {
+                await RetryUntilDoneAsync(FlushAsync, "rollups");
+                continue;
+            }
+
+            CancellationTokenSource wake;
+            lock (_wakeLock)
+            {
+                if (_wake.IsCancellationRequested)
+                {
+                    _wake.Dispose();
+                    _wake = new CancellationTokenSource();
+                }
+
+                wake = _wake;
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(wake.Token);
+            if (_pending.Count > 0)
+            {
+                var due = _rollupInterval - Stopwatch.GetElapsedTime(_pendingSince);
+                wait.CancelAfter(due > TimeSpan.Zero ? due : TimeSpan.FromMilliseconds(1));
+            }
+
+            try
+            {
+                if (!await reader.WaitToReadAsync(wait.Token))
+                {
+                    return false;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Rollups due, or asked for: go round.
+            }
         }
     }
 
@@ -124,23 +228,27 @@ public sealed class ClickWriter(
         }
     }
 
+    private bool RollupsDue() => Stopwatch.GetElapsedTime(_pendingSince) >= _rollupInterval;
+
     private async Task WriteUntilStoredAsync(List<ClickCapture> batch)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         List<Click>? clicks = null;
+        Dictionary<RollupKey, long>? sums = null;
         while (true)
         {
             try
             {
                 clicks ??= await EnrichAsync(batch);
+                sums ??= Sum(clicks);
                 var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
-                if (await WriteAsync(clicks, limited))
+                if (await WriteAsync(clicks, sums, limited))
                 {
                     outbox.Signal();
                 }
 
                 Interlocked.Add(ref _persisted, batch.Count);
-                Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                ReportProgress();
                 return;
             }
             catch (Exception exception) when (!_abandon.IsCancellationRequested)
@@ -165,6 +273,89 @@ public sealed class ClickWriter(
         }
     }
 
+    /// <summary>Runs a write that needs no batch (rollups alone) until it succeeds or the writer is abandoned.</summary>
+    private async Task RetryUntilDoneAsync(Func<Task> write, string what)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (Exception exception) when (!_abandon.IsCancellationRequested)
+            {
+                FailedWrites++;
+                Log.RollupWriteFailed(logger, exception, what);
+                try
+                {
+                    await Task.Delay(backoff, timeProvider, _abandon.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+            catch (Exception)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ReportProgress() =>
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Writes the pending rollup sums and their mark.</summary>
+    private async Task FlushAsync()
+    {
+        _flushRequested = false;
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            await ClickStore.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
+            await ClickStore.SetRolledUpThroughAsync(connection, transaction, _pendingThrough, _abandon.Token);
+            return true;
+        }, _abandon.Token);
+        Interlocked.Add(ref _rolledUp, _pendingClicks);
+        (_pendingClicks, _pendingSince) = (0, 0);
+        _pending.Clear();
+        ReportProgress();
+    }
+
+    /// <summary>After a crash: adds up the clicks stored after the rollup mark, before any new batch.</summary>
+    private Task RollUpLeftoversAsync() =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            var (clicks, through) = await ClickStore.NotRolledUpAsync(connection, transaction, _abandon.Token);
+            if (clicks.Count > 0)
+            {
+                await ClickStore.AddToRollupsAsync(connection, transaction, Sum(clicks), _abandon.Token);
+                await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
+                Log.ClicksRolledUpAfterRestart(logger, clicks.Count);
+            }
+
+            return true;
+        }, _abandon.Token);
+
+    private static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks)
+    {
+        var sums = new Dictionary<RollupKey, long>();
+        foreach (var click in clicks)
+        {
+            AddToRollups(sums, click);
+        }
+
+        return sums;
+    }
+
     private async Task<List<Click>> EnrichAsync(List<ClickCapture> batch)
     {
         var clicks = new List<Click>(batch.Count);
@@ -176,40 +367,111 @@ public sealed class ClickWriter(
         return clicks;
     }
 
-    /// <summary>Writes the batch; true when it appended events (link.clicked, or link.expired at a click limit).</summary>
-    private Task<bool> WriteAsync(List<Click> clicks, IReadOnlyCollection<string> linksWithLimits)
+    /// <summary>
+    /// Writes the batch: its clicks, the links' counts, and either its rollup sums or (when gathering on SQLite)
+    /// nothing of them until the pending sums are due, then all of them. True when it appended events
+    /// (link.clicked, or link.expired at a click limit).
+    /// </summary>
+    private async Task<bool> WriteAsync(List<Click> clicks, Dictionary<RollupKey, long> sums, IReadOnlyCollection<string> linksWithLimits)
     {
         var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
-        var rollups = new Dictionary<RollupKey, long>();
         foreach (var click in clicks)
         {
             perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
-            AddToRollups(rollups, click);
         }
 
-        return database.WriteAsync(async (connection, transaction) =>
+        var gather = _rollupInterval > TimeSpan.Zero;
+        var flush = !gather || _flushRequested || (_pending.Count > 0 && RollupsDue()) || _pending.Count + sums.Count > MaxPendingCells;
+        if (gather)
         {
-            await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
-            await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, _abandon.Token);
-            if (_options.UniqueVisitors)
+            Merge(sums, +1);
+        }
+
+        long through = 0;
+        bool appended;
+        try
+        {
+            appended = await database.WriteAsync(async (connection, transaction) =>
             {
-                await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, rollups, _abandon.Token);
+                await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
+                await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, _abandon.Token);
+                if (_marksRollups)
+                {
+                    through = await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token);
+                }
+
+                if (_options.UniqueVisitors)
+                {
+                    // First sightings are decided here, against what is stored, so their cells go with the batch.
+                    var uniques = new Dictionary<RollupKey, long>();
+                    await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
+                    await ClickStore.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
+                }
+
+                if (flush)
+                {
+                    await ClickStore.AddToRollupsAsync(connection, transaction, gather ? _pending : sums, _abandon.Token);
+                    if (_marksRollups)
+                    {
+                        await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
+                    }
+                }
+
+                var appended = await AppendClickEventsAsync(connection, transaction, clicks);
+                if (linksWithLimits.Count > 0)
+                {
+                    var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                    foreach (var link in await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token))
+                    {
+                        await outbox.AppendAsync(connection, transaction, EventTypes.LinkExpired, link, _abandon.Token);
+                        appended = true;
+                    }
+                }
+
+                return appended;
+            }, _abandon.Token);
+        }
+        catch
+        {
+            if (gather)
+            {
+                Merge(sums, -1);
             }
 
-            await ClickStore.AddToRollupsAsync(connection, transaction, rollups, _abandon.Token);
-            var appended = await AppendClickEventsAsync(connection, transaction, clicks);
-            if (linksWithLimits.Count > 0)
+            throw;
+        }
+
+        if (flush)
+        {
+            _flushRequested = false;
+            Interlocked.Add(ref _rolledUp, _pendingClicks + clicks.Count);
+            (_pendingClicks, _pendingSince) = (0, 0);
+            _pending.Clear();
+        }
+        else
+        {
+            _pendingSince = _pendingClicks == 0 ? Stopwatch.GetTimestamp() : _pendingSince;
+            _pendingClicks += clicks.Count;
+            _pendingThrough = through;
+        }
+
+        return appended;
+
+        void Merge(Dictionary<RollupKey, long> batchSums, int sign)
+        {
+            foreach (var (key, count) in batchSums)
             {
-                var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var link in await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token))
+                var sum = _pending.GetValueOrDefault(key) + (sign * count);
+                if (sum == 0)
                 {
-                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkExpired, link, _abandon.Token);
-                    appended = true;
+                    _pending.Remove(key);
+                }
+                else
+                {
+                    _pending[key] = sum;
                 }
             }
-
-            return appended;
-        }, _abandon.Token);
+        }
     }
 
     /// <summary>

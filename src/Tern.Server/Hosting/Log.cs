@@ -38,4 +38,10 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "Checkpoint of the SQLite WAL failed; the writer's own checkpoint takes over")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "Writing click {What} failed; retrying")]
+    public static partial void RollupWriteFailed(ILogger logger, Exception exception, string what);
+
+    [LoggerMessage(22, LogLevel.Information, "Added up {Count} clicks stored after the last rollup mark (the previous run ended without writing their sums)")]
+    public static partial void ClicksRolledUpAfterRestart(ILogger logger, int count);
 }

@@ -88,6 +88,16 @@ public sealed class ClickOptions
     [Range(0, 60_000)]
     public int BatchWindowMilliseconds { get; set; } = 100;
 
+    /// <summary>
+    /// On SQLite, how long the click writer gathers the rollup sums of several batches in memory before writing them,
+    /// so that a busy link's cells are updated once per interval rather than once per batch. Stats trail the clicks by
+    /// at most this much (the links' click counts do not). A crash loses nothing: the clicks are stored with their
+    /// batch, and the writer adds up again those after the last written mark when it starts. 0 writes the sums with
+    /// every batch. PostgreSQL always writes them with every batch, so that many nodes can share the work.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int RollupIntervalMilliseconds { get; set; } = 1000;
+
     /// <summary>Days raw clicks are kept for listing and export; 0 keeps them for ever. Stats rollups are always kept.</summary>
     [Range(0, 36_500)]
     public int RetentionDays { get; set; } = 365;

@@ -120,6 +120,52 @@ public sealed partial class FirstRunTests : IDisposable
     }
 
     [Fact]
+    public async Task AKillMinus9BeforeTheRollupsAreWrittenLosesNoClickFromTheStats()
+    {
+        const int visits = 40;
+        string key;
+        LinkResponse link;
+        // Rollup sums wait a minute in memory: the kill comes long before they are written.
+        await using (var first = await TernProcess.StartAsync(_dataDir, null, "--Tern:Clicks:RollupIntervalMilliseconds=60000"))
+        {
+            key = FirstKey().Match(first.Output).Value;
+            using var api = Client(first.BaseUrl, key);
+            link = await (await api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/gathered" }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
+            using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+            for (var i = 0; i < visits; i++)
+            {
+                Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync(link.ShortUrl)).StatusCode);
+            }
+
+            // The link's count is written with each batch: once it shows every click, they are all stored.
+            var answeredAt = System.Diagnostics.Stopwatch.StartNew();
+            while ((await api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks < visits)
+            {
+                Assert.True(answeredAt.Elapsed < TimeSpan.FromSeconds(10), "the clicks were not written within the batch window");
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(0, (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!.Total);
+            first.Kill();
+        }
+
+        await using var second = await TernProcess.StartAsync(_dataDir);
+        using var again = Client(second.BaseUrl, key);
+        var restartedAt = System.Diagnostics.Stopwatch.StartNew();
+        StatsResponse stats;
+        while ((stats = (await again.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!).Total < visits)
+        {
+            Assert.True(restartedAt.Elapsed < TimeSpan.FromSeconds(10), $"the stats show {stats.Total} of {visits} clicks after the restart");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(visits, stats.Total);
+        Assert.Equal(visits, stats.Devices.Sum(d => d.Clicks));
+        Assert.Equal(visits, (await again.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks);
+        Assert.Contains("Added up 40 clicks", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheConfiguredAdminKeyWorksFromAnEnvironmentVariable()
     {
         const string adminKey = "tern_ConfiguredByEnvironment000000000";
