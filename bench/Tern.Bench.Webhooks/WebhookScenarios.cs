@@ -243,20 +243,20 @@ internal static class WebhookScenarios
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var t = Stopwatch.GetTimestamp();
-            var claimed = await store.ClaimAsync(now, 30_000, 249, [], CancellationToken.None);
+            var claimed = await store.ClaimAsync(now, 30_000, 249, [], _ => int.MaxValue, CancellationToken.None);
             Add("claim up to 249", t);
             t = Stopwatch.GetTimestamp();
             await store.ReleaseAsync([.. claimed.Skip(1).Select(c => c.Delivery.Id)], CancellationToken.None);
             Add("release 248", t);
             t = Stopwatch.GetTimestamp();
-            await store.ClaimAsync(now, 30_000, 249, [webhookId], CancellationToken.None);
+            await store.ClaimAsync(now, 30_000, 249, [webhookId], _ => int.MaxValue, CancellationToken.None);
             Add("claim with the endpoint busy (0 rows)", t);
             t = Stopwatch.GetTimestamp();
             var attempt = new DeliveryAttempt(Ids.New("att", now), claimed[0].Delivery.Id, now, 204, 1, "", null);
             await store.RecordAttemptAsync(attempt, claimed[0].Delivery, succeeded: true, null, disableAfter, CancellationToken.None);
             Add("record one attempt", t);
             t = Stopwatch.GetTimestamp();
-            var few = await store.ClaimAsync(now, 30_000, 8, [], CancellationToken.None);
+            var few = await store.ClaimAsync(now, 30_000, 8, [], _ => int.MaxValue, CancellationToken.None);
             Add("claim up to 8", t);
             t = Stopwatch.GetTimestamp();
             await store.ReleaseAsync([.. few.Select(c => c.Delivery.Id)], CancellationToken.None);

@@ -13,7 +13,8 @@ namespace Tern.Server.Webhooks;
 /// each signed per Standard Webhooks, records every attempt, and schedules the next one on the retry schedule.
 /// Woken by the outbox the moment an event commits, so a first attempt leaves within milliseconds; otherwise it
 /// polls once a second. Each endpoint has its own small budget of requests in flight, so a hanging receiver only
-/// ever holds up its own deliveries.
+/// ever holds up its own deliveries. Attempts are recorded in batches by one loop (a group commit): the slot is
+/// free again as soon as the receiver has answered, and the delivery stays claimed until its attempt is stored.
 /// </summary>
 public sealed class WebhookDispatcher : BackgroundService
 {
@@ -27,6 +28,8 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly System.Threading.Channels.Channel<AttemptRecord> _records =
+        System.Threading.Channels.Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private int _total;
 
     public WebhookDispatcher(WebhookStore store, EventOutbox outbox, IOptions<WebhookOptions> options, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
@@ -46,6 +49,62 @@ public sealed class WebhookDispatcher : BackgroundService
     private long _attempts;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var recorder = Task.Run(RecordAsync, CancellationToken.None);
+        try
+        {
+            await DispatchAsync(stoppingToken);
+        }
+        finally
+        {
+            // Attempts already made are stored before the dispatcher stops (for as long as the host allows).
+            _records.Writer.TryComplete();
+            await recorder;
+        }
+    }
+
+    /// <summary>Stores finished attempts, as many as have arrived in one transaction.</summary>
+    private async Task RecordAsync()
+    {
+        var batch = new List<AttemptRecord>();
+        var disableAfterMs = (long)TimeSpan.FromDays(_options.DisableAfterDays).TotalMilliseconds;
+        while (await _records.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < 1000 && _records.Reader.TryRead(out var record))
+            {
+                batch.Add(record);
+            }
+
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _store.RecordAttemptsAsync(batch, disableAfterMs, CancellationToken.None);
+                    break;
+                }
+                catch (Exception exception) when (attempt < 5)
+                {
+                    Log.DispatchFailed(_logger, exception);
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _timeProvider, CancellationToken.None);
+                }
+                catch (Exception exception)
+                {
+                    // Unrecorded: the claims expire and the deliveries are sent again (at least once, never lost).
+                    Log.DispatchFailed(_logger, exception);
+                    break;
+                }
+            }
+
+            foreach (var record in batch.Where(r => !r.Succeeded))
+            {
+                Log.DeliveryAttemptFailed(_logger, record.Delivery.Id, record.Delivery.WebhookId, record.Attempt.StatusCode, record.Attempt.Error, record.NextAttemptAt is null);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -89,13 +148,15 @@ public sealed class WebhookDispatcher : BackgroundService
 
         var busy = _inFlight.Where(e => e.Value >= _options.MaxConcurrencyPerEndpoint).Select(e => e.Key).ToList();
         var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var claimed = await _store.ClaimAsync(now, _options.ClaimSeconds * 1000L, free, busy, stoppingToken);
+        var claimed = await _store.ClaimAsync(now, _options.ClaimSeconds * 1000L, free, busy,
+            webhookId => _options.MaxConcurrencyPerEndpoint - _inFlight.GetValueOrDefault(webhookId), stoppingToken);
         var release = new List<string>();
         foreach (var item in claimed)
         {
             var webhookId = item.Webhook.Id;
             if (_inFlight.AddOrUpdate(webhookId, 1, (_, n) => n + 1) > _options.MaxConcurrencyPerEndpoint)
             {
+                // Not expected (the claim takes only free slots, and only this loop fills them); kept as a guard.
                 Leave(webhookId, countTotal: false);
                 release.Add(item.Delivery.Id);
                 continue;
@@ -117,15 +178,11 @@ public sealed class WebhookDispatcher : BackgroundService
             var jitter = RandomNumberGenerator.GetInt32(1_000_000) / 1_000_000d;
             var delay = succeeded ? null : _schedule.NextDelay(item.Delivery.Attempts + 1, jitter, retryAfter);
             long? next = delay is { } d ? attempt.AttemptedAt + (long)d.TotalMilliseconds : null;
-            await _store.RecordAttemptAsync(attempt, item.Delivery, succeeded, next, (long)TimeSpan.FromDays(_options.DisableAfterDays).TotalMilliseconds, CancellationToken.None);
-            if (!succeeded)
-            {
-                Log.DeliveryAttemptFailed(_logger, item.Delivery.Id, item.Webhook.Id, attempt.StatusCode, attempt.Error, next is null);
-            }
+            _records.Writer.TryWrite(new AttemptRecord(attempt, item.Delivery, succeeded, next));
         }
         catch (Exception exception)
         {
-            // Unrecorded: the claim expires and the delivery is sent again (at least once, never lost).
+            // Unsent: the claim expires and the delivery is sent again (at least once, never lost).
             Log.DispatchFailed(_logger, exception);
         }
         finally

@@ -51,6 +51,9 @@ public sealed record DeliveryAttempt(string Id, string DeliveryId, long Attempte
 /// <summary>A claimed delivery with what sending it needs: the endpoint, its secrets and the exact payload.</summary>
 public sealed record ClaimedDelivery(Delivery Delivery, Webhook Webhook, string Payload);
 
+/// <summary>An attempt to record, and where it leaves its delivery: succeeded, pending again at <c>NextAttemptAt</c>, or failed.</summary>
+public sealed record AttemptRecord(DeliveryAttempt Attempt, Delivery Delivery, bool Succeeded, long? NextAttemptAt);
+
 /// <summary>Subscriptions, deliveries and attempts in storage.</summary>
 public sealed class WebhookStore(Database database)
 {
@@ -130,22 +133,38 @@ public sealed class WebhookStore(Database database)
 
     /// <summary>
     /// Claims due deliveries of enabled endpoints for <paramref name="claimMs"/>, skipping endpoints in
-    /// <paramref name="busy"/>. On PostgreSQL rows another node is claiming are skipped (FOR UPDATE SKIP LOCKED),
+    /// <paramref name="busy"/> and taking no more of an endpoint's than <paramref name="slotsFor"/> says it has room
+    /// for. On PostgreSQL rows another node is claiming are skipped (FOR UPDATE SKIP LOCKED),
     /// so nodes share the work; a claim that outlives a crashed node simply expires and the delivery is taken again.
     /// </summary>
-    public Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long now, long claimMs, int limit, IReadOnlyCollection<string> busy, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(
+        long now, long claimMs, int limit, IReadOnlyCollection<string> busy, Func<string, int> slotsFor, CancellationToken cancellationToken) =>
         database.WriteAsync<IReadOnlyList<ClaimedDelivery>>(async (connection, transaction) =>
         {
             var dialect = database.Dialect;
-            var ids = (await connection.QueryAsync<string>(new CommandDefinition(
+            var due = await connection.QueryAsync<(string Id, string WebhookId)>(new CommandDefinition(
                 $"""
-                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                SELECT d.id, d.webhook_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.claimed_until IS NULL OR d.claimed_until < @now)
                   AND w.enabled = @enabled AND NOT ({dialect.InList("d.webhook_id", "busy")})
                 ORDER BY d.next_attempt_at LIMIT @limit {dialect.SkipLocked("d")}
                 """,
-                new { now, limit, enabled = true, busy = busy.ToArray() }, transaction, cancellationToken: cancellationToken))).ToArray();
-            if (ids.Length == 0)
+                new { now, limit, enabled = true, busy = busy.ToArray() }, transaction, cancellationToken: cancellationToken));
+
+            // Only as many per endpoint as it has free slots: the rest stay unclaimed, for the next round or another node.
+            var taken = new Dictionary<string, int>(StringComparer.Ordinal);
+            var ids = new List<string>();
+            foreach (var (id, webhookId) in due)
+            {
+                var count = taken.GetValueOrDefault(webhookId);
+                if (count < slotsFor(webhookId))
+                {
+                    taken[webhookId] = count + 1;
+                    ids.Add(id);
+                }
+            }
+
+            if (ids.Count == 0)
             {
                 return [];
             }
@@ -180,43 +199,58 @@ public sealed class WebhookStore(Database database)
     /// and a streak older than <paramref name="disableAfterMs"/> without success disables the endpoint, saying why.
     /// </summary>
     public Task RecordAttemptAsync(DeliveryAttempt attempt, Delivery delivery, bool succeeded, long? nextAttemptAt, long disableAfterMs, CancellationToken cancellationToken) =>
+        RecordAttemptsAsync([new AttemptRecord(attempt, delivery, succeeded, nextAttemptAt)], disableAfterMs, cancellationToken);
+
+    /// <summary>Records several attempts in one transaction (see <see cref="RecordAttemptAsync"/>).</summary>
+    public Task RecordAttemptsAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
+            foreach (var (attempt, delivery, succeeded, nextAttemptAt) in records)
+            {
+                await RecordAsync(connection, transaction, attempt, delivery, succeeded, nextAttemptAt, disableAfterMs, cancellationToken);
+            }
+
+            return true;
+        }, cancellationToken);
+
+    private static async Task RecordAsync(
+        System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, DeliveryAttempt attempt, Delivery delivery,
+        bool succeeded, long? nextAttemptAt, long disableAfterMs, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
                 INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempted_at, status_code, latency_ms, response_excerpt, error)
                 VALUES (@Id, @DeliveryId, @webhookId, @AttemptedAt, @StatusCode, @LatencyMs, @ResponseExcerpt, @Error)
                 """,
-                new { attempt.Id, attempt.DeliveryId, webhookId = delivery.WebhookId, attempt.AttemptedAt, attempt.StatusCode, attempt.LatencyMs, attempt.ResponseExcerpt, attempt.Error },
-                transaction, cancellationToken: cancellationToken));
-            var status = succeeded ? "succeeded" : nextAttemptAt is null ? "failed" : "pending";
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
+            new { attempt.Id, attempt.DeliveryId, webhookId = delivery.WebhookId, attempt.AttemptedAt, attempt.StatusCode, attempt.LatencyMs, attempt.ResponseExcerpt, attempt.Error },
+            transaction, cancellationToken: cancellationToken));
+        var status = succeeded ? "succeeded" : nextAttemptAt is null ? "failed" : "pending";
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
                 UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt, claimed_until = NULL,
                     last_attempt_at = @AttemptedAt, last_status_code = @StatusCode, last_error = @Error
                 WHERE id = @id
                 """,
-                new { status, nextAttemptAt = succeeded ? null : nextAttemptAt, attempt.AttemptedAt, attempt.StatusCode, attempt.Error, id = delivery.Id },
-                transaction, cancellationToken: cancellationToken));
-            if (succeeded)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE webhooks SET last_success_at = @at, failing_since = NULL WHERE id = @id",
-                    new { at = attempt.AttemptedAt, id = delivery.WebhookId }, transaction, cancellationToken: cancellationToken));
-                return true;
-            }
-
+            new { status, nextAttemptAt = succeeded ? null : nextAttemptAt, attempt.AttemptedAt, attempt.StatusCode, attempt.Error, id = delivery.Id },
+            transaction, cancellationToken: cancellationToken));
+        if (succeeded)
+        {
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE webhooks SET failing_since = COALESCE(failing_since, @at) WHERE id = @id",
+                "UPDATE webhooks SET last_success_at = @at, failing_since = NULL WHERE id = @id",
                 new { at = attempt.AttemptedAt, id = delivery.WebhookId }, transaction, cancellationToken: cancellationToken));
-            var reason = $"Disabled at {DateTimeOffset.FromUnixTimeMilliseconds(attempt.AttemptedAt):u}: no successful delivery for more than " +
-                $"{TimeSpan.FromMilliseconds(disableAfterMs).TotalDays:0.###} days; last error: {attempt.Error ?? $"HTTP {attempt.StatusCode}"}";
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE webhooks SET enabled = @disabled, disabled_reason = @reason WHERE id = @id AND enabled = @enabled AND failing_since <= @cutoff",
-                new { disabled = false, enabled = true, reason, id = delivery.WebhookId, cutoff = attempt.AttemptedAt - disableAfterMs },
-                transaction, cancellationToken: cancellationToken));
-            return true;
-        }, cancellationToken);
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, @at) WHERE id = @id",
+            new { at = attempt.AttemptedAt, id = delivery.WebhookId }, transaction, cancellationToken: cancellationToken));
+        var reason = $"Disabled at {DateTimeOffset.FromUnixTimeMilliseconds(attempt.AttemptedAt):u}: no successful delivery for more than " +
+            $"{TimeSpan.FromMilliseconds(disableAfterMs).TotalDays:0.###} days; last error: {attempt.Error ?? $"HTTP {attempt.StatusCode}"}";
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE webhooks SET enabled = @disabled, disabled_reason = @reason WHERE id = @id AND enabled = @enabled AND failing_since <= @cutoff",
+            new { disabled = false, enabled = true, reason, id = delivery.WebhookId, cutoff = attempt.AttemptedAt - disableAfterMs },
+            transaction, cancellationToken: cancellationToken));
+    }
 
     /// <summary>Makes a delivery due now again, whatever its state (a manual retry).</summary>
     public async Task<bool> RetryNowAsync(string workspaceId, string webhookId, string deliveryId, long now, CancellationToken cancellationToken) =>
