@@ -158,17 +158,30 @@ public sealed class ClickStore(Database database)
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
-    /// <summary>Adds each link's new clicks to its stored count (one statement per chunk; a link listed twice gets both).</summary>
-    public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken) =>
-        // Both engines name the columns of a VALUES list column1, column2, … and accept UPDATE … FROM.
-        ExecuteInChunksAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
-            ") AS v WHERE links.id = v.column1", 2,
-            [.. counts.GroupBy(c => c.Key, StringComparer.Ordinal).Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value)))],
+    /// <summary>Adds each link's new clicks to its stored count (a link listed twice gets both).</summary>
+    public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken)
+    {
+        // In id order, so that nodes writing at once lock the links' rows in the same order and never deadlock.
+        KeyValuePair<string, long>[] sums = [.. counts.GroupBy(c => c.Key, StringComparer.Ordinal)
+            .Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value))).OrderBy(c => c.Key, StringComparer.Ordinal)];
+        if (connection is NpgsqlConnection)
+        {
+            // One statement with two arrays rather than a round trip per chunk.
+            return connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE links SET clicks = links.clicks + v.n FROM unnest(@ids, @counts) AS v(id, n) WHERE links.id = v.id",
+                new { ids = sums.Select(c => c.Key).ToArray(), counts = sums.Select(c => c.Value).ToArray() }, transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        // SQLite names the columns of a VALUES list column1, column2, … and accepts UPDATE … FROM.
+        return ExecuteInChunksAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
+            ") AS v WHERE links.id = v.column1", 2, sums,
             static (count, values) =>
             {
                 values[0] = count.Key;
                 values[1] = count.Value;
             }, cancellationToken);
+    }
 
     /// <summary>
     /// Records each (scope, day, visitor) once and adds a 'uniques' cell for the first sighting of a visitor in a
@@ -245,7 +258,9 @@ public sealed class ClickStore(Database database)
 
     /// <summary>Adds the batch's sums to the rollups, creating cells as needed.</summary>
     public static Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken) =>
-        ExecuteInChunksAsync(connection, transaction,
+        connection is NpgsqlConnection
+            ? AddToRollupsOnPostgresAsync(connection, transaction, sums, cancellationToken)
+            : ExecuteInChunksAsync(connection, transaction,
             "INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks) VALUES ",
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
             6, [.. sums], static (cell, values) =>
@@ -257,6 +272,31 @@ public sealed class ClickStore(Database database)
                 values[4] = cell.Key.Key;
                 values[5] = cell.Value;
             }, cancellationToken);
+
+    /// <summary>
+    /// PostgreSQL: every cell in one statement, six arrays unnested into rows, in key order, so that nodes adding to
+    /// the same cells at once lock them in the same order and never deadlock.
+    /// </summary>
+    private static Task AddToRollupsOnPostgresAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken)
+    {
+        var cells = sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity).ThenBy(c => c.Key.Dimension, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal).ToArray();
+        return connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
+            SELECT * FROM unnest(@scopes, @granularities, @buckets, @dimensions, @keys, @counts)
+            ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
+            """,
+            new
+            {
+                scopes = cells.Select(c => c.Key.ScopeId).ToArray(),
+                granularities = cells.Select(c => c.Key.Granularity == 'h' ? "h" : "d").ToArray(),
+                buckets = cells.Select(c => c.Key.Bucket).ToArray(),
+                dimensions = cells.Select(c => c.Key.Dimension).ToArray(),
+                keys = cells.Select(c => c.Key.Key).ToArray(),
+                counts = cells.Select(c => c.Value).ToArray(),
+            }, transaction, cancellationToken: cancellationToken));
+    }
 
     /// <summary>
     /// Sums of one dimension over [from, to) for the given scopes: whole UTC days from the daily cells, the
