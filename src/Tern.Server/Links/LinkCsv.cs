@@ -46,14 +46,16 @@ public static class LinkCsv
             text = text[1..];
         }
 
-        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromText(text);
-        if (reader.Header.IsEmpty)
+        // The header is read as a row like any other, so that a repeated column gets Tern's answer rather than Sep's.
+        using var reader = Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).FromText(text);
+        using var rows = reader.GetEnumerator();
+        if (!rows.MoveNext() || (rows.Current.ColCount == 1 && rows.Current[0].Span.IsEmpty))
         {
             problem = "The CSV has no header row; the first row must name the columns (url, slug, tags, …).";
             return [];
         }
 
-        var names = reader.Header.ColNames.Select(n => n.Trim()).ToList();
+        var names = Enumerable.Range(0, rows.Current.ColCount).Select(i => rows.Current[i].ToString().Trim()).ToList();
         if (names.FirstOrDefault(n => !Known.Contains(n)) is { } unknown)
         {
             problem = $"Unknown column '{unknown}'. Known columns: {string.Join(", ", Columns)} (and, ignored, {string.Join(", ", ReadOnlyColumns)}).";
@@ -74,8 +76,9 @@ public static class LinkCsv
 
         var items = new List<BulkItem>();
         var cells = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var row in reader)
+        while (rows.MoveNext())
         {
+            var row = rows.Current;
             if (row.ColCount == 1 && row[0].Span.IsEmpty)
             {
                 continue;
