@@ -108,7 +108,7 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
         }
 
         await MultiRowStatement.ExecuteAsync(connection, transaction,
-            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES ", "", 6, 200, events,
+            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES ", "", 6, 50, events,
             (e, values) =>
             {
                 values[0] = e.Id;
@@ -127,7 +127,7 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
             """
             INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
             VALUES 
-            """, "", 9, 200, deliveries,
+            """, "", 9, 50, deliveries,
             (d, values) =>
             {
                 values[0] = Ids.New("dlv", timestamp);
