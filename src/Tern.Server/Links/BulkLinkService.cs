@@ -169,7 +169,10 @@ public sealed class BulkLinkService(
                 var candidates = todo.Select(i => plan.Definitions[i]!.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId,
                     // After a few random collisions (astronomically rare at 62^7) the slug grows a character.
                     plan.Definitions[i]!.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3), now)).ToList();
-                var inserted = await LinkStore.TryInsertManyAsync(connection, transaction, candidates, cancellationToken);
+                // Ids follow the request order; rows go in by slug, so that concurrent batches sharing slugs take their
+                // unique-index locks in one order on PostgreSQL rather than deadlocking.
+                var inserted = await LinkStore.TryInsertManyAsync(connection, transaction,
+                    [.. candidates.OrderBy(l => l.Domain, StringComparer.Ordinal).ThenBy(l => l.Slug, StringComparer.Ordinal)], cancellationToken);
                 var missed = new List<(int Index, string Slug)>();
                 for (var k = 0; k < candidates.Count; k++)
                 {

@@ -111,6 +111,23 @@ public abstract class BulkLinkTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task TwoIdenticalBatchesAtOnceCreateEachLinkOnce()
+    {
+        var api = await BulkTestClient.NewWorkspaceAsync(tern);
+        var slugs = Enumerable.Range(0, 200).Select(i => UniqueSlug($"c{i}")).ToList();
+        var forward = slugs.Select(s => (object)new { url = "https://example.com/" + s, slug = s }).ToArray();
+
+        var answers = await Task.WhenAll(api.BulkCreateAsync(forward), api.BulkCreateAsync([.. forward.Reverse()]));
+
+        var statuses = answers[0].Results.Select(r => (r.Link!.Slug, r.Status))
+            .Concat(answers[1].Results.Select(r => (r.Link!.Slug, r.Status)))
+            .GroupBy(p => p.Slug, p => p.Status)
+            .ToDictionary(g => g.Key, g => string.Join(",", g.Order()));
+        Assert.All(slugs, s => Assert.Equal("created,existing", statuses[s]));
+        Assert.Equal(200, (await api.EventsAsync("link.created")).Count);
+    }
+
+    [Fact]
     public async Task AnItemThatDiffersFromTheStoredLinkAnswersAConflictForThatItemOnly()
     {
         var api = await BulkTestClient.NewWorkspaceAsync(tern);
