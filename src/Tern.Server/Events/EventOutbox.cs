@@ -5,6 +5,7 @@ using Dapper;
 using Tern.Contracts;
 using Tern.Server.Hosting;
 using Tern.Server.Links;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Events;
 
@@ -77,6 +78,68 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
         }
 
         return envelope;
+    }
+
+    /// <summary>
+    /// Appends one event of this type per link, and their deliveries, in multi-row statements: the bulk form of
+    /// <see cref="AppendAsync"/>, reading the workspace's subscriptions once.
+    /// </summary>
+    public async Task AppendManyAsync(
+        DbConnection connection, DbTransaction transaction, string type, string workspaceId, IReadOnlyList<Link> links,
+        CancellationToken cancellationToken)
+    {
+        if (links.Count == 0)
+        {
+            return;
+        }
+
+        var timestamp = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var events = new List<(string Id, Link Link, string Payload)>(links.Count);
+        foreach (var link in links)
+        {
+            var envelope = new EventEnvelope
+            {
+                Id = Ids.New("evt", timestamp),
+                Type = type,
+                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(timestamp),
+                Data = new EventData { Link = responses.From(link) },
+            };
+            events.Add((envelope.Id, link, JsonSerializer.Serialize(envelope, TernJsonContext.Default.EventEnvelope)));
+        }
+
+        await MultiRowStatement.ExecuteAsync(connection, transaction,
+            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES ", "", 6, 50, events,
+            (e, values) =>
+            {
+                values[0] = e.Id;
+                values[1] = e.Link.WorkspaceId;
+                values[2] = type;
+                values[3] = e.Link.Id;
+                values[4] = e.Payload;
+                values[5] = timestamp;
+            }, cancellationToken);
+
+        var subscriptions = await SubscriptionsAsync(connection, transaction, workspaceId, cancellationToken);
+        var deliveries = events
+            .SelectMany(e => subscriptions.Where(s => s.Wants(type, e.Link, isBot: false)).Select(s => (WebhookId: s.Id, EventId: e.Id)))
+            .ToList();
+        await MultiRowStatement.ExecuteAsync(connection, transaction,
+            """
+            INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
+            VALUES 
+            """, "", 9, 50, deliveries,
+            (d, values) =>
+            {
+                values[0] = Ids.New("dlv", timestamp);
+                values[1] = d.WebhookId;
+                values[2] = workspaceId;
+                values[3] = d.EventId;
+                values[4] = type;
+                values[5] = "pending";
+                values[6] = 0;
+                values[7] = timestamp;
+                values[8] = timestamp;
+            }, cancellationToken);
     }
 
     public static IReadOnlyList<string>? ParseList(string? json) =>

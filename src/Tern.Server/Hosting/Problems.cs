@@ -33,8 +33,10 @@ public static class Problems
         "An Idempotency-Key replays the first response only for the same method, path and body within 24 hours. Use a new key for a new request.");
     public static readonly ProblemKind PayloadTooLarge = new("payload-too-large", 413, "The request body is too large",
         "Send a smaller body; the limit is configured with Tern:MaxRequestBodyBytes.");
+    public static readonly ProblemKind BatchTooLarge = new("batch-too-large", 413, "The batch has too many links",
+        "A bulk create or a campaign matrix makes at most 1000 links per call; split the batch.");
     public static readonly ProblemKind UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported media type",
-        "Send the body as application/json.");
+        "Send the body as application/json (or text/csv where a call takes CSV).");
     public static readonly ProblemKind RateLimited = new("rate-limited", 429, "Too many requests",
         "The API key has used its request budget; retry after the number of seconds in Retry-After.");
     public static readonly ProblemKind StorageUnavailable = new("storage-unavailable", 503, "Storage is unavailable",
@@ -45,7 +47,7 @@ public static class Problems
     public static IReadOnlyList<ProblemKind> All { get; } =
     [
         Validation, MalformedRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, SlugTaken, LinkConflict,
-        ExternalIdTaken, IdempotencyKeyInUse, IdempotencyKeyReused, PayloadTooLarge, UnsupportedMediaType, RateLimited,
+        ExternalIdTaken, IdempotencyKeyInUse, IdempotencyKeyReused, PayloadTooLarge, BatchTooLarge, UnsupportedMediaType, RateLimited,
         StorageUnavailable, Internal,
     ];
 

@@ -65,6 +65,7 @@ public static class TernApplication
         services.AddSingleton<LinkStore>();
         services.AddSingleton<LinkValidator>();
         services.AddSingleton<LinkService>();
+        services.AddSingleton<BulkLinkService>();
         services.AddSingleton<LinkResponses>();
         services.AddSingleton<LinkCache>();
         services.AddSingleton<Redirector>();

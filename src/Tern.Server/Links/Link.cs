@@ -69,6 +69,14 @@ public sealed record LinkDefinition
         && (RedirectType is null || RedirectType == link.RedirectType)
         && (ForwardQuery is null || ForwardQuery == link.ForwardQuery);
 
+    /// <summary>True when both define the same link: every field equal, tags as a set (how a batch spots a repeated item).</summary>
+    public bool SameAs(LinkDefinition other) =>
+        BaseUrl == other.BaseUrl && Url == other.Url && Slug == other.Slug && Domain == other.Domain
+        && DomainGiven == other.DomainGiven && Equals(Utm, other.Utm)
+        && (Tags is null ? other.Tags is null : other.Tags is not null && Tags.ToHashSet(StringComparer.Ordinal).SetEquals(other.Tags))
+        && ExternalId == other.ExternalId && Title == other.Title && ExpiresAt == other.ExpiresAt && ExpiredUrl == other.ExpiredUrl
+        && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery;
+
     /// <summary>The link this definition creates, with omitted fields at their defaults.</summary>
     public Link ToLink(string id, string workspaceId, string slug, DateTimeOffset now) => new()
     {

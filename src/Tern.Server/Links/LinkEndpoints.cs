@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tern.Contracts;
 using Tern.Server.Access;
@@ -16,7 +17,7 @@ public static class LinkEndpoints
         links.MapPost("/", CreateLink).RequireAuthorization(Scopes.LinksWrite)
             .WithName("CreateLink").WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
         links.MapGet("/", ListLinks).RequireAuthorization(Scopes.LinksRead)
-            .WithName("ListLinks").WithSummary("List links, newest first, with filters and a cursor");
+            .WithName("ListLinks").WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
         links.MapGet("/{id}", GetLink).RequireAuthorization(Scopes.LinksRead)
             .WithName("GetLink").WithSummary("Get a link");
         links.MapPatch("/{id}", UpdateLink).RequireAuthorization(Scopes.LinksWrite)
@@ -25,6 +26,7 @@ public static class LinkEndpoints
             .WithName("DeleteLink").WithSummary("Delete a link");
         links.MapPut("/external/{externalId}", UpsertLink).RequireAuthorization(Scopes.LinksWrite)
             .WithName("UpsertLinkByExternalId").WithSummary("Create or replace the link with this externalId");
+        links.MapBulkLinks();
     }
 
     public static async Task<Results<Created<LinkResponse>, Ok<LinkResponse>, ProblemHttpResult>> CreateLink(
@@ -68,10 +70,10 @@ public static class LinkEndpoints
             ? TypedResults.NoContent()
             : Problems.Result(Problems.NotFound, $"No link has the id '{id}'.");
 
-    public static async Task<Results<Ok<ListResponse<LinkResponse>>, ProblemHttpResult>> ListLinks(
-        ClaimsPrincipal user, LinkStore store, LinkResponses responses, CancellationToken cancellationToken,
+    public static async Task<Results<Ok<ListResponse<LinkResponse>>, PushStreamHttpResult, ProblemHttpResult>> ListLinks(
+        HttpRequest request, ClaimsPrincipal user, LinkStore store, LinkResponses responses, CancellationToken cancellationToken,
         string? tag = null, string? q = null, string? archived = null, string? externalId = null, string? limit = null,
-        string? cursor = null)
+        string? cursor = null, string? format = null)
     {
         var errors = new Dictionary<string, string[]>();
         var pageSize = Paging.Parse(limit, cursor, "lnk", errors);
@@ -89,16 +91,51 @@ public static class LinkEndpoints
             }
         }
 
+        if (format is not (null or "json" or "csv"))
+        {
+            errors["format"] = ["format must be json or csv."];
+        }
 
         if (errors.Count > 0)
         {
             return Problems.ValidationResult(errors);
         }
 
-        var page = await store.ListAsync(TernClaims.WorkspaceOf(user), new LinkFilter(tag, q, archivedFilter, externalId),
-            cursor, pageSize + 1, cancellationToken);
+        var workspaceId = TernClaims.WorkspaceOf(user);
+        var filter = new LinkFilter(tag, q, archivedFilter, externalId);
+        if (format == "csv" || (format is null && BulkLinkEndpoints.WantsCsv(request)))
+        {
+            // Every matching link, newest first, like the click export: limit and cursor page JSON only.
+            return TypedResults.Stream(stream => WriteCsvAsync(stream, store, responses, workspaceId, filter, cancellationToken),
+                "text/csv; charset=utf-8", fileDownloadName: "links.csv");
+        }
+
+        var page = await store.ListAsync(workspaceId, filter, cursor, pageSize + 1, cancellationToken);
         var items = page.Take(pageSize).Select(responses.From).ToList();
         return TypedResults.Ok(new ListResponse<LinkResponse>(items, page.Count > pageSize ? items[^1].Id : null));
+    }
+
+    private static async Task WriteCsvAsync(
+        Stream stream, LinkStore store, LinkResponses responses, string workspaceId, LinkFilter filter, CancellationToken cancellationToken)
+    {
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024);
+        await writer.WriteAsync(LinkCsv.HeaderLine(LinkCsv.ExportColumns));
+        string? before = null;
+        while (true)
+        {
+            var page = await store.ListAsync(workspaceId, filter, before, Paging.MaxLimit, cancellationToken);
+            foreach (var link in page)
+            {
+                await writer.WriteAsync(LinkCsv.Line(responses.From(link)));
+            }
+
+            if (page.Count < Paging.MaxLimit)
+            {
+                return;
+            }
+
+            before = page[^1].Id;
+        }
     }
 
     private static ProblemHttpResult ToProblem(LinkOutcome outcome) => outcome switch

@@ -17,6 +17,10 @@ public abstract record LinkOutcome
     public sealed record Invalid(Dictionary<string, string[]> Errors) : LinkOutcome;
     public sealed record Conflict(ProblemKind Kind, string Detail) : LinkOutcome;
     public sealed record NotFound(string Detail) : LinkOutcome;
+    /// <summary>A dry run's answer: the link would be created.</summary>
+    public sealed record WouldCreate : LinkOutcome;
+    /// <summary>An item of a batch that could not be read (wrong JSON type, unreadable CSV cell).</summary>
+    public sealed record Malformed(string Detail) : LinkOutcome;
 }
 
 /// <summary>
@@ -74,10 +78,21 @@ public sealed class LinkService(
     /// <summary>After an insert did nothing: which constraint was hit, and is it a repeat of the same create? Null: retry.</summary>
     private static async Task<LinkOutcome?> ExplainConflictAsync(
         DbConnection connection, DbTransaction transaction, string workspaceId, LinkDefinition definition, string slug,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        ExplainConflict(workspaceId, definition, slug,
+            definition.ExternalId is null ? null
+                : await LinkStore.FindByExternalIdAsync(connection, transaction, workspaceId, definition.ExternalId, cancellationToken),
+            await LinkStore.FindBySlugAsync(connection, transaction, definition.Domain, slug, cancellationToken));
+
+    /// <summary>
+    /// The answer to a create that found <paramref name="byExternalId"/> or <paramref name="bySlug"/> in its way:
+    /// the existing link when the definition matches, a conflict when it differs; null when only a random slug
+    /// collided (or nothing is in the way any more), so the create should try again.
+    /// </summary>
+    public static LinkOutcome? ExplainConflict(
+        string workspaceId, LinkDefinition definition, string slug, Link? byExternalId, Link? bySlug)
     {
-        if (definition.ExternalId is not null
-            && await LinkStore.FindByExternalIdAsync(connection, transaction, workspaceId, definition.ExternalId, cancellationToken) is { } byExternalId)
+        if (definition.ExternalId is not null && byExternalId is not null)
         {
             return definition.Matches(byExternalId)
                 ? new LinkOutcome.Existing(byExternalId)
@@ -85,25 +100,20 @@ public sealed class LinkService(
                     $"The link with externalId '{definition.ExternalId}' ({byExternalId.Id}) has a different definition.");
         }
 
-        if (await LinkStore.FindBySlugAsync(connection, transaction, definition.Domain, slug, cancellationToken) is { } bySlug)
+        if (bySlug is null || definition.Slug is null)
         {
-            if (definition.Slug is null)
-            {
-                return null;
-            }
-
-            if (bySlug.WorkspaceId != workspaceId)
-            {
-                return new LinkOutcome.Conflict(Problems.SlugTaken, $"The slug '{slug}' is not available on {definition.Domain}.");
-            }
-
-            return definition.Matches(bySlug)
-                ? new LinkOutcome.Existing(bySlug)
-                : new LinkOutcome.Conflict(Problems.LinkConflict,
-                    $"The link at {definition.Domain}/{slug} ({bySlug.Id}) has a different definition.");
+            return null;
         }
 
-        return null;
+        if (bySlug.WorkspaceId != workspaceId)
+        {
+            return new LinkOutcome.Conflict(Problems.SlugTaken, $"The slug '{slug}' is not available on {definition.Domain}.");
+        }
+
+        return definition.Matches(bySlug)
+            ? new LinkOutcome.Existing(bySlug)
+            : new LinkOutcome.Conflict(Problems.LinkConflict,
+                $"The link at {definition.Domain}/{slug} ({bySlug.Id}) has a different definition.");
     }
 
     /// <summary><c>PUT /links/external/{externalId}</c>: creates the link, or replaces the definition of the existing one.</summary>
@@ -158,6 +168,17 @@ public sealed class LinkService(
         }
 
         var errors = new Dictionary<string, string[]>();
+        var updated = Patch(existing, patch, errors);
+        return updated is null ? new LinkOutcome.Invalid(errors) : await SaveAsync(existing, updated, cancellationToken);
+    }
+
+    /// <summary>
+    /// The link as <paramref name="patch"/> leaves it (absent fields stay, null clears), validated as the create
+    /// request it now amounts to so that every rule applies once; null with <paramref name="errors"/> filled.
+    /// The result keeps the stored <c>updatedAt</c>; whoever saves it sets the time.
+    /// </summary>
+    public Link? Patch(Link existing, UpdateLinkRequest patch, Dictionary<string, string[]> errors)
+    {
         if (patch.Url is { IsSet: true, Value: null })
         {
             errors["url"] = ["url cannot be cleared."];
@@ -168,7 +189,6 @@ public sealed class LinkService(
             errors["slug"] = ["slug cannot be cleared; give a new one."];
         }
 
-        // The patched link is validated as the create request it now amounts to, so every rule applies once.
         var merged = new CreateLinkRequest
         {
             Url = patch.Url.GetValueOr(existing.BaseUrl),
@@ -187,16 +207,15 @@ public sealed class LinkService(
         var definition = validator.Validate(merged, errors);
         if (definition is null || errors.Count > 0)
         {
-            return new LinkOutcome.Invalid(errors);
+            return null;
         }
 
-        var updated = definition.ToLink(existing.Id, workspaceId, definition.Slug!, existing.CreatedAt) with
+        return definition.ToLink(existing.Id, existing.WorkspaceId, definition.Slug!, existing.CreatedAt) with
         {
             Archived = patch.Archived.GetValueOr(existing.Archived) ?? false,
             Clicks = existing.Clicks,
             UpdatedAt = existing.UpdatedAt,
         };
-        return await SaveAsync(existing, updated, cancellationToken);
     }
 
     private async Task<LinkOutcome> SaveAsync(Link existing, Link updated, CancellationToken cancellationToken)

@@ -19,13 +19,15 @@ public sealed class DocsAndHealthTests(TernFactory tern) : IClassFixture<TernFac
             .SelectMany(path => path.Value!.AsObject().Select(op => op.Value!))
             .ToList();
         var ids = operations.Select(op => (string?)op["operationId"]).ToList();
-        foreach (var expected in new[] { "CreateLink", "ListLinks", "GetLink", "UpdateLink", "DeleteLink", "UpsertLinkByExternalId", "CreateKey", "RevokeKey", "CreateWorkspace" })
+        foreach (var expected in new[] { "CreateLink", "ListLinks", "GetLink", "UpdateLink", "DeleteLink", "UpsertLinkByExternalId", "CreateLinks", "UpdateLinks", "DeleteLinks", "CreateLinkMatrix", "CreateKey", "RevokeKey", "CreateWorkspace" })
         {
             Assert.Contains(expected, ids);
         }
 
         Assert.All(operations, op => Assert.False(string.IsNullOrEmpty((string?)op["summary"]), op.ToJsonString()));
         Assert.Null(document["paths"]!["/{slug}"]);
+        var bulkBody = document["paths"]!["/api/v1/links/bulk"]!["post"]!["requestBody"]!["content"]!.AsObject();
+        Assert.Equal(["application/json", "text/csv"], bulkBody.Select(c => c.Key).Order());
     }
 
     [Fact]
