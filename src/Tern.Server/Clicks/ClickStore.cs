@@ -68,66 +68,11 @@ public sealed class ClickStore(Database database)
     /// Runs a statement (<paramref name="head"/> VALUES (…),(…) <paramref name="tail"/>) over the rows: on PostgreSQL
     /// <see cref="PostgresRowsPerStatement"/> rows at a time, on SQLite one row at a time through one prepared statement.
     /// </summary>
-    private static async Task ExecuteInChunksAsync<T>(
+    private static Task ExecuteInChunksAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
-        Action<T, object?[]> bind, CancellationToken cancellationToken)
-    {
-        var values = new object?[columns];
-        var rowsPerStatement = connection is NpgsqlConnection ? PostgresRowsPerStatement : 1;
-        DbCommand? full = null;
-        try
-        {
-            for (var start = 0; start < rows.Count; start += rowsPerStatement)
-            {
-                var count = Math.Min(rowsPerStatement, rows.Count - start);
-                var command = count == rowsPerStatement ? full ??= Build(rowsPerStatement) : Build(count);
-                for (var row = 0; row < count; row++)
-                {
-                    bind(rows[start + row], values);
-                    for (var column = 0; column < columns; column++)
-                    {
-                        command.Parameters[(row * columns) + column].Value = values[column] ?? DBNull.Value;
-                    }
-                }
-
-                await command.ExecuteNonQueryAsync(cancellationToken);
-                if (command != full)
-                {
-                    await command.DisposeAsync();
-                }
-            }
-        }
-        finally
-        {
-            if (full is not null)
-            {
-                await full.DisposeAsync();
-            }
-        }
-
-        DbCommand Build(int count)
-        {
-            var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            var text = new StringBuilder(head);
-            for (var row = 0; row < count; row++)
-            {
-                text.Append(row == 0 ? "(" : ",(");
-                for (var column = 0; column < columns; column++)
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = $"@p{row}_{column}";
-                    command.Parameters.Add(parameter);
-                    text.Append(column == 0 ? "" : ",").Append(parameter.ParameterName);
-                }
-
-                text.Append(')');
-            }
-
-            command.CommandText = text.Append(tail).ToString();
-            return command;
-        }
-    }
+        Action<T, object?[]> bind, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction, head, tail, columns,
+            connection is NpgsqlConnection ? PostgresRowsPerStatement : 1, rows, bind, cancellationToken);
 
     private static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
     {
