@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tern.Server.Clicks;
 using Tern.Server.Storage;
+using Tern.Server.Storage.Postgres;
 using Tern.Server.Webhooks;
 
 namespace Tern.Server.Hosting;
@@ -31,6 +32,11 @@ internal sealed class MaintenanceService(
     private async Task RunJobsAsync(CancellationToken stoppingToken)
     {
         Log.ClusterJobStarted(logger, JobName, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        if (database is PostgresDatabase postgres)
+        {
+            await RunAsync("create click partitions ahead", () => ClickPartitions.CreateAheadAsync(postgres, timeProvider.GetUtcNow(), stoppingToken), stoppingToken);
+        }
+
         await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
         var deliveryCutoff = timeProvider.GetUtcNow().AddDays(-webhookOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
         await RunAsync("purge old deliveries and events", () => webhooks.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
