@@ -56,11 +56,10 @@ internal sealed class ExpirySweeper(
         {
             try
             {
-                await database.TryRunExclusiveAsync(JobName, interval, cancellationToken =>
+                if (await database.TryRunExclusiveAsync(JobName, interval, SweepAsync, stoppingToken) is { } claimedAt)
                 {
-                    Log.ClusterJobStarted(logger, JobName, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-                    return SweepAsync(cancellationToken);
-                }, stoppingToken);
+                    Log.ClusterJobRan(logger, JobName, claimedAt);
+                }
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {

@@ -42,6 +42,6 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Information, "Listening for link changes again; the link cache was dropped to resynchronise")]
     public static partial void LinkChangesResynced(ILogger logger);
 
-    [LoggerMessage(14, LogLevel.Debug, "Cluster job {Job} started on this node at {AtMs}")]
-    public static partial void ClusterJobStarted(ILogger logger, string job, long atMs);
+    [LoggerMessage(14, LogLevel.Debug, "Cluster job {Job} ran on this node for the period claimed at {ClaimedAtMs}")]
+    public static partial void ClusterJobRan(ILogger logger, string job, long claimedAtMs);
 }

@@ -24,14 +24,19 @@ internal sealed class MaintenanceService(
         using var timer = new PeriodicTimer(interval);
         do
         {
-            await RunAsync(JobName, () => database.TryRunExclusiveAsync(JobName, interval, RunJobsAsync, stoppingToken), stoppingToken);
+            await RunAsync(JobName, async () =>
+            {
+                if (await database.TryRunExclusiveAsync(JobName, interval, RunJobsAsync, stoppingToken) is { } claimedAt)
+                {
+                    Log.ClusterJobRan(logger, JobName, claimedAt);
+                }
+            }, stoppingToken);
         }
         while (await WaitAsync(timer, stoppingToken));
     }
 
     private async Task RunJobsAsync(CancellationToken stoppingToken)
     {
-        Log.ClusterJobStarted(logger, JobName, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         if (database is PostgresDatabase postgres)
         {
             await RunAsync("create click partitions ahead", () => ClickPartitions.CreateAheadAsync(postgres, timeProvider.GetUtcNow(), stoppingToken), stoppingToken);

@@ -40,15 +40,16 @@ public abstract class Database
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Runs a periodic job once across every node that shares this storage: true when <paramref name="work"/> ran
-    /// here, false when another node holds the job or has already run it within this <paramref name="period"/>.
-    /// A single-node provider runs it directly.
+    /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed
+    /// (Unix ms, on the database's clock), or null when another node holds the job or has already run it within
+    /// this <paramref name="period"/>. A single-node provider runs it directly.
     /// </summary>
-    public virtual async Task<bool> TryRunExclusiveAsync(
+    public virtual async Task<long?> TryRunExclusiveAsync(
         string job, TimeSpan period, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
+        var claimedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await work(cancellationToken);
-        return true;
+        return claimedAt;
     }
 
     /// <summary>True when storage answers a trivial query within a few seconds.</summary>

@@ -60,7 +60,7 @@ public sealed class PostgresDatabase : Database
     /// claimed in <c>cluster_jobs</c> against the database's clock, so nodes whose timers tick at different moments
     /// still run the job once per period between them (a tenth of the period is left as slack for timer drift).
     /// </summary>
-    public override async Task<bool> TryRunExclusiveAsync(
+    public override async Task<long?> TryRunExclusiveAsync(
         string job, TimeSpan period, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
@@ -68,7 +68,7 @@ public sealed class PostgresDatabase : Database
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT pg_try_advisory_lock(@lockClass, @lockId)", lockKey, cancellationToken: cancellationToken)))
         {
-            return false;
+            return null;
         }
 
         try
@@ -83,11 +83,11 @@ public sealed class PostgresDatabase : Database
                 new { job, gapMs = (long)(period.TotalMilliseconds * 0.9) }, cancellationToken: cancellationToken));
             if (claimed is null)
             {
-                return false;
+                return null;
             }
 
             await work(cancellationToken);
-            return true;
+            return claimed;
         }
         finally
         {
