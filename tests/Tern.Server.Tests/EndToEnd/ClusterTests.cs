@@ -160,6 +160,8 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
         var (a, b) = cluster.Nodes();
         var link = await cluster.Api(a).CreateLinkAsync(new { url = "https://example.com/outage", slug = ApiExtensions.UniqueSlug("outage") });
         var (visitorA, visitorB) = (cluster.Visitor(a), cluster.Visitor(b));
+        // The creation's announcement must not arrive after the link is loaded, or it would drop it again.
+        await HeardEverythingSoFarAsync(a, b);
         Assert.Equal("https://example.com/outage", await LocationAsync(visitorA, link.Slug)); // cached on both nodes
         Assert.Equal("https://example.com/outage", await LocationAsync(visitorB, link.Slug));
 
@@ -211,6 +213,25 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
         await Eventually(async () => await LocationAsync(visitorA, link.Slug) == "https://example.com/moved",
             TimeSpan.FromSeconds(2), "A did not hear of a change made on B after the restart");
+    }
+
+    /// <summary>
+    /// Returns once each node has heard every link change committed before the call. Announcements reach a node in
+    /// commit order, so it has once it serves a change made after them on the other node (which it cached before).
+    /// </summary>
+    private async Task HeardEverythingSoFarAsync(TernProcess a, TernProcess b)
+    {
+        var barrier = await cluster.Api(a).CreateLinkAsync(new { url = "https://example.com/barrier/0", slug = ApiExtensions.UniqueSlug("barrier") });
+        var version = 0;
+        foreach (var (changer, hearer) in new[] { (b, a), (a, b) })
+        {
+            Assert.NotNull(await LocationAsync(cluster.Visitor(hearer), barrier.Slug));
+            var url = $"https://example.com/barrier/{++version}";
+            var patched = await cluster.Api(changer).PatchAsJsonAsync($"/api/v1/links/{barrier.Id}", new { url }, ApiExtensions.Json, Cancel);
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+            await Eventually(async () => await LocationAsync(cluster.Visitor(hearer), barrier.Slug) == url, TimeSpan.FromSeconds(5),
+                "a node did not hear a change made on the other");
+        }
     }
 
     /// <summary>The first requests after a restart may meet pooled connections the restart broke; they answer 503.</summary>
