@@ -5,6 +5,7 @@
 #   bench/run-redirect.sh                         # N=100000, 10 s warm-up, 3 rounds of wrk -t2 -c64 -d20s
 #   SRC_REF=HEAD bench/run-redirect.sh            # measure the last commit, not the work tree's src/
 #   N=10000 REPEAT=1 DURATION=10s COMPARE="" bench/run-redirect.sh     # Tern only, quick
+#   POSTGRES=1 COMPARE="" bench/run-redirect.sh   # Tern on a throwaway PostgreSQL cluster instead of SQLite
 #
 # Settings (environment): N, PORT (5080), NGINX_PORT (5081), BASELINE_PORT (5082), THREADS (2), CONNECTIONS (64),
 # DURATION (20s), WARMUP (10s), REPEAT (3), COMPARE ("nginx baseline"), SEED_CONCURRENCY (32),
@@ -12,10 +13,12 @@
 # ALLOC_TYPES=1: also sample the .NET servers' allocations by type (in-process AllocationTick listener) and write
 # the per-redirect profile of the last round to $RESULTS_NAME-alloc-types-TARGET.txt;
 # SERVER_ARGS: extra command-line settings for Tern and the Kestrel baseline, e.g.
-# SERVER_ARGS="--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=None".
+# SERVER_ARGS="--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=None"; POSTGRES=1 with PG_BIN, PG_PORT
+# and PG_DIR as in run-clicks.sh: Tern stores links and clicks in PostgreSQL (stock durability settings).
 # Writes bench/results/$RESULTS_NAME.md (summary; RESULTS_NAME defaults to redirect-latest) and $RESULTS_NAME-runs.txt.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-cw.sh"
 snapshot_and_reexec run-redirect.sh "$@"
 
 N=${N:-100000}
@@ -38,6 +41,7 @@ cleanup() {
     stop_pid "$TERN_PID" 60
     stop_pid "$NGINX_PID" 10
     stop_pid "$BASELINE_PID" 10
+    pg_stop
     rm -rf "$work"
     remove_snapshot
 }
@@ -51,9 +55,16 @@ for project in src/Tern.Server bench/seed bench/alloc-hook $([[ $COMPARE == *bas
 done
 seed() { dotnet "$BENCH_DIR/seed/bin/Release/net10.0/Tern.Bench.Seed.dll" "$@"; }
 
-log "starting Tern on 127.0.0.1:$PORT (data in $work/tern)"
+storage=SQLite storage_args=()
+if [[ -n ${POSTGRES:-} ]]; then
+    pg_start
+    storage="PostgreSQL $PG_VERSION"
+    storage_args=(--Tern:Database:Provider=postgres "--ConnectionStrings:Tern=$PG_CS")
+fi
+
+log "starting Tern on 127.0.0.1:$PORT (data in $work/tern, $storage)"
 mkdir -p "$work/tern"
-TERN_BENCH_ALLOC_TYPES=$(types_of tern) tern_start "$PORT" "$work/tern" "$work/tern-alloc.log" ${SERVER_ARGS:-}
+TERN_BENCH_ALLOC_TYPES=$(types_of tern) tern_start "$PORT" "$work/tern" "$work/tern-alloc.log" "${storage_args[@]}" ${SERVER_ARGS:-}
 rss_empty=$(status_kb VmRSS "$TERN_PID")
 
 log "seeding $N links through POST /api/v1/links"
@@ -109,7 +120,7 @@ mkdir -p "$RESULTS_DIR"
 {
     echo "### Redirect throughput, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
-    echo "Source $(source_version); N=$N links (all cached); \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/redirect.lua\`,"
+    echo "Source $(source_version); Tern on $storage; N=$N links (all cached); \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/redirect.lua\`,"
     echo "random slug per request; $REPEAT rounds per target, interleaved; medians, with the range of rounds for throughput.${SERVER_ARGS:+ Server settings: $SERVER_ARGS.}"
     echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')), $(free -g | awk '/Mem:/ { print $2 }') GiB, .NET SDK $(dotnet --version), $(nginx -v 2>&1 | cut -d' ' -f3 || true)."
     echo
@@ -136,7 +147,7 @@ mkdir -p "$RESULTS_DIR"
     fi
     echo "Tern p99 at $CONNECTIONS connections: $(ms "$(median p99_us tern "$runs")") ms (target ≤ 5 ms). Tern RSS: $(mib "$rss_empty") MiB at start, $(mib "${rss[tern]}") MiB with $N links cached (peak $(mib "${hwm[tern]}") MiB)."
     echo "Seeding: $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/seed.txt" | tail -1) (POST /api/v1/links, ${SEED_CONCURRENCY:-32} in parallel);"
-    echo "first request of each slug (cache miss, read from SQLite): $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/warm.txt" | tail -1) at 64 in parallel."
+    echo "first request of each slug (cache miss, read from $storage): $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/warm.txt" | tail -1) at 64 in parallel."
     echo
     echo "Every round (busy_before = % CPU busy on the machine just before the round):"
     echo

@@ -5,6 +5,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
+using Tern.Server.Storage.Postgres;
 
 namespace Tern.Server.Clicks;
 
@@ -353,10 +354,13 @@ public sealed class ClickStore(Database database)
         }
     }
 
-    /// <summary>Deletes raw clicks older than the cutoff, a slice at a time so writers are never held up long.</summary>
+    /// <summary>
+    /// Deletes raw clicks older than the cutoff, a slice at a time so writers are never held up long. On PostgreSQL
+    /// the monthly partitions wholly before the cutoff are dropped first, so only the straddling month is deleted row-wise.
+    /// </summary>
     public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
     {
-        var total = 0;
+        var total = database is PostgresDatabase postgres ? await ClickPartitions.DropOlderThanAsync(postgres, cutoffMs, cancellationToken) : 0;
         while (true)
         {
             // Click ids start with their time, so the primary key finds the old ones without an index on ts.

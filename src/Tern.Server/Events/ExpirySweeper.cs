@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Tern.Server.Hosting;
 using Tern.Server.Links;
 using Tern.Server.Storage;
@@ -6,14 +7,15 @@ namespace Tern.Server.Events;
 
 /// <summary>
 /// Announces links whose <c>expiresAt</c> has passed with a link.expired event, within
-/// <see cref="Interval"/> of the instant. Marking and announcing happen in one transaction and the mark is
-/// conditional, so several nodes sweeping at once announce each link once. (Click limits are announced by the
-/// click writer in the batch that reaches them.)
+/// <c>Tern:Maintenance:ExpirySweepSeconds</c> of the instant. Marking and announcing happen in one transaction and
+/// the mark is conditional, so each link is announced once whatever happens; the sweep itself runs once per period
+/// across the cluster. (Click limits are announced by the click writer in the batch that reaches them.)
 /// </summary>
 internal sealed class ExpirySweeper(
-    Database database, LinkStore links, EventOutbox outbox, TimeProvider timeProvider, ILogger<ExpirySweeper> logger) : BackgroundService
+    Database database, LinkStore links, EventOutbox outbox, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
+    ILogger<ExpirySweeper> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
+    public const string JobName = "expiry sweep";
     private const int BatchSize = 500;
 
     /// <summary>Announces every link due now; returns how many.</summary>
@@ -48,12 +50,16 @@ internal sealed class ExpirySweeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, timeProvider);
+        var interval = TimeSpan.FromSeconds(options.Value.ExpirySweepSeconds);
+        using var timer = new PeriodicTimer(interval, timeProvider);
         do
         {
             try
             {
-                await SweepAsync(stoppingToken);
+                if (await database.TryRunExclusiveAsync(JobName, interval, SweepAsync, stoppingToken) is { } claimedAt)
+                {
+                    Log.ClusterJobRan(logger, JobName, claimedAt);
+                }
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {

@@ -36,6 +36,15 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "Delivery {DeliveryId} to webhook {WebhookId} failed (status {StatusCode}, {Error}); exhausted: {Exhausted}")]
     public static partial void DeliveryAttemptFailed(ILogger logger, string deliveryId, string webhookId, int? statusCode, string? error, bool exhausted);
 
+    [LoggerMessage(12, LogLevel.Warning, "Listening for link changes failed; retrying in {BackoffMs} ms, and the link cache is dropped once listening resumes")]
+    public static partial void LinkChangesLost(ILogger logger, Exception exception, double backoffMs);
+
+    [LoggerMessage(13, LogLevel.Information, "Listening for link changes again; the link cache was dropped to resynchronise")]
+    public static partial void LinkChangesResynced(ILogger logger);
+
+    [LoggerMessage(14, LogLevel.Debug, "Cluster job {Job} ran on this node for the period claimed at {ClaimedAtMs}")]
+    public static partial void ClusterJobRan(ILogger logger, string job, long claimedAtMs);
+
     [LoggerMessage(20, LogLevel.Warning, "Checkpoint of the SQLite WAL failed; the writer's own checkpoint takes over")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);
 

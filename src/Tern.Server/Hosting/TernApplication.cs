@@ -27,6 +27,7 @@ public static class TernApplication
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LinkCacheOptions>().BindConfiguration(LinkCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration(ClickOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MaintenanceOptions>().BindConfiguration(MaintenanceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
@@ -70,6 +71,9 @@ public static class TernApplication
         services.AddSingleton<LinkCache>();
         services.AddSingleton<Redirector>();
         services.AddSingleton<ClickTallies>();
+        // With PostgreSQL, other nodes' link changes reach this node's cache through LISTEN/NOTIFY.
+        services.AddSingleton<LinkChangeListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<LinkChangeListener>());
 
         // Clicks: captured on the redirect path, enriched and written in batches off it
         services.AddOptions<GeoOptions>().BindConfiguration(GeoOptions.Section).ValidateOnStart();

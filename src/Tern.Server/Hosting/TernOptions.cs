@@ -107,3 +107,17 @@ public sealed class ClickOptions
     /// <summary>Record a daily-salted visitor hash with each click, so unique visitors can be counted per day.</summary>
     public bool UniqueVisitors { get; set; }
 }
+
+/// <summary>Periodic jobs; with PostgreSQL each runs once per period across all nodes.</summary>
+public sealed class MaintenanceOptions
+{
+    public const string Section = "Tern:Maintenance";
+
+    /// <summary>Seconds between housekeeping runs (purges past retention, click partitions ahead).</summary>
+    [Range(1, 86_400)]
+    public int IntervalSeconds { get; set; } = 600;
+
+    /// <summary>Seconds between sweeps that announce links whose expiresAt has passed.</summary>
+    [Range(1, 3_600)]
+    public int ExpirySweepSeconds { get; set; } = 15;
+}

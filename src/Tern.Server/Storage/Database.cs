@@ -16,6 +16,8 @@ public enum StorageProvider
 /// </summary>
 public abstract class Database
 {
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
+
     static Database()
     {
         // Columns are snake_case and row types PascalCase. Every query runs on a Database, so setting Dapper's
@@ -37,15 +39,30 @@ public abstract class Database
     public abstract Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken);
 
-    /// <summary>True when storage answers a trivial query.</summary>
+    /// <summary>
+    /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed
+    /// (Unix ms, on the database's clock), or null when another node holds the job or has already run it within
+    /// this <paramref name="period"/>. A single-node provider runs it directly.
+    /// </summary>
+    public virtual async Task<long?> TryRunExclusiveAsync(
+        string job, TimeSpan period, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        var claimedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await work(cancellationToken);
+        return claimedAt;
+    }
+
+    /// <summary>True when storage answers a trivial query within a few seconds.</summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(PingTimeout);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await OpenAsync(timeout.Token);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(cancellationToken);
+            await command.ExecuteScalarAsync(timeout.Token);
             return true;
         }
         catch (DbException)
@@ -53,6 +70,10 @@ public abstract class Database
             return false;
         }
         catch (InvalidOperationException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
         }

@@ -121,7 +121,7 @@ public static class StorageServiceCollectionExtensions
             {
                 var connectionString = configuration.GetConnectionString("Tern")
                     ?? throw new InvalidOperationException("Tern:Database:Provider is 'postgres' but ConnectionStrings:Tern is not set.");
-                return new Postgres.PostgresDatabase(new Npgsql.NpgsqlDataSourceBuilder(connectionString).Build());
+                return new Postgres.PostgresDatabase(connectionString);
             }
 
             if (!provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))

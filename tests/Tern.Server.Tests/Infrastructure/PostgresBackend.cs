@@ -174,17 +174,8 @@ public sealed class PostgresCluster
                 throw new InvalidOperationException("The PostgreSQL test cluster failed to start earlier.", s_startFailure);
             }
 
-            var (binDirectory, lookedIn) = FindBinaries();
-            if (binDirectory is null)
+            if (Locate() is not ({ } binDirectory, { } runAs))
             {
-                s_unavailable = $"PostgreSQL binaries not found (looked in {lookedIn}); install the postgresql package to run these tests";
-                return null;
-            }
-
-            var runAs = UnprivilegedRunner(out var unavailable);
-            if (runAs is null)
-            {
-                s_unavailable = unavailable;
                 return null;
             }
 
@@ -207,6 +198,83 @@ public sealed class PostgresCluster
         }
     }
 
+    /// <summary>
+    /// A cluster of the caller's own, for tests that stop and start the server (which would disturb every other
+    /// test on the shared one); null when PostgreSQL cannot run here. Dispose it to stop it and delete its folder.
+    /// </summary>
+    public static async Task<DedicatedPostgresCluster?> StartDedicatedAsync()
+    {
+        await StartGate.WaitAsync();
+        (string Bin, Runner RunAs)? located;
+        try
+        {
+            located = s_unavailable is null ? Locate() : null;
+        }
+        finally
+        {
+            StartGate.Release();
+        }
+
+        if (located is not ({ } binDirectory, { } runAs))
+        {
+            return null;
+        }
+
+        var cluster = await StartAsync(binDirectory, runAs);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAndDelete();
+        return new DedicatedPostgresCluster(cluster);
+    }
+
+    /// <summary>Fast shutdown (<c>pg_ctl stop -m fast</c>): sessions are told the server is going away, and it is.</summary>
+    public void StopServer()
+    {
+        Run(_runAs, Path.Combine(_binDirectory, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", "fast", "-w"], Path.GetTempPath());
+    }
+
+    /// <summary>Starts the stopped server again on the same port.</summary>
+    public void StartServer()
+    {
+        Run(_runAs, Path.Combine(_binDirectory, "pg_ctl"),
+            ["start", "-w", "-t", "60", "-D", DataDirectory, "-l", Path.Combine(_root, "postgres.log"), "-o", ServerOptions(Port, Path.Combine(_root, "sockets"))],
+            Path.GetTempPath());
+    }
+
+    internal void StopAndDelete()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        _admin.Dispose();
+        StopServer(_binDirectory, _runAs, DataDirectory);
+        DeleteFolder(_root);
+    }
+
+    private static (string Bin, Runner RunAs)? Locate()
+    {
+        var (binDirectory, lookedIn) = FindBinaries();
+        if (binDirectory is null)
+        {
+            s_unavailable = $"PostgreSQL binaries not found (looked in {lookedIn}); install the postgresql package to run these tests";
+            return null;
+        }
+
+        var runAs = UnprivilegedRunner(out var unavailable);
+        if (runAs is null)
+        {
+            s_unavailable = unavailable;
+            return null;
+        }
+
+        return (binDirectory, runAs);
+    }
+
+    private static string ServerOptions(int port, string sockets) =>
+        $"-p {port} -k '{sockets}' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " +
+        "-c full_page_writes=off -c max_connections=300";
+
     /// <summary>Stops the cluster, if one was started, and deletes its folder. Safe to call more than once.</summary>
     public static void Stop()
     {
@@ -217,10 +285,7 @@ public sealed class PostgresCluster
                 return;
             }
 
-            cluster._stopped = true;
-            cluster._admin.Dispose();
-            StopServer(cluster._binDirectory, cluster._runAs, cluster.DataDirectory);
-            DeleteFolder(cluster._root);
+            cluster.StopAndDelete();
         }
     }
 
@@ -262,8 +327,7 @@ public sealed class PostgresCluster
         for (var attempt = 1; ; attempt++)
         {
             var port = FreeLoopbackPort();
-            var options = $"-p {port} -k '{sockets}' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " +
-                "-c full_page_writes=off -c max_connections=300";
+            var options = ServerOptions(port, sockets);
             var (exitCode, output) = RunAllowingFailure(runAs, Path.Combine(binDirectory, "pg_ctl"),
                 ["start", "-w", "-t", "60", "-D", data, "-l", Path.Combine(root, "postgres.log"), "-o", options], root);
             if (exitCode == 0)
@@ -446,4 +510,12 @@ public sealed class PostgresCluster
     {
         public static readonly Runner Self = new([], null);
     }
+}
+
+/// <summary>A <see cref="PostgresCluster"/> owned by one test class, stopped and deleted on dispose.</summary>
+public sealed class DedicatedPostgresCluster(PostgresCluster cluster) : IDisposable
+{
+    public PostgresCluster Cluster { get; } = cluster;
+
+    public void Dispose() => Cluster.StopAndDelete();
 }

@@ -1,12 +1,32 @@
 using System.Data.Common;
+using Dapper;
 using Npgsql;
 
 namespace Tern.Server.Storage.Postgres;
 
 /// <summary>The scale-out provider: any number of Tern nodes share one PostgreSQL.</summary>
-public sealed class PostgresDatabase(NpgsqlDataSource dataSource) : Database
+public sealed class PostgresDatabase : Database
 {
-    public NpgsqlDataSource DataSource { get; } = dataSource;
+    /// <summary>
+    /// First key of every cluster-job advisory lock ("tern"); the second is a hash of the job's name. Two-key
+    /// advisory locks never collide with the one-key lock the migrator takes.
+    /// </summary>
+    public const int JobLockClass = 0x7465726E;
+
+    // Kept apart from the data source, whose ConnectionString property leaves the password out.
+    private readonly string _connectionString;
+
+    public PostgresDatabase(string connectionString) : this(NpgsqlDataSource.Create(connectionString), connectionString)
+    {
+    }
+
+    public PostgresDatabase(NpgsqlDataSource dataSource, string? connectionString = null)
+    {
+        DataSource = dataSource;
+        _connectionString = connectionString ?? dataSource.ConnectionString;
+    }
+
+    public NpgsqlDataSource DataSource { get; }
 
     public override StorageProvider Provider => StorageProvider.Postgres;
 
@@ -23,6 +43,80 @@ public sealed class PostgresDatabase(NpgsqlDataSource dataSource) : Database
         var result = await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
         return result;
+    }
+
+    /// <summary>
+    /// A connection outside the pool, for a session that lives as long as the node (LISTEN): it neither takes a pool
+    /// slot for ever nor goes back to the pool with state attached. Npgsql's keepalive lets a wait notice a dead server.
+    /// </summary>
+    public NpgsqlConnection CreateDedicatedConnection() => new(new NpgsqlConnectionStringBuilder(_connectionString)
+    {
+        Pooling = false,
+        KeepAlive = 10,
+    }.ConnectionString);
+
+    /// <summary>
+    /// The job's advisory lock is held on one session for the whole run, so runs never overlap; the period is then
+    /// claimed in <c>cluster_jobs</c> against the database's clock, so nodes whose timers tick at different moments
+    /// still run the job once per period between them (a tenth of the period is left as slack for timer drift).
+    /// </summary>
+    public override async Task<long?> TryRunExclusiveAsync(
+        string job, TimeSpan period, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        var lockKey = new { lockClass = JobLockClass, lockId = JobLockId(job) };
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT pg_try_advisory_lock(@lockClass, @lockId)", lockKey, cancellationToken: cancellationToken)))
+        {
+            return null;
+        }
+
+        try
+        {
+            var claimed = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                """
+                INSERT INTO cluster_jobs (name, last_run_at) VALUES (@job, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)
+                ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at
+                WHERE cluster_jobs.last_run_at <= excluded.last_run_at - @gapMs
+                RETURNING last_run_at
+                """,
+                new { job, gapMs = (long)(period.TotalMilliseconds * 0.9) }, cancellationToken: cancellationToken));
+            if (claimed is null)
+            {
+                return null;
+            }
+
+            await work(cancellationToken);
+            return claimed;
+        }
+        finally
+        {
+            await UnlockAsync(connection, lockKey);
+        }
+    }
+
+    private static async Task UnlockAsync(NpgsqlConnection connection, object lockKey)
+    {
+        try
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_unlock(@lockClass, @lockId)", lockKey);
+        }
+        catch (NpgsqlException)
+        {
+            // The session is gone, and its advisory locks with it.
+        }
+    }
+
+    /// <summary>FNV-1a of the job's name: stable across processes and builds, unlike string.GetHashCode.</summary>
+    public static int JobLockId(string job)
+    {
+        var hash = 2166136261u;
+        foreach (var c in job)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return unchecked((int)hash);
     }
 
     private sealed class PostgresDialect : SqlDialect

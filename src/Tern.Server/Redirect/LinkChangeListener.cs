@@ -1,0 +1,102 @@
+using Npgsql;
+using Tern.Server.Hosting;
+using Tern.Server.Storage;
+using Tern.Server.Storage.Postgres;
+
+namespace Tern.Server.Redirect;
+
+/// <summary>
+/// Keeps this node's <see cref="LinkCache"/> coherent with changes made on other nodes (PostgreSQL only). One
+/// long-lived connection outside the pool listens on <see cref="Channel"/>, where the <c>links</c> table's trigger
+/// announces every committed change as <c>domain/slug</c>; each announcement drops that entry. Whenever listening
+/// (re)starts, the whole cache is dropped, since changes made while nobody listened were not heard: cheap (the next
+/// request for each link reloads it) and always correct. A lost connection is retried with backoff.
+/// </summary>
+public sealed class LinkChangeListener(Database database, LinkCache cache, ILogger<LinkChangeListener> logger) : BackgroundService
+{
+    public const string Channel = "tern_links";
+
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private long _heard;
+    private int _listening;
+
+    /// <summary>True while the node hears link changes; false before the first connection and while reconnecting.</summary>
+    public bool Listening => Volatile.Read(ref _listening) == 1;
+
+    /// <summary>Announcements heard since start.</summary>
+    public long Heard => Volatile.Read(ref _heard);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (database is not PostgresDatabase postgres)
+        {
+            return; // one node: LinkService invalidates the cache itself
+        }
+
+        var backoff = FirstBackoff;
+        var lost = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = postgres.CreateDedicatedConnection();
+                connection.Notification += (_, e) => Apply(e.Payload);
+                await connection.OpenAsync(stoppingToken);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                cache.Clear();
+                Volatile.Write(ref _listening, 1);
+                if (lost)
+                {
+                    Log.LinkChangesResynced(logger);
+                }
+
+                backoff = FirstBackoff;
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                Volatile.Write(ref _listening, 0);
+                lost = true;
+                Log.LinkChangesLost(logger, exception, backoff.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    /// <summary>A payload is one <c>domain/slug</c>; neither part can hold a '/'.</summary>
+    private void Apply(string payload)
+    {
+        Interlocked.Increment(ref _heard);
+        var separator = payload.IndexOf('/', StringComparison.Ordinal);
+        if (separator > 0)
+        {
+            cache.Invalidate(payload[..separator], payload[(separator + 1)..]);
+        }
+        else
+        {
+            cache.Clear();
+        }
+    }
+}

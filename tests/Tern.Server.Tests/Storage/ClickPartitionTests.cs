@@ -1,0 +1,130 @@
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Tern.Server.Clicks;
+using Tern.Server.Hosting;
+using Tern.Server.Storage;
+using Tern.Server.Storage.Postgres;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Storage;
+
+/// <summary>Raw clicks on PostgreSQL live in monthly partitions; retention drops whole months.</summary>
+public sealed class ClickPartitionTests : IAsyncLifetime
+{
+    private readonly PostgresBackend _backend = new();
+    private PostgresDatabase _database = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        await _backend.InitializeAsync();
+        _database = new PostgresDatabase(NpgsqlDataSource.Create(_backend.ConnectionString));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DataSource.DisposeAsync();
+        }
+
+        await _backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MigrationMovesExistingClicksIntoTheirMonths()
+    {
+        await using (var connection = await _database.OpenAsync(Ct))
+        {
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+            foreach (var script in Migrator.Scripts(StorageProvider.Postgres).Where(s => s.Version < 4))
+            {
+                await connection.ExecuteAsync(script.Sql);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations VALUES (@Version, @Name, 0)", new { script.Version, script.Name });
+            }
+        }
+
+        var clicks = new[] { At(2025, 1, 15), At(2025, 3, 2), At(2025, 3, 31, 23) }.Select(Click).ToList();
+        await InsertAsync(clicks);
+
+        await new Migrator(_database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
+
+        var now = DateTimeOffset.UtcNow;
+        var thisMonth = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var months = (await ClickPartitions.ListAsync(_database, Ct)).Select(p => p.Name).ToList();
+        Assert.Equal(
+            new[] { "clicks_2025_01", "clicks_2025_03" }.Concat(Enumerable.Range(0, 3).Select(i => $"clicks_{thisMonth.AddMonths(i):yyyy_MM}")),
+            months);
+        Assert.Equal(
+            [("clicks_2025_01", clicks[0].Id), ("clicks_2025_03", clicks[1].Id), ("clicks_2025_03", clicks[2].Id)],
+            await WhereAsync());
+    }
+
+    [Fact]
+    public async Task ClicksOutsideEveryMonthGoToDefaultAndMoveWhenTheirMonthIsMade()
+    {
+        await MigrateAsync();
+        // A month long past (a future one would do as well, but ids made for future instants would move the
+        // process-wide id clock that other tests rely on).
+        var late = Click(At(2020, 6, 10));
+
+        await InsertAsync([late]);
+        var before = await WhereAsync();
+        await ClickPartitions.CreateAheadAsync(_database, At(2020, 5, 20), Ct);
+
+        Assert.Equal([("clicks_default", late.Id)], before);
+        Assert.Equal([("clicks_2020_06", late.Id)], await WhereAsync());
+        Assert.Contains("clicks_2020_07", (await ClickPartitions.ListAsync(_database, Ct)).Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task RetentionDropsWholeMonthsAndDeletesThePastPartOfTheStraddlingMonth()
+    {
+        await MigrateAsync();
+        var clicks = new[] { At(2026, 1, 10), At(2026, 2, 10), At(2026, 3, 5), At(2026, 3, 20) }.Select(Click).ToList();
+        await ClickPartitions.CreateAheadAsync(_database, At(2026, 1, 1), Ct);
+        await InsertAsync(clicks);
+
+        var purged = await new ClickStore(_database).PurgeOlderThanAsync(At(2026, 3, 15).ToUnixTimeMilliseconds(), Ct);
+
+        Assert.Equal(3, purged);
+        Assert.Equal([("clicks_2026_03", clicks[3].Id)], await WhereAsync());
+        var months = (await ClickPartitions.ListAsync(_database, Ct)).Select(p => p.Name).ToList();
+        Assert.DoesNotContain("clicks_2026_01", months);
+        Assert.DoesNotContain("clicks_2026_02", months);
+    }
+
+    private Task MigrateAsync() => new Migrator(_database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
+
+    private Task InsertAsync(IReadOnlyList<Click> clicks) =>
+        _database.WriteAsync(async (connection, transaction) =>
+        {
+            await new ClickStore(_database).InsertAsync(connection, transaction, clicks, Ct);
+            return true;
+        }, Ct);
+
+    /// <summary>Which partition holds each click, by id.</summary>
+    private async Task<List<(string Partition, string Id)>> WhereAsync()
+    {
+        await using var connection = await _database.OpenAsync(Ct);
+        return [.. await connection.QueryAsync<(string, string)>("SELECT tableoid::regclass::text, id FROM clicks ORDER BY id")];
+    }
+
+    private static DateTimeOffset At(int year, int month, int day, int hour = 12) => new(year, month, day, hour, 0, 0, TimeSpan.Zero);
+
+    private static Click Click(DateTimeOffset at) => new()
+    {
+        Id = Ids.New("clk", at.ToUnixTimeMilliseconds()),
+        WorkspaceId = "ws_default",
+        LinkId = "lnk_partitioned",
+        Slug = "partitioned",
+        Domain = "go.test",
+        TimestampMs = at.ToUnixTimeMilliseconds(),
+        Device = "desktop",
+        Browser = "Firefox",
+        Os = "Linux",
+        IsBot = false,
+    };
+}
