@@ -166,6 +166,20 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
     }
 
+    /// <summary>
+    /// A link was created here: forgets only that the slug was unknown. A cached link of that domain and slug can only
+    /// have been read after the creation committed, so it stays; loads in flight are not stored (they may have read
+    /// before it).
+    /// </summary>
+    public void ForgetMiss(string domain, string slug)
+    {
+        Interlocked.Increment(ref _generation);
+        if (_domains.TryGetValue(domain, out var entries))
+        {
+            entries.Misses.TryRemove(slug, out _);
+        }
+    }
+
     /// <summary>Drops everything; the next request for each link reloads it.</summary>
     public void Clear()
     {

@@ -85,14 +85,23 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
         }
     }
 
-    /// <summary>A payload is one <c>domain/slug</c>; neither part can hold a '/'.</summary>
+    /// <summary>
+    /// A payload is one <c>domain/slug</c> (neither part can hold a '/'), with a leading '+' when the link was just
+    /// created: then only a remembered miss goes, since a link cached meanwhile was read after the creation.
+    /// </summary>
     private void Apply(string payload)
     {
         Interlocked.Increment(ref _heard);
-        var separator = payload.IndexOf('/', StringComparison.Ordinal);
-        if (separator > 0)
+        var created = payload.StartsWith('+');
+        var place = created ? payload[1..] : payload;
+        var separator = place.IndexOf('/', StringComparison.Ordinal);
+        if (separator > 0 && created)
         {
-            cache.Invalidate(payload[..separator], payload[(separator + 1)..]);
+            cache.ForgetMiss(place[..separator], place[(separator + 1)..]);
+        }
+        else if (separator > 0)
+        {
+            cache.Invalidate(place[..separator], place[(separator + 1)..]);
         }
         else
         {

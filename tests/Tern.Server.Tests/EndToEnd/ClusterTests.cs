@@ -30,6 +30,24 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task ASlugUnknownOnOneNodeRedirectsThereAsSoonAsTheOtherCreatesIt()
+    {
+        var (a, b) = cluster.Nodes();
+        var slug = ApiExtensions.UniqueSlug("soon");
+        Assert.Equal(HttpStatusCode.NotFound, (await cluster.Visitor(b).GetAsync($"/{slug}", Cancel)).StatusCode); // B remembers the miss
+
+        await cluster.Api(a).CreateLinkAsync(new { url = "https://example.com/made-after-a-miss", slug });
+
+        // Well before the miss would be forgotten on its own (Tern:Cache:MissSeconds, 10 s).
+        var since = Stopwatch.StartNew();
+        while ((await cluster.Visitor(b).GetAsync($"/{slug}", Cancel)).StatusCode != HttpStatusCode.Found)
+        {
+            Assert.True(since.Elapsed < TimeSpan.FromSeconds(2), $"B still answers 404 {since.ElapsedMilliseconds} ms after the link was made on A");
+            await Task.Delay(5, Cancel);
+        }
+    }
+
+    [Fact]
     public async Task ChangesOnOneNodeReachTheOtherNodesCacheWithinTwoSeconds()
     {
         var (a, b) = cluster.Nodes();
