@@ -1,5 +1,5 @@
-# Helpers of run-clicks.sh and run-webhooks.sh (sourced after lib.sh, not run): a throwaway PostgreSQL cluster,
-# the build, and the header of a results file.
+# Helpers of run-clicks.sh, run-webhooks.sh and run-bulk.sh (sourced after lib.sh, not run): a throwaway
+# PostgreSQL cluster, the build, the header of a results file, and the whole run of a program that hosts Tern.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-55432}
@@ -49,4 +49,53 @@ results_header() {
         "($(free -h | awk '/Mem:/ { print $7 }') available at start), .NET SDK $(dotnet --version)${PG_VERSION:+, PostgreSQL $PG_VERSION (stock settings, fsync on)}."
     echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
+}
+
+# run_hosted_bench NAME PROJECT TITLE DEFAULT_QUIET_WAIT [program arguments…]: builds bench/PROJECT (Release), starts
+# a PostgreSQL cluster when POSTGRES is set, waits for an idle machine, runs the program (its throwaway data folders
+# under a temporary TMPDIR, removed whatever happens) and writes bench/results/$RESULTS_NAME.md (default
+# NAME-latest): the header, then the program's markdown.
+run_hosted_bench() {
+    local name=$1 project=$2 title=$3 quiet_wait=$4
+    shift 4
+    RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
+    RESULTS_NAME=${RESULTS_NAME:-$name-latest}
+    need dotnet
+    HOSTED_WORK=$(mktemp -d "/tmp/tern-bench-$name.XXXXXX")
+    BENCH_PID=""
+    trap hosted_bench_cleanup EXIT
+    trap "exit 143" INT TERM
+
+    log "building bench/$project (Release)"
+    build_project "bench/$project"
+    local args=(--quiet-max-busy "${QUIET_MAX_BUSY:-20}" --quiet-wait-seconds "${QUIET_WAIT_RUN:-$quiet_wait}" --out "$HOSTED_WORK/result.md")
+    if [[ -n ${POSTGRES:-} ]]; then
+        pg_start
+        args+=(--postgres "$PG_CS")
+    fi
+
+    mkdir -p "$RESULTS_DIR"
+    local header
+    header=$(results_header "$title" "bench/run-$name.sh $*${POSTGRES:+ (POSTGRES=1)}")
+    log "waiting for an idle machine"
+    wait_quiet >/dev/null
+    TMPDIR="$HOSTED_WORK" dotnet "$REPO_DIR/bench/$project/bin/Release/net10.0/$project.dll" "${args[@]}" "$@" &
+    BENCH_PID=$!
+    wait "$BENCH_PID" || die "the benchmark failed"
+    BENCH_PID=""
+    [[ -s $HOSTED_WORK/result.md ]] || die "the benchmark wrote no result"
+
+    {
+        echo "$header"
+        cat "$HOSTED_WORK/result.md"
+    } >"$RESULTS_DIR/$RESULTS_NAME.md"
+    log "wrote $RESULTS_DIR/$RESULTS_NAME.md"
+}
+
+hosted_bench_cleanup() {
+    # The program hosts Tern, whose own SIGTERM handling drains queues first: stop it for good.
+    [[ -n ${BENCH_PID:-} ]] && kill -KILL "$BENCH_PID" 2>/dev/null || true
+    pg_stop
+    rm -rf "${HOSTED_WORK:-}"
+    remove_snapshot
 }

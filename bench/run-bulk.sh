@@ -17,40 +17,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib-cw.sh"
 snapshot_and_reexec run-bulk.sh "$@"
 
-RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
-RESULTS_NAME=${RESULTS_NAME:-bulk-latest}
-need dotnet
-work=$(mktemp -d /tmp/tern-bench-bulk.XXXXXX)
-BENCH_PID=""
-cleanup() {
-    [[ -n $BENCH_PID ]] && kill -KILL "$BENCH_PID" 2>/dev/null || true
-    pg_stop
-    rm -rf "$work"
-    remove_snapshot
-}
-trap cleanup EXIT
-trap "exit 143" INT TERM
-
-log "building bench/Tern.Bench.Bulk (Release)"
-build_project bench/Tern.Bench.Bulk
-args=(--quiet-max-busy "${QUIET_MAX_BUSY:-20}" --quiet-wait-seconds "${QUIET_WAIT_RUN:-600}" --out "$work/result.md")
-if [[ -n ${POSTGRES:-} ]]; then
-    pg_start
-    args+=(--postgres "$PG_CS")
-fi
-
-mkdir -p "$RESULTS_DIR"
-header=$(results_header "Bulk creation: links/s and latency of 1,000-link calls" "bench/run-bulk.sh $*${POSTGRES:+ (POSTGRES=1)}")
-log "waiting for an idle machine"
-wait_quiet >/dev/null
-TMPDIR="$work" dotnet "$REPO_DIR/bench/Tern.Bench.Bulk/bin/Release/net10.0/Tern.Bench.Bulk.dll" "${args[@]}" "$@" &
-BENCH_PID=$!
-wait "$BENCH_PID" || die "the benchmark failed"
-BENCH_PID=""
-[[ -s $work/result.md ]] || die "the benchmark wrote no result"
-
-{
-    echo "$header"
-    cat "$work/result.md"
-} >"$RESULTS_DIR/$RESULTS_NAME.md"
-log "wrote $RESULTS_DIR/$RESULTS_NAME.md"
+run_hosted_bench bulk Tern.Bench.Bulk "Bulk creation: links/s and latency of 1,000-link calls" 600 "$@"

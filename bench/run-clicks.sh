@@ -19,42 +19,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib-cw.sh"
 snapshot_and_reexec run-clicks.sh "$@"
 
-RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
-RESULTS_NAME=${RESULTS_NAME:-clicks-latest}
-need dotnet
-work=$(mktemp -d /tmp/tern-bench-clicks.XXXXXX)
-BENCH_PID=""
-cleanup() {
-    # The program hosts Tern, whose own SIGTERM handling drains queues first: stop it for good.
-    [[ -n $BENCH_PID ]] && kill -KILL "$BENCH_PID" 2>/dev/null || true
-    pg_stop
-    rm -rf "$work"
-    remove_snapshot
-}
-trap cleanup EXIT
-trap "exit 143" INT TERM
-
-log "building bench/Tern.Bench.Clicks (Release)"
-build_project bench/Tern.Bench.Clicks
-args=(--quiet-max-busy "${QUIET_MAX_BUSY:-20}" --quiet-wait-seconds "${QUIET_WAIT_RUN:-1800}" --out "$work/result.md")
-if [[ -n ${POSTGRES:-} ]]; then
-    pg_start
-    args+=(--postgres "$PG_CS")
-fi
-
-mkdir -p "$RESULTS_DIR"
-header=$(results_header "Clicks: persistence throughput and stats latency" "bench/run-clicks.sh $*${POSTGRES:+ (POSTGRES=1)}")
-log "waiting for an idle machine"
-wait_quiet >/dev/null
-# Its throwaway data folders go under $work (TMPDIR), so that they are removed whatever happens.
-TMPDIR="$work" dotnet "$REPO_DIR/bench/Tern.Bench.Clicks/bin/Release/net10.0/Tern.Bench.Clicks.dll" "${args[@]}" "$@" &
-BENCH_PID=$!
-wait "$BENCH_PID" || die "the benchmark failed"
-BENCH_PID=""
-[[ -s $work/result.md ]] || die "the benchmark wrote no result"
-
-{
-    echo "$header"
-    cat "$work/result.md"
-} >"$RESULTS_DIR/$RESULTS_NAME.md"
-log "wrote $RESULTS_DIR/$RESULTS_NAME.md"
+run_hosted_bench clicks Tern.Bench.Clicks "Clicks: persistence throughput and stats latency" 1800 "$@"

@@ -230,51 +230,33 @@ public sealed class ClickWriter(
 
     private bool RollupsDue() => Stopwatch.GetElapsedTime(_pendingSince) >= _rollupInterval;
 
-    private async Task WriteUntilStoredAsync(List<ClickCapture> batch)
+    private Task WriteUntilStoredAsync(List<ClickCapture> batch)
     {
-        var backoff = TimeSpan.FromMilliseconds(100);
         List<Click>? clicks = null;
         Dictionary<RollupKey, long>? sums = null;
-        while (true)
+        return RetryUntilDoneAsync(async () =>
         {
-            try
+            clicks ??= await EnrichAsync(batch);
+            sums ??= Sum(clicks);
+            var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
+            if (await WriteAsync(clicks, sums, limited))
             {
-                clicks ??= await EnrichAsync(batch);
-                sums ??= Sum(clicks);
-                var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
-                if (await WriteAsync(clicks, sums, limited))
-                {
-                    outbox.Signal();
-                }
+                outbox.Signal();
+            }
 
-                Interlocked.Add(ref _persisted, batch.Count);
-                ReportProgress();
-                return;
-            }
-            catch (Exception exception) when (!_abandon.IsCancellationRequested)
-            {
-                FailedWrites++;
-                Log.ClickBatchFailed(logger, exception, batch.Count, queue.Depth);
-                try
-                {
-                    await Task.Delay(backoff, timeProvider, _abandon.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-            catch (Exception)
-            {
-                return;
-            }
-        }
+            Interlocked.Add(ref _persisted, batch.Count);
+            ReportProgress();
+        }, exception => Log.ClickBatchFailed(logger, exception, batch.Count, queue.Depth));
     }
 
-    /// <summary>Runs a write that needs no batch (rollups alone) until it succeeds or the writer is abandoned.</summary>
-    private async Task RetryUntilDoneAsync(Func<Task> write, string what)
+    private Task RetryUntilDoneAsync(Func<Task> write, string what) =>
+        RetryUntilDoneAsync(write, exception => Log.RollupWriteFailed(logger, exception, what));
+
+    /// <summary>
+    /// Runs a write until it succeeds, with backoff, while the queue fills and pushes back on redirects; gives up
+    /// only when the writer is abandoned at shutdown.
+    /// </summary>
+    private async Task RetryUntilDoneAsync(Func<Task> write, Action<Exception> logFailure)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -287,7 +269,7 @@ public sealed class ClickWriter(
             catch (Exception exception) when (!_abandon.IsCancellationRequested)
             {
                 FailedWrites++;
-                Log.RollupWriteFailed(logger, exception, what);
+                logFailure(exception);
                 try
                 {
                     await Task.Delay(backoff, timeProvider, _abandon.Token);

@@ -90,29 +90,10 @@ public sealed partial class FirstRunTests : IDisposable
     public async Task AKillMinus9LosesNoClickThatWasWrittenWithinTheBatchWindow()
     {
         const int visits = 50;
-        string key;
-        LinkResponse link;
-        await using (var first = await TernProcess.StartAsync(_dataDir, null, "--Tern:Clicks:BatchWindowMilliseconds=100"))
-        {
-            key = FirstKey().Match(first.Output).Value;
-            using var api = Client(first.BaseUrl, key);
-            link = await (await api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/crash" }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
-            using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
-            for (var i = 0; i < visits; i++)
-            {
-                Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync(link.ShortUrl)).StatusCode);
-            }
-
-            // Stats read storage only: once they show every click, the batch has been committed.
-            var answeredAt = System.Diagnostics.Stopwatch.StartNew();
-            while ((await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!.Total < visits)
-            {
-                Assert.True(answeredAt.Elapsed < TimeSpan.FromSeconds(10), "the clicks were not written within the batch window");
-                await Task.Delay(20);
-            }
-
-            first.Kill();
-        }
+        // Stats read storage only: once they show every click, the batch has been committed.
+        var (key, link, _) = await VisitThenKillAsync(visits, "https://example.com/crash",
+            async (api, id) => (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{id}/stats", ApiExtensions.Json))!.Total >= visits,
+            "--Tern:Clicks:BatchWindowMilliseconds=100");
 
         await using var second = await TernProcess.StartAsync(_dataDir);
         using var again = Client(second.BaseUrl, key);
@@ -123,31 +104,12 @@ public sealed partial class FirstRunTests : IDisposable
     public async Task AKillMinus9BeforeTheRollupsAreWrittenLosesNoClickFromTheStats()
     {
         const int visits = 40;
-        string key;
-        LinkResponse link;
-        // Rollup sums wait a minute in memory: the kill comes long before they are written.
-        await using (var first = await TernProcess.StartAsync(_dataDir, null, "--Tern:Clicks:RollupIntervalMilliseconds=60000"))
-        {
-            key = FirstKey().Match(first.Output).Value;
-            using var api = Client(first.BaseUrl, key);
-            link = await (await api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/gathered" }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
-            using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
-            for (var i = 0; i < visits; i++)
-            {
-                Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync(link.ShortUrl)).StatusCode);
-            }
-
-            // The link's count is written with each batch: once it shows every click, they are all stored.
-            var answeredAt = System.Diagnostics.Stopwatch.StartNew();
-            while ((await api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks < visits)
-            {
-                Assert.True(answeredAt.Elapsed < TimeSpan.FromSeconds(10), "the clicks were not written within the batch window");
-                await Task.Delay(20);
-            }
-
-            Assert.Equal(0, (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!.Total);
-            first.Kill();
-        }
+        // Rollup sums wait a minute in memory, so the kill comes long before they are written; the link's count is
+        // written with each batch: once it shows every click, they are all stored.
+        var (key, link, statsBeforeKill) = await VisitThenKillAsync(visits, "https://example.com/gathered",
+            async (api, id) => (await api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{id}", ApiExtensions.Json))!.Clicks >= visits,
+            "--Tern:Clicks:RollupIntervalMilliseconds=60000");
+        Assert.Equal(0, statsBeforeKill.Total);
 
         await using var second = await TernProcess.StartAsync(_dataDir);
         using var again = Client(second.BaseUrl, key);
@@ -163,6 +125,35 @@ public sealed partial class FirstRunTests : IDisposable
         Assert.Equal(visits, stats.Devices.Sum(d => d.Clicks));
         Assert.Equal(visits, (await again.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks);
         Assert.Contains("Added up 40 clicks", second.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Starts a server with the arguments, makes a link, visits it <paramref name="visits"/> times, waits until
+    /// <paramref name="stored"/> says the clicks are in storage, reads the link's stats and kills the process (-9).
+    /// </summary>
+    private async Task<(string Key, LinkResponse Link, StatsResponse StatsBeforeKill)> VisitThenKillAsync(
+        int visits, string url, Func<HttpClient, string, Task<bool>> stored, params string[] arguments)
+    {
+        await using var server = await TernProcess.StartAsync(_dataDir, null, arguments);
+        var key = FirstKey().Match(server.Output).Value;
+        using var api = Client(server.BaseUrl, key);
+        var link = await (await api.PostAsJsonAsync("/api/v1/links", new { url }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
+        using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        for (var i = 0; i < visits; i++)
+        {
+            Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync(link.ShortUrl)).StatusCode);
+        }
+
+        var answeredAt = System.Diagnostics.Stopwatch.StartNew();
+        while (!await stored(api, link.Id))
+        {
+            Assert.True(answeredAt.Elapsed < TimeSpan.FromSeconds(10), "the clicks were not written within the batch window");
+            await Task.Delay(20);
+        }
+
+        var stats = (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!;
+        server.Kill();
+        return (key, link, stats);
     }
 
     [Fact]
