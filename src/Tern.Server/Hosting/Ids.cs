@@ -42,14 +42,17 @@ public static class Ids
         });
     }
 
+    private const long SameMomentMilliseconds = 1000;
     private static readonly Lock Gate = new();
     private static long _lastTime;
     private static UInt128 _lastBits;
 
     /// <summary>
     /// Monotonic within the process: an id made in the same millisecond as the previous one takes the previous
-    /// random part plus one, so ids made one after another sort in that order. An older instant (a timestamp given
-    /// by the caller) keeps its own time with a fresh random part.
+    /// random part plus one, so ids made one after another sort in that order. So does an id whose instant is up to
+    /// a second behind the last one (two threads read the clock, the later reader asks first): it continues the
+    /// sequence rather than sort at random among the ids of its own millisecond. An older instant (a timestamp
+    /// given by the caller) keeps its own time with a fresh random part.
     /// </summary>
     private static (long Time, UInt128 Bits) Next(long unixMilliseconds)
     {
@@ -59,7 +62,7 @@ public static class Ids
         var fresh = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(random) & mask;
         lock (Gate)
         {
-            if (unixMilliseconds < _lastTime)
+            if (unixMilliseconds + SameMomentMilliseconds < _lastTime)
             {
                 return (unixMilliseconds, fresh);
             }

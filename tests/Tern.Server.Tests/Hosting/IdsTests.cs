@@ -25,9 +25,21 @@ public sealed class IdsTests
     [Fact]
     public void IdsMadeOneAfterAnotherInOneMillisecondSortInThatOrder()
     {
-        var now = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds();
+        // The current time, as the server uses it: an instant far from the others made in this process (which other
+        // tests make at the same time) would get ids of its own, not the shared sequence.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var ids = Enumerable.Range(0, 1000).Select(_ => Ids.New("evt", now)).ToList();
         Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void AnIdForAnInstantJustBehindTheLastOneStillSortsAfterIt()
+    {
+        // Two threads read the clock; the one that read the later instant asks first.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var first = Ids.New("lnk", now + 3);
+        var second = Ids.New("lnk", now);
+        Assert.True(string.CompareOrdinal(first, second) < 0);
     }
 
     [Theory]
