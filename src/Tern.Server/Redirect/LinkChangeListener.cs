@@ -19,8 +19,26 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
+    private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _heard;
     private int _listening;
+
+    /// <summary>
+    /// Lets the host go on (and the server answer) only once the first attempt to listen has ended, so that the
+    /// drop of the whole cache that comes with listening never throws away links already served.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await base.StartAsync(cancellationToken);
+        try
+        {
+            await _firstAttempt.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Still connecting: the node serves meanwhile, and drops its cache once it listens.
+        }
+    }
 
     /// <summary>True while the node hears link changes; false before the first connection and while reconnecting.</summary>
     public bool Listening => Volatile.Read(ref _listening) == 1;
@@ -32,6 +50,7 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
     {
         if (database is not PostgresDatabase postgres)
         {
+            _firstAttempt.TrySetResult();
             return; // one node: LinkService invalidates the cache itself
         }
 
@@ -51,6 +70,7 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
 
                 cache.Clear();
                 Volatile.Write(ref _listening, 1);
+                _firstAttempt.TrySetResult();
                 if (lost)
                 {
                     Log.LinkChangesResynced(logger);
@@ -68,6 +88,7 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
             }
             catch (Exception exception)
             {
+                _firstAttempt.TrySetResult();
                 Volatile.Write(ref _listening, 0);
                 lost = true;
                 Log.LinkChangesLost(logger, exception, backoff.TotalMilliseconds);
