@@ -21,18 +21,19 @@ using Tern.Server.Links;
 //   --out FILE                also write the markdown there
 //   --quiet-max-busy P        the idle rule before each measurement (20 %)
 //   --quiet-wait-seconds S    longest wait for it before measuring anyway (600)
-var items = IntOption("--items", 1000);
-var calls = IntOption("--calls", 60);
-int[] concurrencies = Option("--concurrency") is { } c ? [int.Parse(c, CultureInfo.InvariantCulture)] : [1, 2];
-Machine.MaxBusyPercent = IntOption("--quiet-max-busy", 20);
-Machine.MaxWaitSeconds = IntOption("--quiet-wait-seconds", 600);
+var options = new BenchArgs(args);
+var items = options.Int("--items", 1000);
+var calls = options.Int("--calls", 60);
+int[] concurrencies = options.Has("--concurrency") ? [options.Int("--concurrency", 1)] : [1, 2];
+Machine.MaxBusyPercent = options.QuietMaxBusy;
+Machine.MaxWaitSeconds = options.Int("--quiet-wait-seconds", 600);
 var backends = new List<Backend>();
-if (!args.Contains("--postgres-only"))
+if (!options.PostgresOnly)
 {
     backends.Add(Backend.Sqlite);
 }
 
-if (Option("--postgres") is { } postgres)
+if (options.Postgres is { } postgres)
 {
     backends.Add(Backend.Postgres(postgres));
 }
@@ -56,7 +57,7 @@ report.AppendLine("| storage | calls in flight | links | seconds | **links/s** |
 report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
 rows.ForEach(r => report.AppendLine(r));
 Console.Write(report);
-if (Option("--out") is { } outFile)
+if (options.Out is { } outFile)
 {
     await File.WriteAllTextAsync(outFile, report.ToString());
 }
@@ -148,6 +149,3 @@ async Task<string> RunAsync(Backend backend, int concurrency)
         $"| {backend.Name} | {concurrency} | {calls * items:N0} | {seconds:0.0} | **{linksPerSecond:N0}** | **{Percentiles.Of(latencies, 50):0}** | **{Percentiles.Of(latencies, 95):0}** | {latencies.Max():0} | {Percentiles.Of(reruns, 50):0} | {cpu} | {busy} % |");
 }
 
-string? Option(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-
-int IntOption(string name, int fallback) => Option(name) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;

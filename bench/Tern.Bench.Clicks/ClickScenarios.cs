@@ -87,11 +87,11 @@ internal static class ClickScenarios
 
         var steps = BatchSteps(poller.Changes);
         var maxBatch = host.Get<IOptions<ClickOptions>>().Value.MaxBatch;
-        var (cells, distinct) = CountCells(host, new ClickSource(links, clicks, shuffled, from, to, Seed), clicks, maxBatch);
+        var (cells, distinct) = await CountCellsAsync(host, new ClickSource(links, clicks, shuffled, from, to, Seed), clicks, maxBatch);
         var rows = await ScalarAsync(host, "SELECT COUNT(*) FROM click_rollups");
         if (rows != distinct)
         {
-            Machine.Log($"  WARNING: the server wrote {rows:N0} rollup rows, the bench's copy of the rule gives {distinct:N0}: the rollup-cell figures are off (update ClickScenarios.AddToRollups)");
+            Machine.Log($"  WARNING: the server wrote {rows:N0} rollup rows, the replayed stream gives {distinct:N0}: the rollup-cell figures are off");
         }
 
         var result = new ThroughputResult(backend.Name, linkCount, order, clicks, seconds, clicks / seconds, steps.Count,
@@ -118,7 +118,7 @@ internal static class ClickScenarios
         var (from, to) = Span();
         var maxBatch = host.Get<IOptions<ClickOptions>>().Value.MaxBatch;
         var source = new ClickSource(links, clicks, order == "shuffled", from, to, Seed);
-        var enricher = new ClickEnricher(host.Get<CountryResolver>(), host.Get<VisitorSalts>(), host.Get<IOptions<TernOptions>>(), host.Get<IOptions<ClickOptions>>());
+        var enricher = NewEnricher(host);
         var store = host.Get<ClickStore>();
         var database = host.Get<Database>();
         var times = new double[7];
@@ -146,7 +146,7 @@ internal static class ClickScenarios
             foreach (var click in enriched)
             {
                 perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
-                AddToRollups(rollups, click);
+                ClickWriter.AddToRollups(rollups, click);
             }
 
             var t1 = clock.Elapsed.TotalMilliseconds;
@@ -352,13 +352,13 @@ internal static class ClickScenarios
     }
 
     /// <summary>
-    /// Replays the run's click stream through the bench's copy of the rollup rule: the distinct cells per full
+    /// Replays the run's click stream through the server's enrichment and rollup rule: the distinct cells per full
     /// batch (mean of the first 40 batches), and all distinct cells of the run, which must equal the rows the
-    /// server wrote if the copy is true to the server.
+    /// server wrote.
     /// </summary>
-    private static (double PerBatch, long Distinct) CountCells(BenchHost host, ClickSource source, long clicks, int maxBatch)
+    private static async Task<(double PerBatch, long Distinct)> CountCellsAsync(BenchHost host, ClickSource source, long clicks, int maxBatch)
     {
-        var countries = host.Get<CountryResolver>();
+        var enricher = NewEnricher(host);
         var all = new HashSet<RollupKey>();
         var inBatch = new HashSet<RollupKey>();
         var batch = new Dictionary<RollupKey, long>();
@@ -366,25 +366,8 @@ internal static class ClickScenarios
         var batches = 0;
         for (long i = 0; i < clicks; i++)
         {
-            var capture = source.Next(i);
-            var agent = UserAgentClassifier.Classify(capture.UserAgent);
             batch.Clear();
-            var click = new Click
-            {
-                Id = "",
-                WorkspaceId = capture.Link.WorkspaceId,
-                LinkId = capture.Link.Id,
-                Slug = capture.Link.Slug,
-                Domain = capture.Link.Domain,
-                TimestampMs = capture.TimestampMs,
-                Device = agent.Device,
-                Browser = agent.Browser,
-                Os = agent.Os,
-                IsBot = agent.IsBot,
-                Country = countries.Resolve(capture.CountryHeader, null),
-                ReferrerHost = ClickEnricher.Referrer(capture.Referrer).Host,
-            };
-            AddToRollups(batch, click);
+            ClickWriter.AddToRollups(batch, await enricher.EnrichAsync(source.Next(i), CancellationToken.None));
             all.UnionWith(batch.Keys);
             if (batches < 40)
             {
@@ -401,35 +384,8 @@ internal static class ClickScenarios
         return (batches == 0 ? 0 : cells / batches, all.Count);
     }
 
-    /// <summary>
-    /// The same cells as <c>ClickWriter.AddToRollups</c> (internal there; mirrored from commit c8bbcad): the
-    /// workspace's cells hourly and daily in every dimension and per link; the link's hourly and daily totals and
-    /// daily breakdowns. Each throughput run checks this copy against the rows the server actually wrote.
-    /// </summary>
-    private static void AddToRollups(Dictionary<RollupKey, long> rollups, Click click)
-    {
-        var hour = click.TimestampMs / ClickStore.HourMs * ClickStore.HourMs;
-        var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;
-        Add(new RollupKey(click.LinkId, 'h', hour, "total", ""));
-        AddBreakdowns(click.LinkId, 'd', day);
-        foreach (var (granularity, bucket) in (ReadOnlySpan<(char, long)>)[('h', hour), ('d', day)])
-        {
-            AddBreakdowns(click.WorkspaceId, granularity, bucket);
-            Add(new RollupKey(click.WorkspaceId, granularity, bucket, "link", click.LinkId));
-        }
-
-        void AddBreakdowns(string scope, char granularity, long bucket)
-        {
-            Add(new RollupKey(scope, granularity, bucket, "total", ""));
-            Add(new RollupKey(scope, granularity, bucket, "country", click.Country ?? ""));
-            Add(new RollupKey(scope, granularity, bucket, "device", click.Device));
-            Add(new RollupKey(scope, granularity, bucket, "browser", click.Browser));
-            Add(new RollupKey(scope, granularity, bucket, "os", click.Os));
-            Add(new RollupKey(scope, granularity, bucket, "referrer", click.ReferrerHost ?? ""));
-        }
-
-        void Add(RollupKey key) => rollups[key] = rollups.GetValueOrDefault(key) + 1;
-    }
+    private static ClickEnricher NewEnricher(BenchHost host) =>
+        new(host.Get<CountryResolver>(), host.Get<VisitorSalts>(), host.Get<IOptions<TernOptions>>(), host.Get<IOptions<ClickOptions>>());
 
     private static async Task<long> ScalarAsync(BenchHost host, string sql)
     {

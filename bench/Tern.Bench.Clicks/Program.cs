@@ -191,40 +191,16 @@ namespace Tern.Bench.Clicks
 
         public static Options Parse(string[] args)
         {
-            var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            var flags = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < args.Length; i++)
-            {
-                if (args[i] == "--postgres-only")
-                {
-                    flags.Add(args[i]);
-                }
-                else if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
-                {
-                    values[args[i]] = args[++i];
-                }
-                else
-                {
-                    throw new ArgumentException($"Unknown argument '{args[i]}'; see the top of Program.cs.");
-                }
-            }
-
-            string Get(string name, string fallback) => values.GetValueOrDefault(name, fallback);
-            IReadOnlyList<string> List(string name, string fallback) => Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var a = new BenchArgs(args);
             return new Options(
-                long.Parse(Get("--clicks", "1000000"), CultureInfo.InvariantCulture),
-                [.. List("--throughput", "300:chronological,1:chronological,10000:chronological,300:shuffled:200000").Select(ParseRun)],
-                values.ContainsKey("--breakdown") ? [.. List("--breakdown", "").Select(ParseRun)] : null,
-                long.Parse(Get("--stats-link-clicks", "1000000"), CultureInfo.InvariantCulture),
-                long.Parse(Get("--stats-workspace-clicks", "10000000"), CultureInfo.InvariantCulture),
-                int.Parse(Get("--stats-workspace-links", "1000"), CultureInfo.InvariantCulture),
-                TimeSpan.FromSeconds(double.Parse(Get("--insert-budget-seconds", "900"), CultureInfo.InvariantCulture)),
-                values.ContainsKey("--only") ? List("--only", "") : null,
-                values.GetValueOrDefault("--postgres"),
-                flags.Contains("--postgres-only"),
-                values.GetValueOrDefault("--out"),
-                int.Parse(Get("--quiet-max-busy", "20"), CultureInfo.InvariantCulture),
-                int.Parse(Get("--quiet-wait-seconds", "1800"), CultureInfo.InvariantCulture));
+                a.Long("--clicks", 1_000_000),
+                [.. a.List("--throughput", "300:chronological,1:chronological,10000:chronological,300:shuffled:200000").Select(ParseRun)],
+                a.Has("--breakdown") ? [.. a.List("--breakdown", "").Select(ParseRun)] : null,
+                a.Long("--stats-link-clicks", 1_000_000),
+                a.Long("--stats-workspace-clicks", 10_000_000),
+                a.Int("--stats-workspace-links", 1000),
+                TimeSpan.FromSeconds(a.Double("--insert-budget-seconds", 900)),
+                a.Only, a.Postgres, a.PostgresOnly, a.Out, a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800));
         }
     }
 }

@@ -145,36 +145,11 @@ namespace Tern.Bench.Webhooks
 
         public static Options Parse(string[] args)
         {
-            var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            var postgresOnly = false;
-            for (var i = 0; i < args.Length; i++)
-            {
-                if (args[i] == "--postgres-only")
-                {
-                    postgresOnly = true;
-                }
-                else if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
-                {
-                    values[args[i]] = args[++i];
-                }
-                else
-                {
-                    throw new ArgumentException($"Unknown argument '{args[i]}'; see the top of Program.cs.");
-                }
-            }
-
-            string Get(string name, string fallback) => values.GetValueOrDefault(name, fallback);
-            int Int(string name, string fallback) => int.Parse(Get(name, fallback), CultureInfo.InvariantCulture);
-            IReadOnlyList<string> List(string name, string fallback) => Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var a = new BenchArgs(args);
             return new Options(
-                Int("--redirects", "500"), Int("--pause-ms", "20"),
-                [.. List("--windows", "100,0").Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-                Int("--events", "20000"),
-                [.. List("--concurrency", "8,64").Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-                Int("--deadline-seconds", "600"),
-                values.ContainsKey("--only") ? List("--only", "") : null,
-                values.GetValueOrDefault("--postgres"), postgresOnly, values.GetValueOrDefault("--out"), Int("--quiet-max-busy", "20"),
-                Int("--quiet-wait-seconds", "1800"));
+                a.Int("--redirects", 500), a.Int("--pause-ms", 20), a.Ints("--windows", "100,0"), a.Int("--events", 20000),
+                a.Ints("--concurrency", "8,64"), a.Int("--deadline-seconds", 600), a.Only, a.Postgres, a.PostgresOnly, a.Out,
+                a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800));
         }
     }
 }

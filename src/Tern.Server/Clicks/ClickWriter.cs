@@ -306,10 +306,17 @@ public sealed class ClickWriter(
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, _pendingThrough, _abandon.Token);
             return true;
         }, _abandon.Token);
-        Interlocked.Add(ref _rolledUp, _pendingClicks);
+        PendingWritten(0);
+        ReportProgress();
+    }
+
+    /// <summary>The pending sums are stored, with those of <paramref name="alongside"/> clicks written in the same transaction.</summary>
+    private void PendingWritten(long alongside)
+    {
+        _flushRequested = false;
+        Interlocked.Add(ref _rolledUp, _pendingClicks + alongside);
         (_pendingClicks, _pendingSince) = (0, 0);
         _pending.Clear();
-        ReportProgress();
     }
 
     /// <summary>After a crash: adds up the clicks stored after the rollup mark, before any new batch.</summary>
@@ -425,10 +432,7 @@ public sealed class ClickWriter(
 
         if (flush)
         {
-            _flushRequested = false;
-            Interlocked.Add(ref _rolledUp, _pendingClicks + clicks.Count);
-            (_pendingClicks, _pendingSince) = (0, 0);
-            _pending.Clear();
+            PendingWritten(clicks.Count);
         }
         else
         {
@@ -493,7 +497,7 @@ public sealed class ClickWriter(
     /// clicks spread over many links they would be most of the writer's work, and a link's breakdowns by day are
     /// what its stats page shows; the hourly series stays exact.
     /// </summary>
-    internal static void AddToRollups(Dictionary<RollupKey, long> rollups, Click click)
+    public static void AddToRollups(Dictionary<RollupKey, long> rollups, Click click)
     {
         var hour = click.TimestampMs / ClickStore.HourMs * ClickStore.HourMs;
         var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;

@@ -152,30 +152,25 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
     }
 
     /// <summary>Forgets whatever is cached for this domain and slug; called after every committed link change.</summary>
-    public void Invalidate(string domain, string slug)
-    {
-        Interlocked.Increment(ref _generation);
-        if (_domains.TryGetValue(domain, out var entries))
-        {
-            if (entries.Links.TryRemove(slug, out _))
-            {
-                Interlocked.Decrement(ref _linkCount);
-            }
-
-            entries.Misses.TryRemove(slug, out _);
-        }
-    }
+    public void Invalidate(string domain, string slug) => Forget(domain, slug, link: true);
 
     /// <summary>
     /// A link was created here: forgets only that the slug was unknown. A cached link of that domain and slug can only
     /// have been read after the creation committed, so it stays; loads in flight are not stored (they may have read
     /// before it).
     /// </summary>
-    public void ForgetMiss(string domain, string slug)
+    public void ForgetMiss(string domain, string slug) => Forget(domain, slug, link: false);
+
+    private void Forget(string domain, string slug, bool link)
     {
         Interlocked.Increment(ref _generation);
         if (_domains.TryGetValue(domain, out var entries))
         {
+            if (link && entries.Links.TryRemove(slug, out _))
+            {
+                Interlocked.Decrement(ref _linkCount);
+            }
+
             entries.Misses.TryRemove(slug, out _);
         }
     }

@@ -150,24 +150,15 @@ public sealed class WebhookDispatcher : BackgroundService
         var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var claimed = await _store.ClaimAsync(now, _options.ClaimSeconds * 1000L, free, busy,
             webhookId => _options.MaxConcurrencyPerEndpoint - _inFlight.GetValueOrDefault(webhookId), stoppingToken);
-        var release = new List<string>();
         foreach (var item in claimed)
         {
-            var webhookId = item.Webhook.Id;
-            if (_inFlight.AddOrUpdate(webhookId, 1, (_, n) => n + 1) > _options.MaxConcurrencyPerEndpoint)
-            {
-                // Not expected (the claim takes only free slots, and only this loop fills them); kept as a guard.
-                Leave(webhookId, countTotal: false);
-                release.Add(item.Delivery.Id);
-                continue;
-            }
-
+            // Only this loop fills slots, and the claim took no more than were free.
+            _inFlight.AddOrUpdate(item.Webhook.Id, 1, (_, n) => n + 1);
             Interlocked.Increment(ref _total);
             _ = SendAndRecordAsync(item, stoppingToken);
         }
 
-        await _store.ReleaseAsync(release, stoppingToken);
-        return claimed.Count - release.Count;
+        return claimed.Count;
     }
 
     private async Task SendAndRecordAsync(ClaimedDelivery item, CancellationToken stoppingToken)
@@ -187,18 +178,15 @@ public sealed class WebhookDispatcher : BackgroundService
         }
         finally
         {
-            Leave(item.Webhook.Id, countTotal: true);
+            Leave(item.Webhook.Id);
             _outbox.Signal(); // a slot is free: look for more
         }
     }
 
-    private void Leave(string webhookId, bool countTotal)
+    private void Leave(string webhookId)
     {
         _inFlight.AddOrUpdate(webhookId, 0, (_, n) => Math.Max(0, n - 1));
-        if (countTotal)
-        {
-            Interlocked.Decrement(ref _total);
-        }
+        Interlocked.Decrement(ref _total);
     }
 
     /// <summary>One attempt: the exact stored payload, signed with every current secret, under the timeout.</summary>

@@ -187,12 +187,6 @@ public sealed class WebhookStore(Database database)
             return [.. rows];
         }, cancellationToken);
 
-    /// <summary>Gives claims back without an attempt (the endpoint had no free slot).</summary>
-    public Task ReleaseAsync(IReadOnlyCollection<string> deliveryIds, CancellationToken cancellationToken) =>
-        deliveryIds.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE webhook_deliveries SET claimed_until = NULL WHERE {database.Dialect.InList("id", "ids")}",
-            new { ids = deliveryIds.ToArray() }, transaction, cancellationToken: cancellationToken)), cancellationToken);
-
     /// <summary>
     /// Records an attempt and moves the delivery on: succeeded, pending again at <paramref name="nextAttemptAt"/>,
     /// or failed (null). Keeps the endpoint's health: a success clears its failing streak; a failure starts one,

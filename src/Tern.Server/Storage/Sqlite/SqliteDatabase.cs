@@ -33,6 +33,11 @@ public sealed class SqliteDatabase : Database
 
     public string Path { get; }
 
+    /// <summary>Write transactions committed since start.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    private long _commits;
+
     public override StorageProvider Provider => StorageProvider.Sqlite;
 
     public override SqlDialect Dialect { get; } = new SqliteDialect();
@@ -72,6 +77,7 @@ public sealed class SqliteDatabase : Database
                 await using var transaction = await _writer.BeginTransactionAsync(cancellationToken);
                 var result = await work(_writer, transaction);
                 await transaction.CommitAsync(cancellationToken);
+                Interlocked.Increment(ref _commits);
                 return result;
             }
             catch (SqliteException)
