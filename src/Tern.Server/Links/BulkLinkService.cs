@@ -201,7 +201,7 @@ public sealed class BulkLinkService(
 
         foreach (var link in created)
         {
-            cache.Invalidate(link.Domain, link.Slug); // forgets a remembered miss of the new slug
+            cache.ForgetMiss(link.Domain, link.Slug);
         }
 
         if (created.Count > 0)

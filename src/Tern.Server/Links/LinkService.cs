@@ -62,7 +62,7 @@ public sealed class LinkService(
 
             if (outcome is LinkOutcome.Created created)
             {
-                cache.Invalidate(created.Link.Domain, created.Link.Slug);
+                cache.ForgetMiss(created.Link.Domain, created.Link.Slug);
                 outbox.Signal();
             }
 

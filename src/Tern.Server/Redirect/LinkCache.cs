@@ -72,14 +72,21 @@ public enum CacheLookup
 /// <summary>
 /// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
 /// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
-/// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>;
-/// a load that raced with a change is used once but not cached (a generation counter tells).
+/// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>,
+/// every creation <see cref="ForgetMiss"/>; a load that raced with a change of its own domain and slug is used once
+/// but not cached. Races are told by change counters in stripes hashed from (domain, slug), so a change of one link
+/// never stops another from being cached, and telling costs no allocation.
 /// </summary>
 public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
     private readonly LinkCacheOptions _options = options.Value;
-    private long _generation;
+    private const int StripeCount = 1024;
+
+    // Per stripe: changes (which make a loaded link or miss stale) and creations (which make only a miss stale).
+    private readonly long[] _changes = new long[StripeCount];
+    private readonly long[] _creations = new long[StripeCount];
+    private long _clears;
     private long _storageReads;
     private int _linkCount;
     private int _missCount;
@@ -114,11 +121,17 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
     /// <summary>Reads the link from storage and caches what it found, or that nothing was found.</summary>
     public async Task<CachedLink?> LoadAsync(string domain, string slug, CancellationToken cancellationToken)
     {
-        var generation = Volatile.Read(ref _generation);
+        var stripe = StripeOf(domain, slug);
+        var clears = Volatile.Read(ref _clears);
+        var changes = Volatile.Read(ref _changes[stripe]);
+        var creations = Volatile.Read(ref _creations[stripe]);
         Interlocked.Increment(ref _storageReads);
         var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
         var cached = link is null ? null : new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks));
-        if (generation != Volatile.Read(ref _generation))
+        var stale = clears != Volatile.Read(ref _clears)
+            || changes != Volatile.Read(ref _changes[stripe])
+            || (cached is null && creations != Volatile.Read(ref _creations[stripe]));
+        if (stale)
         {
             return cached;
         }
@@ -152,21 +165,12 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
     }
 
     /// <summary>Forgets whatever is cached for this domain and slug; called after every committed link change.</summary>
-    public void Invalidate(string domain, string slug) => Forget(domain, slug, link: true);
-
-    /// <summary>
-    /// A link was created here: forgets only that the slug was unknown. A cached link of that domain and slug can only
-    /// have been read after the creation committed, so it stays; loads in flight are not stored (they may have read
-    /// before it).
-    /// </summary>
-    public void ForgetMiss(string domain, string slug) => Forget(domain, slug, link: false);
-
-    private void Forget(string domain, string slug, bool link)
+    public void Invalidate(string domain, string slug)
     {
-        Interlocked.Increment(ref _generation);
+        Interlocked.Increment(ref _changes[StripeOf(domain, slug)]);
         if (_domains.TryGetValue(domain, out var entries))
         {
-            if (link && entries.Links.TryRemove(slug, out _))
+            if (entries.Links.TryRemove(slug, out _))
             {
                 Interlocked.Decrement(ref _linkCount);
             }
@@ -175,14 +179,32 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
     }
 
+    /// <summary>
+    /// A link was created: forgets only that the slug was unknown. A cached link of that domain and slug can only
+    /// have been read after the creation committed, so it stays, and so does one a load in flight finds; a miss a
+    /// load in flight finds is not remembered (it may have been read before the creation).
+    /// </summary>
+    public void ForgetMiss(string domain, string slug)
+    {
+        Interlocked.Increment(ref _creations[StripeOf(domain, slug)]);
+        if (_domains.TryGetValue(domain, out var entries))
+        {
+            entries.Misses.TryRemove(slug, out _);
+        }
+    }
+
     /// <summary>Drops everything; the next request for each link reloads it.</summary>
     public void Clear()
     {
-        Interlocked.Increment(ref _generation);
+        Interlocked.Increment(ref _clears);
         _domains.Clear();
         Interlocked.Exchange(ref _linkCount, 0);
         Interlocked.Exchange(ref _missCount, 0);
     }
+
+    // Domains compare without case, slugs with it, as in the maps.
+    internal static int StripeOf(string domain, string slug) =>
+        (int)((uint)HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(domain), slug.GetHashCode(StringComparison.Ordinal)) % StripeCount);
 
     private void ClearMisses()
     {
