@@ -118,7 +118,7 @@ async Task<string> RunAsync(Backend backend, int concurrency)
     var cpu = CpuSample.CoresBetween(cpuBefore, Machine.SampleCpu());
 
     var reruns = new List<double>();
-    for (var r = 0; r < 10; r++)
+    for (var r = 0; r < Math.Min(10, calls); r++)
     {
         reruns.Add(await PostAsync(bodies[r]));
     }
