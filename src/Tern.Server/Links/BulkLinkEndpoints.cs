@@ -231,6 +231,7 @@ public static class BulkLinkEndpoints
             LinkOutcome.Created created => new BulkItemResult { Index = index, Status = "created", Link = responses.From(created.Link) },
             LinkOutcome.Existing existing => new BulkItemResult { Index = index, Status = "existing", Link = responses.From(existing.Link) },
             LinkOutcome.WouldCreate => new BulkItemResult { Index = index, Status = "created" },
+            LinkOutcome.WouldExist => new BulkItemResult { Index = index, Status = "existing" },
             _ => new BulkItemResult { Index = index, Status = "error", Error = ToItemProblem(outcome) },
         }) with { Expanded = expanded?[index] })]);
 

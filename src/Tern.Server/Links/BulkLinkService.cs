@@ -62,8 +62,11 @@ public sealed class BulkLinkService(
     /// <summary>Items written per transaction.</summary>
     public const int ChunkSize = 500;
 
-    /// <summary>Links read and changed per step of a bulk update or delete (all steps share one transaction).</summary>
+    /// <summary>Links read and changed per step of a bulk update (all steps share one transaction) or delete (one each).</summary>
     private const int PageSize = 500;
+
+    /// <summary>Most links one bulk update changes: it is one transaction, so that it changes all or nothing.</summary>
+    public const int MaxUpdated = 10_000;
 
     private const int MaxAttempts = 8;
 
@@ -150,7 +153,12 @@ public sealed class BulkLinkService(
         {
             // A repeated item answers as a repeated call would: the link the earlier item created now exists.
             outcomes[i] = plan.RepeatOf[i] is var earlier and >= 0
-                ? plan.Outcomes[earlier] is LinkOutcome.Created created ? new LinkOutcome.Existing(created.Link) : plan.Outcomes[earlier]!
+                ? plan.Outcomes[earlier] switch
+                {
+                    LinkOutcome.Created created => new LinkOutcome.Existing(created.Link),
+                    LinkOutcome.WouldCreate => new LinkOutcome.WouldExist(),
+                    var other => other!,
+                }
                 : plan.Outcomes[i]!;
         }
 
@@ -169,10 +177,15 @@ public sealed class BulkLinkService(
                 var candidates = todo.Select(i => plan.Definitions[i]!.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId,
                     // After a few random collisions (astronomically rare at 62^7) the slug grows a character.
                     plan.Definitions[i]!.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3), now)).ToList();
-                // Ids follow the request order; rows go in by slug, so that concurrent batches sharing slugs take their
-                // unique-index locks in one order on PostgreSQL rather than deadlocking.
+                // Ids follow the request order; rows go in by externalId, then by chosen slug, so that concurrent batches
+                // sharing either take their unique-index locks in one order on PostgreSQL rather than deadlocking (a
+                // random slug differs between runs of a batch, so it cannot set the order).
                 var inserted = await LinkStore.TryInsertManyAsync(connection, transaction,
-                    [.. candidates.OrderBy(l => l.Domain, StringComparer.Ordinal).ThenBy(l => l.Slug, StringComparer.Ordinal)], cancellationToken);
+                    [.. candidates.Select((link, k) => (Link: link, Definition: plan.Definitions[todo[k]]!))
+                        .OrderBy(c => c.Definition.ExternalId ?? "", StringComparer.Ordinal)
+                        .ThenBy(c => c.Link.Domain, StringComparer.Ordinal)
+                        .ThenBy(c => c.Definition.Slug ?? "", StringComparer.Ordinal)
+                        .Select(c => c.Link)], cancellationToken);
                 var missed = new List<(int Index, string Slug)>();
                 for (var k = 0; k < candidates.Count; k++)
                 {
@@ -270,6 +283,13 @@ public sealed class BulkLinkService(
                 await ForEachPageAsync(connection, transaction, workspaceId, filter!, async page =>
                 {
                     matched += page.Count;
+                    if (matched > MaxUpdated)
+                    {
+                        throw new BulkRefusal(new LinkOutcome.Conflict(Problems.BatchTooLarge,
+                            $"The filter selects more than {MaxUpdated} links; a bulk update changes at most {MaxUpdated} in one call, " +
+                            "all or none. Nothing was changed; select fewer links (filter.ids, or a narrower tag)."));
+                    }
+
                     var now = Now();
                     var changed = new List<Link>();
                     foreach (var existing in page)
@@ -320,7 +340,11 @@ public sealed class BulkLinkService(
         return new BulkChange.Done(changes.Count, matched);
     }
 
-    /// <summary>Deletes every link the filter selects, in one transaction, each with its link.deleted event.</summary>
+    /// <summary>
+    /// Deletes every link the filter selects, each with its link.deleted event, one transaction per
+    /// <see cref="PageSize"/> links: a tag on a million links never holds the writer for long, and a call cut short
+    /// leaves only whole pages deleted, so running it again finishes the job.
+    /// </summary>
     public async Task<BulkChange> DeleteAsync(string workspaceId, BulkFilter? filter, CancellationToken cancellationToken)
     {
         var errors = CheckFilter(filter);
@@ -329,31 +353,39 @@ public sealed class BulkLinkService(
             return new BulkChange.Refused(new LinkOutcome.Invalid(errors));
         }
 
-        var deleted = new List<Link>();
-        await database.WriteAsync(async (connection, transaction) =>
+        var total = 0;
+        string? after = null;
+        while (true)
         {
-            await ForEachPageAsync(connection, transaction, workspaceId, filter!, async page =>
+            var (page, gone) = await database.WriteAsync(async (connection, transaction) =>
             {
-                var gone = await store.DeleteManyAsync(connection, transaction, workspaceId, [.. page.Select(l => l.Id)], cancellationToken);
+                var page = await store.FindSelectedAsync(connection, transaction, workspaceId, filter!.Ids, filter.Tag, after, PageSize, cancellationToken);
+                IReadOnlyList<Link> gone = page.Count == 0
+                    ? []
+                    : await store.DeleteManyAsync(connection, transaction, workspaceId, [.. page.Select(l => l.Id)], cancellationToken);
                 await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkDeleted, workspaceId, gone, cancellationToken);
-                deleted.AddRange(gone);
-                return page.Count;
+                return (page, gone);
             }, cancellationToken);
-            return true;
-        }, cancellationToken);
 
-        foreach (var link in deleted)
-        {
-            cache.Invalidate(link.Domain, link.Slug);
-            tallies.Forget(link.Id);
+            foreach (var link in gone)
+            {
+                cache.Invalidate(link.Domain, link.Slug);
+                tallies.Forget(link.Id);
+            }
+
+            if (gone.Count > 0)
+            {
+                outbox.Signal();
+            }
+
+            total += gone.Count;
+            if (page.Count < PageSize)
+            {
+                return new BulkChange.Done(total, total);
+            }
+
+            after = page[^1].Id;
         }
-
-        if (deleted.Count > 0)
-        {
-            outbox.Signal();
-        }
-
-        return new BulkChange.Done(deleted.Count, deleted.Count);
     }
 
     private async Task ForEachPageAsync(

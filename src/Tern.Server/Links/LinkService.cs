@@ -19,6 +19,8 @@ public abstract record LinkOutcome
     public sealed record NotFound(string Detail) : LinkOutcome;
     /// <summary>A dry run's answer: the link would be created.</summary>
     public sealed record WouldCreate : LinkOutcome;
+    /// <summary>A dry run's answer: an earlier item of the batch would create this same link, so this one would find it.</summary>
+    public sealed record WouldExist : LinkOutcome;
     /// <summary>An item of a batch that could not be read (wrong JSON type, unreadable CSV cell).</summary>
     public sealed record Malformed(string Detail) : LinkOutcome;
 }

@@ -128,6 +128,23 @@ public abstract class BulkLinkTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task BatchesOfTheSameExternalIdsWithRandomSlugsAtOnceCreateEachLinkOnce()
+    {
+        var api = await BulkTestClient.NewWorkspaceAsync(tern);
+        var run = UniqueSlug("ext");
+        var items = Enumerable.Range(0, 500).Select(i => (object)new { url = $"https://example.com/{run}/{i}", externalId = $"{run}-{i}" }).ToArray();
+
+        var answers = await Task.WhenAll(
+            api.BulkCreateAsync(items), api.BulkCreateAsync([.. items.Reverse()]), api.BulkCreateAsync([.. items.Skip(250), .. items.Take(250)]));
+
+        var statuses = answers.SelectMany(a => a.Results).GroupBy(r => r.Link!.ExternalId!, r => r.Status)
+            .ToDictionary(g => g.Key, g => string.Join(",", g.Order()));
+        Assert.Equal(500, statuses.Count);
+        Assert.All(statuses.Values, s => Assert.Equal("created,existing,existing", s));
+        Assert.Equal(500, (await api.EventsAsync("link.created")).Count);
+    }
+
+    [Fact]
     public async Task AnItemThatDiffersFromTheStoredLinkAnswersAConflictForThatItemOnly()
     {
         var api = await BulkTestClient.NewWorkspaceAsync(tern);
@@ -303,6 +320,25 @@ public abstract class BulkLinkTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task BulkUpdateOfMoreThanTenThousandLinksAnswers413AndChangesNothing()
+    {
+        var api = await BulkTestClient.NewWorkspaceAsync(tern);
+        var tag = "big-" + Guid.NewGuid().ToString("N")[..8];
+        for (var start = 0; start <= 10_000; start += 1000)
+        {
+            await api.BulkCreateAsync([.. Enumerable.Range(start, Math.Min(1000, 10_001 - start))
+                .Select(i => new { url = $"https://example.com/big/{i}", tags = new[] { tag } })]);
+        }
+
+        var response = await api.PatchJsonAsync("/api/v1/links/bulk", new { filter = new { tag }, set = new { archived = true } });
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "/problems/batch-too-large");
+        Assert.Contains("10000", (string?)problem["detail"], StringComparison.Ordinal);
+        Assert.Empty(await api.EventsAsync("link.updated"));
+        Assert.All(await api.LinksTaggedAsync(tag), l => Assert.False(l.Archived));
+    }
+
+    [Fact]
     public async Task AnInvalidSetChangesNoLink()
     {
         var api = await BulkTestClient.NewWorkspaceAsync(tern);
@@ -335,6 +371,23 @@ public abstract class BulkLinkTests(TernFactory tern)
         Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync("/" + kept.Slug)).StatusCode);
         var deleted = await api.EventsAsync("link.deleted");
         Assert.Equal(created.Results.Select(r => r.Link!.Id).Order(), deleted.Select(e => e.Data.Link!.Id).Order());
+    }
+
+    [Fact]
+    public async Task BulkDeleteByTagGoesThroughEveryPageOfLinks()
+    {
+        var api = await BulkTestClient.NewWorkspaceAsync(tern);
+        var tag = "many-" + Guid.NewGuid().ToString("N")[..8];
+        for (var start = 0; start < 1200; start += 600)
+        {
+            await api.BulkCreateAsync([.. Enumerable.Range(start, 600).Select(i => new { url = $"https://example.com/m/{i}", tags = new[] { tag } })]);
+        }
+
+        var response = await api.PostJsonAsync("/api/v1/links/bulk-delete", new { filter = new { tag } });
+
+        Assert.Equal(new BulkDeleteResponse(1200), await response.ReadAsync<BulkDeleteResponse>());
+        Assert.Empty(await api.LinksTaggedAsync(tag));
+        Assert.Equal(1200, (await api.EventsAsync("link.deleted")).Select(e => e.Data.Link!.Id).Distinct().Count());
     }
 
     [Fact]

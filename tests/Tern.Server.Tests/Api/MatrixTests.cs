@@ -75,6 +75,28 @@ public abstract class MatrixTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task CombinationsThatDefineTheSameLinkAnswerExistingAfterTheFirstAlsoInADryRun()
+    {
+        var api = await BulkTestClient.NewWorkspaceAsync(tern);
+        var run = Run();
+        object Matrix(bool dryRun) => new
+        {
+            template = new { url = "https://{brand}.example/", slug = run + "-{brand}" }, // {channel} changes nothing
+            dimensions = new { brand = new[] { "acme", "hooli" }, channel = new[] { "sms", "email" } },
+            dryRun,
+        };
+
+        var preview = await (await api.PostJsonAsync("/api/v1/links/matrix", Matrix(dryRun: true))).ReadAsync<BulkCreateResponse>();
+        var written = await (await api.PostJsonAsync("/api/v1/links/matrix", Matrix(dryRun: false))).ReadAsync<BulkCreateResponse>();
+
+        string[] expected = ["created", "existing", "created", "existing"];
+        Assert.Equal(expected, preview.Results.Select(r => r.Status));
+        Assert.Equal(expected, written.Results.Select(r => r.Status));
+        Assert.Equal(written.Results[0].Link!.Id, written.Results[1].Link!.Id);
+        Assert.Equal(2, (await api.EventsAsync("link.created")).Count);
+    }
+
+    [Fact]
     public async Task RunningTheSameMatrixAgainChangesNothing()
     {
         var api = await BulkTestClient.NewWorkspaceAsync(tern);
