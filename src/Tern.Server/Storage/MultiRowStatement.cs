@@ -1,14 +1,15 @@
 using System.Data.Common;
 using System.Text;
+using Npgsql;
 
 namespace Tern.Server.Storage;
 
 /// <summary>
-/// A statement of the form <c>head (…),(…),… tail</c> run over many rows, a fixed number per execution: one
-/// round trip and one statement for dozens of rows instead of one each. Portable: both engines take
-/// multi-row <c>VALUES</c>, and the parameter count stays far under SQLite's 32,766 and PostgreSQL's 65,535.
-/// On SQLite, which runs in-process, narrow statements win: its driver binds named parameters one by one, so a
-/// single-row prepared statement executed again and again is the fastest for plain inserts.
+/// A statement of the form <c>head VALUES (…),(…),… tail</c> run over many rows. On SQLite, which runs in-process, a
+/// fixed number of rows per execution (its driver binds named parameters one by one, so narrow statements win; one
+/// row through one prepared statement is the fastest for plain inserts). On PostgreSQL, where each statement is a
+/// round trip to be parsed and planned, all rows go in one statement: each column is sent as one typed array and
+/// the rows are rebuilt by <c>unnest</c>, in the order given (which callers use to lock rows in a fixed order).
 /// </summary>
 public static class MultiRowStatement
 {
@@ -32,6 +33,17 @@ public static class MultiRowStatement
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
         IReadOnlyList<T> rows, Action<T, object?[]> bind, List<string>? returned, CancellationToken cancellationToken)
     {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        if (connection is NpgsqlConnection npgsql && IsInsertValues(head))
+        {
+            await RunAsArraysAsync(npgsql, (NpgsqlTransaction)transaction, head, tail, columns, rows, bind, returned, cancellationToken);
+            return;
+        }
+
         var values = new object?[columns];
         DbCommand? full = null;
         try
@@ -104,4 +116,84 @@ public static class MultiRowStatement
             return command;
         }
     }
+
+    /// <summary>
+    /// PostgreSQL: <c>head</c> ends in <c>VALUES</c>, which becomes <c>SELECT … FROM unnest(@c0, @c1, …)</c>. Each
+    /// column's array takes the type of its values (text, bigint, integer, smallint, boolean, double precision); a
+    /// column with no value in any row is sent as a bare <c>NULL</c>, which takes the target column's type.
+    /// </summary>
+    private static async Task RunAsArraysAsync<T>(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
+        Action<T, object?[]> bind, List<string>? returned, CancellationToken cancellationToken)
+    {
+        var trimmed = head.TrimEnd();
+        var cells = new object?[columns][];
+        for (var column = 0; column < columns; column++)
+        {
+            cells[column] = new object?[rows.Count];
+        }
+
+        var values = new object?[columns];
+        for (var row = 0; row < rows.Count; row++)
+        {
+            Array.Clear(values);
+            bind(rows[row], values);
+            for (var column = 0; column < columns; column++)
+            {
+                cells[column][row] = values[column];
+            }
+        }
+
+        await using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
+        var select = new StringBuilder();
+        var from = new StringBuilder();
+        var names = new StringBuilder();
+        for (var column = 0; column < columns; column++)
+        {
+            select.Append(column == 0 ? "" : ", ");
+            if (ToArray(cells[column]) is not { } array)
+            {
+                select.Append("NULL");
+                continue;
+            }
+
+            var name = $"c{column}";
+            command.Parameters.Add(new NpgsqlParameter(name, array));
+            select.Append(name);
+            from.Append(from.Length == 0 ? "" : ", ").Append('@').Append(name);
+            names.Append(names.Length == 0 ? "" : ", ").Append(name);
+        }
+
+        command.CommandText = $"{trimmed[..^"VALUES".Length]}SELECT {select} FROM unnest({from}) AS v({names}){tail}";
+        if (returned is null)
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            returned.Add(reader.GetString(0));
+        }
+    }
+
+    private static bool IsInsertValues(string head) =>
+        head.TrimStart().StartsWith("INSERT", StringComparison.OrdinalIgnoreCase)
+        && head.TrimEnd().EndsWith(" VALUES", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A typed array of one column's values, or null when every value is null.</summary>
+    private static Array? ToArray(object?[] column) => Array.Find(column, v => v is not null) switch
+    {
+        null => null,
+        string => Array.ConvertAll(column, v => (string?)v),
+        long => Values<long>(column),
+        int => Values<int>(column),
+        short => Values<short>(column),
+        bool => Values<bool>(column),
+        double => Values<double>(column),
+        var other => throw new NotSupportedException($"No PostgreSQL array for values of type {other.GetType().Name}."),
+    };
+
+    private static TValue?[] Values<TValue>(object?[] column) where TValue : struct => Array.ConvertAll(column, v => (TValue?)v);
 }
