@@ -32,15 +32,28 @@ internal sealed record StatsResult(
 /// Deterministic click streams: the same seed gives the same links, timestamps and headers, so the rollup cells
 /// of a run can be recounted afterwards without slowing the run down.
 /// </summary>
-internal sealed class ClickSource(CachedLink[] links, long count, bool shuffled, long fromMs, long toMs, int seed)
+/// <remarks>
+/// Orders: <c>chronological</c> spreads the timestamps evenly over the span (30 days of traffic compressed into the run,
+/// so a link's clicks fall in ever new hours and days); <c>shuffled</c> draws each from the whole span; <c>live</c>
+/// advances them as live traffic of <see cref="LiveClicksPerSecond"/> would, ending at <paramref name="toMs"/>.
+/// </remarks>
+internal sealed class ClickSource(CachedLink[] links, long count, string order, long fromMs, long toMs, int seed)
 {
+    public const int LiveClicksPerSecond = 50_000;
+
     private readonly TrafficMix _mix = new(seed);
     private readonly long _span = toMs - fromMs;
+    private readonly long _liveFrom = toMs - count * 1000 / LiveClicksPerSecond;
 
     public ClickCapture Next(long i)
     {
         var link = links.Length == 1 ? links[0] : links[_mix.Next(links.Length)];
-        var at = shuffled ? fromMs + _mix.NextLong(_span) : fromMs + (long)((double)i * _span / count) + _mix.Next(1000);
+        var at = order switch
+        {
+            "shuffled" => fromMs + _mix.NextLong(_span),
+            "live" => _liveFrom + i * 1000 / LiveClicksPerSecond,
+            _ => fromMs + (long)((double)i * _span / count) + _mix.Next(1000),
+        };
         return _mix.Capture(link, Math.Min(at, toMs));
     }
 }
@@ -63,8 +76,7 @@ internal static class ClickScenarios
         await using var host = await BenchHost.StartAsync(backend);
         var links = await CreateLinksAsync(host, linkCount);
         var (from, to) = Span();
-        var shuffled = order == "shuffled";
-        var source = new ClickSource(links, clicks, shuffled, from, to, Seed);
+        var source = new ClickSource(links, clicks, order, from, to, Seed);
         var queue = host.Get<ClickQueue>();
         var writer = host.Get<ClickWriter>();
         var busy = await Machine.WaitQuietAsync("click throughput");
@@ -87,7 +99,7 @@ internal static class ClickScenarios
 
         var steps = BatchSteps(poller.Changes);
         var maxBatch = host.Get<IOptions<ClickOptions>>().Value.MaxBatch;
-        var (cells, distinct) = await CountCellsAsync(host, new ClickSource(links, clicks, shuffled, from, to, Seed), clicks, maxBatch);
+        var (cells, distinct) = await CountCellsAsync(host, new ClickSource(links, clicks, order, from, to, Seed), clicks, maxBatch);
         var rows = await ScalarAsync(host, "SELECT COUNT(*) FROM click_rollups");
         if (rows != distinct)
         {
@@ -117,7 +129,7 @@ internal static class ClickScenarios
         var links = await CreateLinksAsync(host, linkCount);
         var (from, to) = Span();
         var maxBatch = host.Get<IOptions<ClickOptions>>().Value.MaxBatch;
-        var source = new ClickSource(links, clicks, order == "shuffled", from, to, Seed);
+        var source = new ClickSource(links, clicks, order, from, to, Seed);
         var enricher = NewEnricher(host);
         var store = host.Get<ClickStore>();
         var database = host.Get<Database>();
@@ -185,7 +197,7 @@ internal static class ClickScenarios
         await using var host = await BenchHost.StartAsync(backend);
         var links = await CreateLinksAsync(host, linkCount);
         var (from, to) = Span();
-        var source = new ClickSource(links, clicks, shuffled: false, from, to, Seed);
+        var source = new ClickSource(links, clicks, "chronological", from, to, Seed);
         var queue = host.Get<ClickQueue>();
         var writer = host.Get<ClickWriter>();
         await Machine.WaitQuietAsync("inserting the stats data");

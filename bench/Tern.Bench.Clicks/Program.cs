@@ -10,10 +10,12 @@ using Tern.Bench.Clicks;
 //
 //   --clicks N                    clicks per throughput run (1000000)
 //   --throughput LIST             the throughput runs, each LINKS:ORDER[:CLICKS]
-//                                 (300:chronological,1:chronological,10000:chronological,300:shuffled:200000):
+//                                 (300:chronological,1:chronological,10000:chronological,10000:live,300:shuffled:200000):
 //                                 the clicks are spread evenly over LINKS links; ORDER chronological: timestamps rise
-//                                 over 30 days as live traffic arrives; shuffled: random order, so that every batch
-//                                 spans the 30 days (the worst case for rollup cells).
+//                                 evenly over 30 days (a month compressed into the run: a link's clicks keep landing
+//                                 in new hours and days); live: timestamps rise as 50,000 clicks/s of live traffic
+//                                 would, so a busy link's clicks share their hour and day; shuffled: random order, so
+//                                 that every batch spans the 30 days (the worst case for rollup cells).
 //   --breakdown LIST              the breakdown runs, in the same form (default: the --throughput list)
 //   --stats-link-clicks N         clicks on the one link of the link stats run (1000000)
 //   --stats-workspace-clicks N    clicks of the workspace stats run (10000000), over --stats-workspace-links (1000)
@@ -180,9 +182,9 @@ namespace Tern.Bench.Clicks
         private static (int, string, long?) ParseRun(string item)
         {
             var parts = item.Split(':');
-            if (parts.Length is < 2 or > 3 || parts[1] is not ("chronological" or "shuffled"))
+            if (parts.Length is < 2 or > 3 || parts[1] is not ("chronological" or "shuffled" or "live"))
             {
-                throw new ArgumentException($"--throughput item '{item}' is not LINKS:chronological|shuffled[:CLICKS].");
+                throw new ArgumentException($"--throughput item '{item}' is not LINKS:chronological|shuffled|live[:CLICKS].");
             }
 
             return (int.Parse(parts[0], CultureInfo.InvariantCulture), parts[1],
@@ -194,7 +196,7 @@ namespace Tern.Bench.Clicks
             var a = new BenchArgs(args);
             return new Options(
                 a.Long("--clicks", 1_000_000),
-                [.. a.List("--throughput", "300:chronological,1:chronological,10000:chronological,300:shuffled:200000").Select(ParseRun)],
+                [.. a.List("--throughput", "300:chronological,1:chronological,10000:chronological,10000:live,300:shuffled:200000").Select(ParseRun)],
                 a.Has("--breakdown") ? [.. a.List("--breakdown", "").Select(ParseRun)] : null,
                 a.Long("--stats-link-clicks", 1_000_000),
                 a.Long("--stats-workspace-clicks", 10_000_000),
