@@ -26,14 +26,6 @@ public sealed class ClickStore(Database database)
 
     public static readonly string[] Dimensions = ["country", "device", "browser", "os", "referrer"];
 
-    /// <summary>
-    /// Rows per multi-row statement on PostgreSQL, where each statement is a round trip: well under its 65,535
-    /// parameters. SQLite runs in-process, and one prepared single-row statement executed again and again is
-    /// several times faster there than wide multi-row ones, whose hundreds of named parameters cost more to bind
-    /// than the round trips they save.
-    /// </summary>
-    private const int PostgresRowsPerStatement = 50;
-
     private const string Columns =
         "id, workspace_id, link_id, slug, domain, ts, device, browser, os, country, referrer, referrer_host, language, is_bot, visitor";
 
@@ -45,7 +37,7 @@ public sealed class ClickStore(Database database)
             return;
         }
 
-        await ExecuteInChunksAsync(connection, transaction, $"INSERT INTO clicks ({Columns}) VALUES ", "", 15, clicks, static (click, values) =>
+        await ExecuteRowByRowAsync(connection, transaction, $"INSERT INTO clicks ({Columns}) VALUES ", "", 15, clicks, static (click, values) =>
         {
             values[0] = click.Id;
             values[1] = click.WorkspaceId;
@@ -66,14 +58,14 @@ public sealed class ClickStore(Database database)
     }
 
     /// <summary>
-    /// Runs a statement (<paramref name="head"/> VALUES (…),(…) <paramref name="tail"/>) over the rows: on PostgreSQL
-    /// <see cref="PostgresRowsPerStatement"/> rows at a time, on SQLite one row at a time through one prepared statement.
+    /// SQLite (PostgreSQL takes COPY and unnested arrays instead): runs <paramref name="head"/> (…) <paramref name="tail"/>
+    /// row by row through one prepared statement. In-process, that is several times faster than wide multi-row
+    /// statements, whose hundreds of named parameters cost more to bind than the calls they save.
     /// </summary>
-    private static Task ExecuteInChunksAsync<T>(
+    private static Task ExecuteRowByRowAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
         Action<T, object?[]> bind, CancellationToken cancellationToken) =>
-        MultiRowStatement.ExecuteAsync(connection, transaction, head, tail, columns,
-            connection is NpgsqlConnection ? PostgresRowsPerStatement : 1, rows, bind, cancellationToken);
+        MultiRowStatement.ExecuteAsync(connection, transaction, head, tail, columns, 1, rows, bind, cancellationToken);
 
     private static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
     {
@@ -120,7 +112,7 @@ public sealed class ClickStore(Database database)
         }
 
         // SQLite names the columns of a VALUES list column1, column2, … and accepts UPDATE … FROM.
-        return ExecuteInChunksAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
+        return ExecuteRowByRowAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
             ") AS v WHERE links.id = v.column1", 2, sums,
             static (count, values) =>
             {
@@ -206,7 +198,7 @@ public sealed class ClickStore(Database database)
     public static Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken) =>
         connection is NpgsqlConnection
             ? AddToRollupsOnPostgresAsync(connection, transaction, sums, cancellationToken)
-            : ExecuteInChunksAsync(connection, transaction,
+            : ExecuteRowByRowAsync(connection, transaction,
             "INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks) VALUES ",
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
             6, [.. sums], static (cell, values) =>

@@ -42,8 +42,9 @@ public sealed class LinkStore(Database database)
     }
 
     /// <summary>
-    /// Rows per multi-row INSERT of links: 23 parameters each, so 575 per statement. SQLite looks parameters up by
-    /// name one by one, a cost that grows with the square of the count, so wider statements were slower, not faster.
+    /// Rows per multi-row INSERT of links on SQLite (PostgreSQL takes them all in one statement of arrays): 23
+    /// parameters each, so 575 per statement. SQLite looks parameters up by name one by one, a cost that grows with
+    /// the square of the count, so wider statements were slower, not faster.
     /// </summary>
     private const int LinksPerStatement = 25;
 
