@@ -178,9 +178,13 @@ public static class MultiRowStatement
         }
     }
 
-    private static bool IsInsertValues(string head) =>
-        head.TrimStart().StartsWith("INSERT", StringComparison.OrdinalIgnoreCase)
-        && head.TrimEnd().EndsWith(" VALUES", StringComparison.OrdinalIgnoreCase);
+    private static bool IsInsertValues(string head)
+    {
+        var trimmed = head.AsSpan().Trim();
+        return trimmed.StartsWith("INSERT", StringComparison.OrdinalIgnoreCase)
+            && trimmed.EndsWith("VALUES", StringComparison.OrdinalIgnoreCase)
+            && char.IsWhiteSpace(trimmed[^("VALUES".Length + 1)]);
+    }
 
     /// <summary>A typed array of one column's values, or null when every value is null.</summary>
     private static Array? ToArray(object?[] column) => Array.Find(column, v => v is not null) switch

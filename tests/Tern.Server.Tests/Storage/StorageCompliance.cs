@@ -484,6 +484,44 @@ public abstract class StorageCompliance : IAsyncLifetime
         return await read(connection);
     }
 
+    [Fact]
+    public async Task AMultiRowInsertKeepsEveryValueAndTypeAndSkipsConflictsInOrder()
+    {
+        await ExecuteAsync(Database, """
+            CREATE TABLE multi_rows (id TEXT PRIMARY KEY, label TEXT, amount BIGINT, small INTEGER, flag BOOLEAN NOT NULL, never BIGINT)
+            """);
+        (string Id, string? Label, long? Amount, int Small, bool Flag)[] rows =
+        [
+            ("r3", "three", 3_000_000_000_000, 3, true),
+            ("r1", null, null, 1, false),
+            ("r2", "two, with 'quotes'", -2, 2, true),
+            ("r1", "again", 11, 11, true),
+        ];
+
+        var inserted = await Database.WriteAsync((connection, transaction) => MultiRowStatement.QueryStringsAsync(connection, transaction,
+            """
+            INSERT INTO multi_rows (id, label, amount, small, flag, never)
+            VALUES 
+            """, " ON CONFLICT DO NOTHING RETURNING id", 6, 2, rows,
+            static (row, values) =>
+            {
+                values[0] = row.Id;
+                values[1] = row.Label;
+                values[2] = row.Amount;
+                values[3] = row.Small;
+                values[4] = row.Flag;
+                values[5] = null;
+            }, Ct), Ct);
+
+        Assert.Equal(["r3", "r1", "r2"], inserted);
+        await using var connection = await Database.OpenAsync(Ct);
+        var stored = (await connection.QueryAsync<(string Id, string? Label, long? Amount, long Small, bool Flag, long? Never)>(
+            new CommandDefinition("SELECT id, label, amount, small, flag, never FROM multi_rows ORDER BY id", cancellationToken: Ct))).ToList();
+        Assert.Equal(
+            [("r1", null, null, 1, false, null), ("r2", "two, with 'quotes'", -2, 2, true, null), ("r3", "three", 3_000_000_000_000, 3, true, null)],
+            stored);
+    }
+
     private static async Task<T> ScalarAsync<T>(Database database, string sql, object? parameters = null)
     {
         await using var connection = await database.OpenAsync(Ct);
