@@ -24,9 +24,13 @@ public static class BulkLinkEndpoints
             .WithName("CreateLinks")
             .WithSummary("Create up to 1000 links from JSON items or CSV rows; one result per item, in order (200 even when some fail)");
         links.MapPatch("/bulk", UpdateLinks).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("UpdateLinks").WithSummary("Change every link with the given ids or tag: absent fields stay, null clears");
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithName("UpdateLinks")
+            .WithSummary("Change every link with the given ids or tag (at most 10000, all or none): absent fields stay, null clears");
         links.MapPost("/bulk-delete", DeleteLinks).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("DeleteLinks").WithSummary("Delete every link with the given ids or tag");
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .WithName("DeleteLinks").WithSummary("Delete every link with the given ids or tag, 500 per transaction");
         links.MapPost("/matrix", CreateMatrix).RequireAuthorization(Scopes.LinksWrite)
             .WithName("CreateLinkMatrix")
             .WithSummary("Create one link per combination of the dimensions' values from a template with {dimension} placeholders (dryRun: preview)");
