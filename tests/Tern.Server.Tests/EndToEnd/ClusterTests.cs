@@ -14,6 +14,13 @@ namespace Tern.Server.Tests.EndToEnd;
 /// </summary>
 public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
+    /// <summary>
+    /// Longest a change may take to reach the other node's cache here: far above the milliseconds it takes (see
+    /// bench/README.md), so a loaded machine does not fail the test, and below the ten seconds after which a
+    /// remembered miss is forgotten anyway. A cached link has no expiry, so without the notice it would never change.
+    /// </summary>
+    private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(5);
+
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -42,13 +49,13 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
         var since = Stopwatch.StartNew();
         while ((await cluster.Visitor(b).GetAsync($"/{slug}", Cancel)).StatusCode != HttpStatusCode.Found)
         {
-            Assert.True(since.Elapsed < TimeSpan.FromSeconds(2), $"B still answers 404 {since.ElapsedMilliseconds} ms after the link was made on A");
+            Assert.True(since.Elapsed < Propagation, $"B still answers 404 {since.ElapsedMilliseconds} ms after the link was made on A");
             await Task.Delay(5, Cancel);
         }
     }
 
     [Fact]
-    public async Task ChangesOnOneNodeReachTheOtherNodesCacheWithinTwoSeconds()
+    public async Task ChangesOnOneNodeReachTheOtherNodesCacheAtOnce()
     {
         var (a, b) = cluster.Nodes();
         var slug = ApiExtensions.UniqueSlug("moves");
@@ -65,7 +72,7 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
             var since = Stopwatch.StartNew();
             while (await LocationAsync(visitor, slug) != url)
             {
-                Assert.True(since.Elapsed < TimeSpan.FromSeconds(2), $"B still serves the old destination {since.ElapsedMilliseconds} ms after the change");
+                Assert.True(since.Elapsed < Propagation, $"B still serves the old destination {since.ElapsedMilliseconds} ms after the change");
             }
 
             delays.Add(since.Elapsed.TotalMilliseconds);
@@ -74,7 +81,7 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
         // Deleting on A is seen on B too.
         Assert.Equal(HttpStatusCode.NoContent, (await cluster.Api(a).DeleteAsync($"/api/v1/links/{link.Id}", Cancel)).StatusCode);
         await Eventually(async () => (await visitor.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/{slug}"), Cancel)).StatusCode == HttpStatusCode.NotFound,
-            TimeSpan.FromSeconds(2), "B still serves a link deleted on A");
+            Propagation, "B still serves a link deleted on A");
 
         delays.Sort();
         TestContext.Current.TestOutputHelper?.WriteLine(
@@ -230,7 +237,7 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
         var patched = await cluster.Api(b).PatchAsJsonAsync($"/api/v1/links/{link.Id}", new { url = "https://example.com/moved" }, ApiExtensions.Json, Cancel);
         Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
         await Eventually(async () => await LocationAsync(visitorA, link.Slug) == "https://example.com/moved",
-            TimeSpan.FromSeconds(2), "A did not hear of a change made on B after the restart");
+            Propagation, "A did not hear of a change made on B after the restart");
     }
 
     /// <summary>
