@@ -58,9 +58,9 @@ public sealed class ClickStore(Database database)
     }
 
     /// <summary>
-    /// SQLite (PostgreSQL takes COPY and unnested arrays instead): runs <paramref name="head"/> (…) <paramref name="tail"/>
-    /// row by row through one prepared statement. In-process, that is several times faster than wide multi-row
-    /// statements, whose hundreds of named parameters cost more to bind than the calls they save.
+    /// Runs <paramref name="head"/> (…) <paramref name="tail"/> over the rows: on SQLite row by row through one prepared
+    /// statement (in-process, several times faster than wide multi-row statements, whose hundreds of named parameters
+    /// cost more to bind than the calls they save); on PostgreSQL an insert goes as one statement of column arrays.
     /// </summary>
     private static Task ExecuteRowByRowAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
@@ -194,14 +194,20 @@ public sealed class ClickStore(Database database)
             "DELETE FROM daily_visitors WHERE day < @cutoffMs", new { cutoffMs }, transaction, cancellationToken: cancellationToken)),
             cancellationToken);
 
-    /// <summary>Adds the batch's sums to the rollups, creating cells as needed.</summary>
+    /// <summary>
+    /// Adds the batch's sums to the rollups, creating cells as needed. On PostgreSQL the cells go in key order, so that
+    /// nodes adding to the same cells at once lock them in the same order and never deadlock.
+    /// </summary>
     public static Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken) =>
-        connection is NpgsqlConnection
-            ? AddToRollupsOnPostgresAsync(connection, transaction, sums, cancellationToken)
-            : ExecuteRowByRowAsync(connection, transaction,
+        ExecuteRowByRowAsync<KeyValuePair<RollupKey, long>>(connection, transaction,
             "INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks) VALUES ",
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
-            6, [.. sums], static (cell, values) =>
+            6,
+            connection is NpgsqlConnection
+                ? [.. sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity)
+                    .ThenBy(c => c.Key.Dimension, StringComparer.Ordinal).ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal)]
+                : [.. sums],
+            static (cell, values) =>
             {
                 values[0] = cell.Key.ScopeId;
                 values[1] = cell.Key.Granularity == 'h' ? "h" : "d";
@@ -210,31 +216,6 @@ public sealed class ClickStore(Database database)
                 values[4] = cell.Key.Key;
                 values[5] = cell.Value;
             }, cancellationToken);
-
-    /// <summary>
-    /// PostgreSQL: every cell in one statement, six arrays unnested into rows, in key order, so that nodes adding to
-    /// the same cells at once lock them in the same order and never deadlock.
-    /// </summary>
-    private static Task AddToRollupsOnPostgresAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken)
-    {
-        var cells = sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity).ThenBy(c => c.Key.Dimension, StringComparer.Ordinal)
-            .ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal).ToArray();
-        return connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
-            SELECT * FROM unnest(@scopes, @granularities, @buckets, @dimensions, @keys, @counts)
-            ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
-            """,
-            new
-            {
-                scopes = cells.Select(c => c.Key.ScopeId).ToArray(),
-                granularities = cells.Select(c => c.Key.Granularity == 'h' ? "h" : "d").ToArray(),
-                buckets = cells.Select(c => c.Key.Bucket).ToArray(),
-                dimensions = cells.Select(c => c.Key.Dimension).ToArray(),
-                keys = cells.Select(c => c.Key.Key).ToArray(),
-                counts = cells.Select(c => c.Value).ToArray(),
-            }, transaction, cancellationToken: cancellationToken));
-    }
 
     /// <summary>
     /// Sums of one dimension over [from, to) for the given scopes: whole UTC days from the daily cells, the

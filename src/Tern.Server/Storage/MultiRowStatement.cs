@@ -63,18 +63,7 @@ public static class MultiRowStatement
                         }
                     }
 
-                    if (returned is null)
-                    {
-                        await command.ExecuteNonQueryAsync(cancellationToken);
-                    }
-                    else
-                    {
-                        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-                        while (await reader.ReadAsync(cancellationToken))
-                        {
-                            returned.Add(reader.GetString(0));
-                        }
-                    }
+                    await ExecuteAsync(command, returned, cancellationToken);
                 }
                 finally
                 {
@@ -165,6 +154,12 @@ public static class MultiRowStatement
         }
 
         command.CommandText = $"{trimmed[..^"VALUES".Length]}SELECT {select} FROM unnest({from}) AS v({names}){tail}";
+        await ExecuteAsync(command, returned, cancellationToken);
+    }
+
+    /// <summary>Runs the command, collecting the text column it returns when <paramref name="returned"/> is given.</summary>
+    private static async Task ExecuteAsync(DbCommand command, List<string>? returned, CancellationToken cancellationToken)
+    {
         if (returned is null)
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
