@@ -35,7 +35,7 @@ public sealed class LinkStore(Database database)
             """, LinkRow.From(link), transaction, cancellationToken: cancellationToken));
         if (inserted == 1)
         {
-            await InsertTagsAsync(connection, transaction, link, cancellationToken);
+            await InsertTagsAsync(connection, transaction, [link], cancellationToken);
         }
 
         return inserted == 1;
@@ -56,43 +56,10 @@ public sealed class LinkStore(Database database)
         DbConnection connection, DbTransaction transaction, IReadOnlyList<Link> links, CancellationToken cancellationToken)
     {
         var inserted = await MultiRowStatement.QueryStringsAsync(connection, transaction,
-            $"INSERT INTO links ({Columns}) VALUES ", " ON CONFLICT DO NOTHING RETURNING id", 23, LinksPerStatement, links,
-            static (link, values) =>
-            {
-                values[0] = link.Id;
-                values[1] = link.WorkspaceId;
-                values[2] = link.Domain;
-                values[3] = link.Slug;
-                values[4] = link.BaseUrl;
-                values[5] = link.Url;
-                values[6] = link.Utm?.Source;
-                values[7] = link.Utm?.Medium;
-                values[8] = link.Utm?.Campaign;
-                values[9] = link.Utm?.Term;
-                values[10] = link.Utm?.Content;
-                values[11] = JsonSerializer.Serialize(link.Tags, StorageJsonContext.Default.IReadOnlyListString);
-                values[12] = link.ExternalId;
-                values[13] = link.Title;
-                values[14] = link.ExpiresAt?.ToUnixTimeMilliseconds();
-                values[15] = link.ExpiredUrl;
-                values[16] = link.MaxClicks;
-                values[17] = link.RedirectType;
-                values[18] = link.ForwardQuery;
-                values[19] = link.Archived;
-                values[20] = link.Clicks;
-                values[21] = link.CreatedAt.ToUnixTimeMilliseconds();
-                values[22] = link.UpdatedAt.ToUnixTimeMilliseconds();
-            }, cancellationToken);
+            $"INSERT INTO links ({Columns}) VALUES ", " ON CONFLICT DO NOTHING RETURNING id", LinkRow.ColumnCount, LinksPerStatement, links,
+            static (link, values) => LinkRow.From(link).CopyTo(values), cancellationToken);
         var ids = inserted.ToHashSet(StringComparer.Ordinal);
-        var tags = links.Where(l => ids.Contains(l.Id)).SelectMany(l => l.Tags.Select(tag => (l.WorkspaceId, Tag: tag, LinkId: l.Id))).ToList();
-        await MultiRowStatement.ExecuteAsync(connection, transaction,
-            "INSERT INTO link_tags (workspace_id, tag, link_id) VALUES ", " ON CONFLICT DO NOTHING", 3, 100, tags,
-            static (tag, values) =>
-            {
-                values[0] = tag.WorkspaceId;
-                values[1] = tag.Tag;
-                values[2] = tag.LinkId;
-            }, cancellationToken);
+        await InsertTagsAsync(connection, transaction, [.. links.Where(l => ids.Contains(l.Id))], cancellationToken);
         return ids;
     }
 
@@ -112,7 +79,7 @@ public sealed class LinkStore(Database database)
             """, row, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM link_tags WHERE link_id = @Id", new { link.Id }, transaction, cancellationToken: cancellationToken));
-        await InsertTagsAsync(connection, transaction, link, cancellationToken);
+        await InsertTagsAsync(connection, transaction, [link], cancellationToken);
     }
 
     /// <summary>Deletes the link and returns it, or null when the workspace has no such link.</summary>
@@ -294,13 +261,16 @@ public sealed class LinkStore(Database database)
         return marked;
     }
 
-    private static Task InsertTagsAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken) =>
-        link.Tags.Count == 0
-            ? Task.CompletedTask
-            : connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO link_tags (workspace_id, tag, link_id) VALUES (@WorkspaceId, @Tag, @LinkId) ON CONFLICT DO NOTHING",
-                link.Tags.Select(tag => new { link.WorkspaceId, Tag = tag, LinkId = link.Id }), transaction,
-                cancellationToken: cancellationToken));
+    private static Task InsertTagsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Link> links, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction,
+            "INSERT INTO link_tags (workspace_id, tag, link_id) VALUES ", " ON CONFLICT DO NOTHING", 3, 100,
+            [.. links.SelectMany(l => l.Tags.Select(tag => (l.WorkspaceId, Tag: tag, LinkId: l.Id)))],
+            static (tag, values) =>
+            {
+                values[0] = tag.WorkspaceId;
+                values[1] = tag.Tag;
+                values[2] = tag.LinkId;
+            }, cancellationToken);
 
     /// <summary>The row as stored: instants in Unix milliseconds, tags as a JSON array in display order.</summary>
     private sealed class LinkRow
@@ -331,6 +301,37 @@ public sealed class LinkStore(Database database)
 
         /// <summary>Only a parameter of updates: a changed expiry or click limit lets link.expired fire again.</summary>
         public bool ExpiryChanged { get; set; }
+
+        /// <summary>How many columns <see cref="Columns"/> names, and <see cref="CopyTo"/> fills.</summary>
+        public const int ColumnCount = 23;
+
+        /// <summary>The row's values in the order of <see cref="Columns"/>, for multi-row statements.</summary>
+        public void CopyTo(object?[] values)
+        {
+            values[0] = Id;
+            values[1] = WorkspaceId;
+            values[2] = Domain;
+            values[3] = Slug;
+            values[4] = BaseUrl;
+            values[5] = Url;
+            values[6] = UtmSource;
+            values[7] = UtmMedium;
+            values[8] = UtmCampaign;
+            values[9] = UtmTerm;
+            values[10] = UtmContent;
+            values[11] = Tags;
+            values[12] = ExternalId;
+            values[13] = Title;
+            values[14] = ExpiresAt;
+            values[15] = ExpiredUrl;
+            values[16] = MaxClicks;
+            values[17] = RedirectType;
+            values[18] = ForwardQuery;
+            values[19] = Archived;
+            values[20] = Clicks;
+            values[21] = CreatedAt;
+            values[22] = UpdatedAt;
+        }
 
         public static LinkRow From(Link link) => new()
         {
