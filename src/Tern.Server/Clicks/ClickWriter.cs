@@ -410,11 +410,9 @@ public sealed class ClickWriter(
                 if (linksWithLimits.Count > 0)
                 {
                     var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                    foreach (var link in await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token))
-                    {
-                        await outbox.AppendAsync(connection, transaction, EventTypes.LinkExpired, link, _abandon.Token);
-                        appended = true;
-                    }
+                    var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token);
+                    await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, _abandon.Token);
+                    appended |= expired.Count > 0;
                 }
 
                 return appended;
@@ -477,15 +475,10 @@ public sealed class ClickWriter(
 
             var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
                 [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], _abandon.Token)).ToDictionary(l => l.Id);
-            foreach (var click in workspace)
-            {
-                if (clicked.TryGetValue(click.LinkId, out var link))
-                {
-                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkClicked, link, _abandon.Token,
-                        AnalyticsEndpoints.ToResponse(click), click.IsBot, subscriptions, click.TimestampMs);
-                    appended = true;
-                }
-            }
+            List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
+                .Select(click => new LinkEvent(clicked[click.LinkId], AnalyticsEndpoints.ToResponse(click), click.IsBot, click.TimestampMs))];
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, _abandon.Token, subscriptions);
+            appended |= events.Count > 0;
         }
 
         return appended;

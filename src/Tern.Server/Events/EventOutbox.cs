@@ -9,6 +9,9 @@ using Tern.Server.Storage;
 
 namespace Tern.Server.Events;
 
+/// <summary>One event to append: the link it is about and, for link.clicked, the click, whether a bot made it, and when.</summary>
+public readonly record struct LinkEvent(Link Link, ClickResponse? Click = null, bool IsBot = false, long? At = null);
+
 /// <summary>A subscription as fan-out needs it.</summary>
 public sealed record Subscription(string Id, IReadOnlyList<string> Events, IReadOnlyList<string>? Tags, IReadOnlyList<string>? LinkIds, bool IncludeBots)
 {
@@ -45,66 +48,42 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
         return [.. rows.Select(r => new Subscription(r.Id, ParseList(r.Events) ?? [], ParseList(r.FilterTags), ParseList(r.FilterLinkIds), r.IncludeBots))];
     }
 
-    /// <summary>Appends a link event and its deliveries; returns the event.</summary>
-    public async Task<EventEnvelope> AppendAsync(
-        DbConnection connection, DbTransaction transaction, string type, Link link, CancellationToken cancellationToken,
-        ClickResponse? click = null, bool isBot = false, IReadOnlyList<Subscription>? subscriptions = null, long? at = null)
-    {
-        var timestamp = at ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var envelope = new EventEnvelope
-        {
-            Id = Ids.New("evt", timestamp),
-            Type = type,
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(timestamp),
-            Data = new EventData { Link = responses.From(link), Click = click },
-        };
-        var payload = JsonSerializer.Serialize(envelope, TernJsonContext.Default.EventEnvelope);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES (@Id, @WorkspaceId, @Type, @LinkId, @Payload, @CreatedAt)",
-            new { envelope.Id, link.WorkspaceId, Type = type, LinkId = link.Id, Payload = payload, CreatedAt = timestamp },
-            transaction, cancellationToken: cancellationToken));
+    /// <summary>Appends one link event and its deliveries.</summary>
+    public Task AppendAsync(DbConnection connection, DbTransaction transaction, string type, Link link, CancellationToken cancellationToken) =>
+        AppendManyAsync(connection, transaction, type, [new LinkEvent(link)], cancellationToken);
 
-        subscriptions ??= await SubscriptionsAsync(connection, transaction, link.WorkspaceId, cancellationToken);
-        var wanted = subscriptions.Where(s => s.Wants(type, link, isBot)).ToList();
-        if (wanted.Count > 0)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
-                VALUES (@Id, @WebhookId, @WorkspaceId, @EventId, @EventType, 'pending', 0, @At, @At)
-                """,
-                wanted.Select(s => new { Id = Ids.New("dlv", timestamp), WebhookId = s.Id, link.WorkspaceId, EventId = envelope.Id, EventType = type, At = timestamp }),
-                transaction, cancellationToken: cancellationToken));
-        }
-
-        return envelope;
-    }
+    /// <summary>Appends one event of this type per link, and their deliveries.</summary>
+    public Task AppendManyAsync(
+        DbConnection connection, DbTransaction transaction, string type, IReadOnlyList<Link> links, CancellationToken cancellationToken) =>
+        AppendManyAsync(connection, transaction, type, [.. links.Select(link => new LinkEvent(link))], cancellationToken);
 
     /// <summary>
-    /// Appends one event of this type per link, and their deliveries, in multi-row statements: the bulk form of
-    /// <see cref="AppendAsync"/>, reading the workspace's subscriptions once.
+    /// Appends one event of this type per item, and a pending delivery per subscription that wants it, each kind in
+    /// multi-row statements; the subscriptions are read once per workspace, unless the caller already holds those of
+    /// the (single) workspace of the items.
     /// </summary>
     public async Task AppendManyAsync(
-        DbConnection connection, DbTransaction transaction, string type, string workspaceId, IReadOnlyList<Link> links,
-        CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, string type, IReadOnlyList<LinkEvent> items, CancellationToken cancellationToken,
+        IReadOnlyList<Subscription>? subscriptions = null)
     {
-        if (links.Count == 0)
+        if (items.Count == 0)
         {
             return;
         }
 
-        var timestamp = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var events = new List<(string Id, Link Link, string Payload)>(links.Count);
-        foreach (var link in links)
+        var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var events = new List<(string Id, LinkEvent Item, long At, string Payload)>(items.Count);
+        foreach (var item in items)
         {
+            var at = item.At ?? now;
             var envelope = new EventEnvelope
             {
-                Id = Ids.New("evt", timestamp),
+                Id = Ids.New("evt", at),
                 Type = type,
-                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(timestamp),
-                Data = new EventData { Link = responses.From(link) },
+                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(at),
+                Data = new EventData { Link = responses.From(item.Link), Click = item.Click },
             };
-            events.Add((envelope.Id, link, JsonSerializer.Serialize(envelope, TernJsonContext.Default.EventEnvelope)));
+            events.Add((envelope.Id, item, at, JsonSerializer.Serialize(envelope, TernJsonContext.Default.EventEnvelope)));
         }
 
         await MultiRowStatement.ExecuteAsync(connection, transaction,
@@ -112,17 +91,24 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
             (e, values) =>
             {
                 values[0] = e.Id;
-                values[1] = e.Link.WorkspaceId;
+                values[1] = e.Item.Link.WorkspaceId;
                 values[2] = type;
-                values[3] = e.Link.Id;
+                values[3] = e.Item.Link.Id;
                 values[4] = e.Payload;
-                values[5] = timestamp;
+                values[5] = e.At;
             }, cancellationToken);
 
-        var subscriptions = await SubscriptionsAsync(connection, transaction, workspaceId, cancellationToken);
-        var deliveries = events
-            .SelectMany(e => subscriptions.Where(s => s.Wants(type, e.Link, isBot: false)).Select(s => (WebhookId: s.Id, EventId: e.Id)))
-            .ToList();
+        var deliveries = new List<(string Id, string WebhookId, string WorkspaceId, string EventId, long At)>();
+        foreach (var workspace in events.GroupBy(e => e.Item.Link.WorkspaceId, StringComparer.Ordinal))
+        {
+            var wanted = subscriptions ?? await SubscriptionsAsync(connection, transaction, workspace.Key, cancellationToken);
+            foreach (var e in workspace)
+            {
+                deliveries.AddRange(wanted.Where(s => s.Wants(type, e.Item.Link, e.Item.IsBot))
+                    .Select(s => (Ids.New("dlv", e.At), s.Id, workspace.Key, e.Id, e.At)));
+            }
+        }
+
         await MultiRowStatement.ExecuteAsync(connection, transaction,
             """
             INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
@@ -130,15 +116,15 @@ public sealed class EventOutbox(LinkResponses responses, TimeProvider timeProvid
             """, "", 9, 50, deliveries,
             (d, values) =>
             {
-                values[0] = Ids.New("dlv", timestamp);
+                values[0] = d.Id;
                 values[1] = d.WebhookId;
-                values[2] = workspaceId;
+                values[2] = d.WorkspaceId;
                 values[3] = d.EventId;
                 values[4] = type;
                 values[5] = "pending";
                 values[6] = 0;
-                values[7] = timestamp;
-                values[8] = timestamp;
+                values[7] = d.At;
+                values[8] = d.At;
             }, cancellationToken);
     }
 

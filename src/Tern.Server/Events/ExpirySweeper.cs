@@ -28,10 +28,7 @@ internal sealed class ExpirySweeper(
             var announced = await database.WriteAsync(async (connection, transaction) =>
             {
                 var expired = await links.MarkExpiredAsync(connection, transaction, now, null, BatchSize, cancellationToken);
-                foreach (var link in expired)
-                {
-                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkExpired, link, cancellationToken);
-                }
+                await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, cancellationToken);
 
                 return expired.Count;
             }, cancellationToken);

@@ -208,7 +208,7 @@ public sealed class BulkLinkService(
                 plan.Outcomes[i] = new LinkOutcome.Conflict(Problems.SlugTaken, "No free random slug was found; retry the item.");
             }
 
-            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkCreated, workspaceId, created, cancellationToken);
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkCreated, created, cancellationToken);
             return created;
         }, cancellationToken);
 
@@ -310,7 +310,7 @@ public sealed class BulkLinkService(
                         changed.Add(updated);
                     }
 
-                    await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkUpdated, workspaceId, changed, cancellationToken);
+                    await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkUpdated, changed, cancellationToken);
                     return page.Count;
                 }, cancellationToken);
                 return true;
@@ -363,7 +363,7 @@ public sealed class BulkLinkService(
                 IReadOnlyList<Link> gone = page.Count == 0
                     ? []
                     : await store.DeleteManyAsync(connection, transaction, workspaceId, [.. page.Select(l => l.Id)], cancellationToken);
-                await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkDeleted, workspaceId, gone, cancellationToken);
+                await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkDeleted, gone, cancellationToken);
                 return (page, gone);
             }, cancellationToken);
 
