@@ -191,11 +191,8 @@ public static class AnalyticsEndpoints
             await writer.WriteAsync(string.Join(',',
                 click.Id,
                 DateTimeOffset.FromUnixTimeMilliseconds(click.TimestampMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-                click.LinkId, Csv(click.Slug), Csv(click.Domain), click.Device, Csv(click.Browser), Csv(click.Os),
-                click.Country ?? "", Csv(click.Referrer), Csv(click.Language), click.IsBot ? "true" : "false") + "\r\n");
+                click.LinkId, CsvText.Cell(click.Slug), CsvText.Cell(click.Domain), click.Device, CsvText.Cell(click.Browser), CsvText.Cell(click.Os),
+                click.Country ?? "", CsvText.Cell(click.Referrer), CsvText.Cell(click.Language), click.IsBot ? "true" : "false") + "\r\n");
         }
     }
-
-    /// <summary>RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula.</summary>
-    public static string Csv(string? value) => CsvText.Cell(value);
 }

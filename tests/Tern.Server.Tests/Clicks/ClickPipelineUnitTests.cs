@@ -36,7 +36,7 @@ public sealed class ClickPipelineUnitTests
     [InlineData("+1", "'+1")]
     [InlineData("@cmd", "'@cmd")]
     public void QuotesCsvCellsAndDefusesFormulas(string value, string expected) =>
-        Assert.Equal(expected, Tern.Server.Clicks.AnalyticsEndpoints.Csv(value));
+        Assert.Equal(expected, Tern.Server.Hosting.CsvText.Cell(value));
 
     [Theory]
     [InlineData(1, "hour", 25)]
