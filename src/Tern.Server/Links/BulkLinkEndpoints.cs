@@ -85,7 +85,7 @@ public static class BulkLinkEndpoints
         await bulk.UpdateAsync(TernClaims.WorkspaceOf(user), body.Filter, body.Set, cancellationToken) switch
         {
             BulkChange.Done done => TypedResults.Ok(new BulkUpdateResponse(done.Changed, done.Matched)),
-            BulkChange.Refused refused => ToProblem(refused.Reason),
+            BulkChange.Refused refused => LinkEndpoints.ToProblem(refused.Reason),
             var other => throw new InvalidOperationException($"Unexpected {other}."),
         };
 
@@ -94,7 +94,7 @@ public static class BulkLinkEndpoints
         await bulk.DeleteAsync(TernClaims.WorkspaceOf(user), body.Filter, cancellationToken) switch
         {
             BulkChange.Done done => TypedResults.Ok(new BulkDeleteResponse(done.Changed)),
-            BulkChange.Refused refused => ToProblem(refused.Reason),
+            BulkChange.Refused refused => LinkEndpoints.ToProblem(refused.Reason),
             var other => throw new InvalidOperationException($"Unexpected {other}."),
         };
 
@@ -251,13 +251,6 @@ public static class BulkLinkEndpoints
         };
         return new ItemProblem { Type = kind.Type, Title = kind.Title, Status = kind.Status, Detail = detail, Errors = errors };
     }
-
-    private static ProblemHttpResult ToProblem(LinkOutcome outcome) => outcome switch
-    {
-        LinkOutcome.Invalid invalid => Problems.ValidationResult(invalid.Errors),
-        LinkOutcome.Conflict conflict => Problems.Result(conflict.Kind, conflict.Detail),
-        _ => throw new InvalidOperationException($"No problem maps {outcome.GetType().Name}."),
-    };
 
     /// <summary>JSON, or CSV (<c>index,status,id,slug,shortUrl,error</c>) when the caller accepts text/csv and not JSON first.</summary>
     private static IResult Answer(HttpRequest request, BulkCreateResponse response) =>

@@ -138,7 +138,8 @@ public static class LinkEndpoints
         }
     }
 
-    private static ProblemHttpResult ToProblem(LinkOutcome outcome) => outcome switch
+    /// <summary>The problem answer to a refused link change, for single and bulk calls alike.</summary>
+    internal static ProblemHttpResult ToProblem(LinkOutcome outcome) => outcome switch
     {
         LinkOutcome.Invalid invalid => Problems.ValidationResult(invalid.Errors),
         LinkOutcome.Conflict conflict => Problems.Result(conflict.Kind, conflict.Detail),
