@@ -37,4 +37,5 @@ namespace Tern.Contracts;
 [JsonSerializable(typeof(ListResponse<WebhookResponse>))]
 [JsonSerializable(typeof(DeliveryResponse))]
 [JsonSerializable(typeof(ListResponse<DeliveryResponse>))]
+[JsonSerializable(typeof(WebhookStatsResponse))]
 public sealed partial class TernJsonContext : JsonSerializerContext;

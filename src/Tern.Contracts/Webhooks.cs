@@ -93,3 +93,24 @@ public sealed record DeliveryResponse
     /// <summary>The exact body sent (the event envelope).</summary>
     public JsonElement? Payload { get; init; }
 }
+
+/// <summary>An endpoint's queue and pace: <c>GET /api/v1/webhooks/{id}/stats</c>.</summary>
+public sealed record WebhookStatsResponse
+{
+    /// <summary>Deliveries waiting for an attempt: due now, or due later after a failed one.</summary>
+    public required long Pending { get; init; }
+    /// <summary>Of those, the ones due now.</summary>
+    public required long Due { get; init; }
+    /// <summary>When the oldest pending delivery was created; null when nothing waits.</summary>
+    public DateTimeOffset? OldestPendingAt { get; init; }
+    /// <summary>How long the oldest pending delivery has waited, in seconds (0 when nothing waits).</summary>
+    public required double OldestPendingAgeSeconds { get; init; }
+    /// <summary>Attempts the endpoint answered with 2xx in the last 60 seconds, across all nodes.</summary>
+    public required long SucceededLastMinute { get; init; }
+    /// <summary>Attempts that failed in the last 60 seconds, across all nodes.</summary>
+    public required long FailedLastMinute { get; init; }
+    /// <summary>Successful deliveries per second over the last minute.</summary>
+    public required double DeliveriesPerSecond { get; init; }
+    /// <summary>Attempts this node lets be in flight to the endpoint now (it adapts to the receiver); null before the first.</summary>
+    public int? Concurrency { get; init; }
+}

@@ -26,7 +26,7 @@ public sealed class ClickWriter(
     ClickEnricher enricher,
     ClickStore store,
     LinkStore links,
-    EventOutbox outbox,
+    LinkEvents outbox,
     Database database,
     IOptions<ClickOptions> options,
     TimeProvider timeProvider,
@@ -467,8 +467,7 @@ public sealed class ClickWriter(
         var appended = false;
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
         {
-            var subscriptions = await EventOutbox.SubscriptionsAsync(connection, transaction, workspace.Key, _abandon.Token);
-            if (!subscriptions.Any(s => s.Events.Contains(EventTypes.LinkClicked, StringComparer.Ordinal)))
+            if (!await outbox.IsWantedAsync(connection, transaction, workspace.Key, EventTypes.LinkClicked, _abandon.Token))
             {
                 continue;
             }
@@ -477,7 +476,7 @@ public sealed class ClickWriter(
                 [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], _abandon.Token)).ToDictionary(l => l.Id);
             List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
                 .Select(click => new LinkEvent(clicked[click.LinkId], AnalyticsEndpoints.ToResponse(click), click.IsBot, click.TimestampMs))];
-            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, _abandon.Token, subscriptions);
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, _abandon.Token);
             appended |= events.Count > 0;
         }
 

@@ -1,9 +1,7 @@
 using System.Security.Claims;
 using System.Text;
-using Dapper;
 using Tern.Server.Access;
 using Tern.Server.Hosting;
-using Tern.Server.Storage;
 
 namespace Tern.Server.Events;
 
@@ -16,7 +14,7 @@ public static class EventEndpoints
             .Produces<Tern.Contracts.ListResponse<Tern.Contracts.EventEnvelope>>();
 
     public static async Task<IResult> ListEvents(
-        ClaimsPrincipal user, Database database, CancellationToken cancellationToken,
+        ClaimsPrincipal user, EventLog log, CancellationToken cancellationToken,
         string? type = null, string? limit = null, string? cursor = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -32,13 +30,7 @@ public static class EventEndpoints
             return Problems.ValidationResult(errors);
         }
 
-        var sql = new StringBuilder("SELECT id, payload FROM events WHERE workspace_id = @workspaceId");
-        sql.Append(type is null ? "" : " AND type = @type");
-        sql.Append(cursor is null ? "" : " AND id < @cursor");
-        sql.Append(" ORDER BY id DESC LIMIT @take");
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(sql.ToString(),
-            new { workspaceId = TernClaims.WorkspaceOf(user), type, cursor, take = pageSize + 1 }, cancellationToken: cancellationToken))).ToList();
+        var rows = await log.ListAsync(TernClaims.WorkspaceOf(user), type, cursor, pageSize + 1, cancellationToken);
 
         // Payloads are stored as the exact JSON that was (or will be) delivered; the page embeds them unchanged.
         var page = rows.Take(pageSize).ToList();

@@ -12,7 +12,7 @@ namespace Tern.Server.Events;
 /// across the cluster. (Click limits are announced by the click writer in the batch that reaches them.)
 /// </summary>
 internal sealed class ExpirySweeper(
-    Database database, LinkStore links, EventOutbox outbox, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
+    Database database, LinkStore links, LinkEvents outbox, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
     ILogger<ExpirySweeper> logger) : BackgroundService
 {
     public const string JobName = "expiry sweep";

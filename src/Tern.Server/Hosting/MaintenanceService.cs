@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tern.Server.Clicks;
+using Tern.Server.Events;
 using Tern.Server.Storage;
 using Tern.Server.Storage.Postgres;
 using Tern.Server.Webhooks;
@@ -12,7 +13,7 @@ namespace Tern.Server.Hosting;
 /// partitions ahead. With PostgreSQL it runs once per period across all nodes.
 /// </summary>
 internal sealed class MaintenanceService(
-    Database database, IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, WebhookStore webhooks,
+    Database database, IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, DeliveryQueue deliveries, EventLog events,
     IOptions<WebhookOptions> webhookOptions, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
     ILogger<MaintenanceService> logger) : BackgroundService
 {
@@ -44,7 +45,8 @@ internal sealed class MaintenanceService(
 
         await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
         var deliveryCutoff = timeProvider.GetUtcNow().AddDays(-webhookOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
-        await RunAsync("purge old deliveries and events", () => webhooks.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
+        await RunAsync("purge old deliveries", () => deliveries.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
+        await RunAsync("purge old events", () => events.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
         var twoDaysAgo = timeProvider.GetUtcNow().AddDays(-2).ToUnixTimeMilliseconds();
         await RunAsync("forget past days' visitors", () => clicks.PurgeSightingsBeforeAsync(twoDaysAgo, stoppingToken), stoppingToken);
         if (clickOptions.Value.RetentionDays > 0)

@@ -86,8 +86,13 @@ public static class TernApplication
         services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());
         // Events and webhooks: a transactional outbox and the dispatcher that delivers it
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventLog>();
         services.AddSingleton<EventOutbox>();
+        services.AddSingleton<LinkEvents>();
         services.AddSingleton<WebhookStore>();
+        services.AddSingleton<DeliveryQueue>();
+        services.AddSingleton<DeliveryAnnouncements>();
+        services.AddSingleton<IEventSubscriber, WebhookFanOut>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddSingleton<ExpirySweeper>();

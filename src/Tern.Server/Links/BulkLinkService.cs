@@ -54,7 +54,7 @@ public abstract record BulkChange
 /// </summary>
 public sealed class BulkLinkService(
     Database database, LinkStore store, LinkValidator validator, LinkService links, LinkCache cache, ClickTallies tallies,
-    EventOutbox outbox, TimeProvider timeProvider)
+    LinkEvents outbox, TimeProvider timeProvider)
 {
     public const int MaxItems = 1000;
     public const int MaxIds = 1000;

@@ -31,7 +31,7 @@ public abstract record LinkOutcome
 /// any number of nodes yield one link; the loser reads the winner and answers as a repeated create.
 /// </summary>
 public sealed class LinkService(
-    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, EventOutbox outbox,
+    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, LinkEvents outbox,
     TimeProvider timeProvider)
 {
     private const int MaxAttempts = 8;

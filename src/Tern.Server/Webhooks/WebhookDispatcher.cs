@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
@@ -9,32 +9,42 @@ using Tern.Server.Hosting;
 namespace Tern.Server.Webhooks;
 
 /// <summary>
-/// Sends due deliveries: claims them (so nodes share the work and none sends what another has claimed), POSTs
-/// each signed per Standard Webhooks, records every attempt, and schedules the next one on the retry schedule.
-/// Woken by the outbox the moment an event commits, so a first attempt leaves within milliseconds; otherwise it
-/// polls once a second. Each endpoint has its own small budget of requests in flight, so a hanging receiver only
-/// ever holds up its own deliveries. Attempts are recorded in batches by one loop (a group commit): the slot is
-/// free again as soon as the receiver has answered, and the delivery stays claimed until its attempt is stored.
+/// Sends due deliveries. Each endpoint is a lane: it claims its own due deliveries a window at a time (so nodes share
+/// the work and none sends what another has claimed), keeps as many requests in flight as the receiver handles well
+/// (<see cref="AdaptiveConcurrency"/>), rests after a run of failures, and never waits on another endpoint's backlog.
+/// One loop owns the lanes: it starts sends, takes their outcomes, and claims more when a lane has less than a window
+/// in hand; storage is asked per window, not per delivery. Attempts are recorded in batches by a second loop (a group
+/// commit); a delivery stays claimed until its attempt is stored. Woken by the outbox the moment an event commits,
+/// so a first attempt leaves within milliseconds; otherwise every lane is looked at once a second.
 /// </summary>
 public sealed class WebhookDispatcher : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan AnnouncedFor = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan AnnouncedWake = TimeSpan.FromMilliseconds(20);
 
-    private readonly WebhookStore _store;
+    private readonly DeliveryQueue _queue;
+    private readonly WebhookStore _webhooks;
     private readonly EventOutbox _outbox;
+    private readonly DeliveryAnnouncements _announcements;
     private readonly WebhookOptions _options;
     private readonly RetrySchedule _schedule;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
-    private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
-    private readonly System.Threading.Channels.Channel<AttemptRecord> _records =
-        System.Threading.Channels.Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
-    private int _total;
+    private readonly Dictionary<string, EndpointLane> _lanes = new(StringComparer.Ordinal);
+    private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
+    private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
+    private int _inFlight;
+    private int _nextLane;
+    private long _attempts;
 
-    public WebhookDispatcher(WebhookStore store, EventOutbox outbox, IOptions<WebhookOptions> options, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(
+        DeliveryQueue queue, WebhookStore webhooks, EventOutbox outbox, DeliveryAnnouncements announcements, IOptions<WebhookOptions> options,
+        TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
     {
-        (_store, _outbox, _options, _timeProvider, _logger) = (store, outbox, options.Value, timeProvider, logger);
+        (_queue, _webhooks, _outbox, _announcements, _options, _timeProvider, _logger) =
+            (queue, webhooks, outbox, announcements, options.Value, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
         _http = new HttpClient(SsrfGuard.CreateHandler(_options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds)))
         {
@@ -46,20 +56,248 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>Attempts made since start, successful or not.</summary>
     public long Attempts => Interlocked.Read(ref _attempts);
 
-    private long _attempts;
+    /// <summary>This node's view of each endpoint: requests in flight and the current limit. Read by metrics.</summary>
+    public IReadOnlyList<(string WebhookId, int InFlight, int Limit)> Lanes()
+    {
+        lock (_lanes)
+        {
+            return [.. _lanes.Values.Select(l => (l.WebhookId, l.InFlight, l.Concurrency.Limit))];
+        }
+    }
+
+    /// <summary>This node's concurrency limit for the endpoint, or null when it has not sent to it.</summary>
+    public int? ConcurrencyOf(string webhookId)
+    {
+        lock (_lanes)
+        {
+            return _lanes.TryGetValue(webhookId, out var lane) ? lane.Concurrency.Limit : null;
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var recorder = Task.Run(RecordAsync, CancellationToken.None);
         try
         {
-            await DispatchAsync(stoppingToken);
+            await PumpAsync(stoppingToken);
         }
         finally
         {
+            await StopAsync();
             // Attempts already made are stored before the dispatcher stops (for as long as the host allows).
             _records.Writer.TryComplete();
             await recorder;
+        }
+    }
+
+    /// <summary>The loop that owns the lanes.</summary>
+    private async Task PumpAsync(CancellationToken stoppingToken)
+    {
+        var nextLook = 0L;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                _outbox.Signals.TryRead(out _); // whatever it announced is looked at below
+                var now = Now();
+                TakeOutcomes(now);
+                var periodicLook = now >= nextLook;
+                if (periodicLook)
+                {
+                    await RefreshLanesAsync(stoppingToken);
+                    nextLook = now + (long)Poll.TotalMilliseconds;
+                }
+
+                TakeAnnouncements(now);
+                StartSends(now, stoppingToken);
+                await ClaimAsync(now, periodicLook, stoppingToken);
+                StartSends(Now(), stoppingToken);
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                Log.DispatchFailed(_logger, exception);
+                await WaitAsync(Poll, stoppingToken);
+                continue;
+            }
+
+            var announced = _lanes.Values.Any(l => l.AnnouncedUntil > Now() && l.Wanted(Now(), false) > 0);
+            await WaitAsync(announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), stoppingToken);
+        }
+    }
+
+    /// <summary>Waits for an outcome, a new event, or the timeout, whichever comes first.</summary>
+    private async Task WaitAsync(TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        if (_outcomes.Reader.TryPeek(out _) || _outbox.Signals.TryPeek(out _))
+        {
+            return;
+        }
+
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var outcome = _outcomes.Reader.WaitToReadAsync(wake.Token).AsTask();
+        var signal = _outbox.Signals.WaitToReadAsync(wake.Token).AsTask();
+        var delay = Task.Delay(timeout, _timeProvider, wake.Token);
+        await Task.WhenAny(outcome, signal, delay);
+        await wake.CancelAsync();
+    }
+
+    /// <summary>Follows the subscriptions: a lane per enabled endpoint; a disabled or deleted one's lane goes once idle.</summary>
+    private async Task RefreshLanesAsync(CancellationToken stoppingToken)
+    {
+        var enabled = (await _webhooks.EnabledIdsAsync(stoppingToken)).ToHashSet(StringComparer.Ordinal);
+        lock (_lanes)
+        {
+            foreach (var id in enabled.Where(id => !_lanes.ContainsKey(id)))
+            {
+                _lanes[id] = NewLane(id);
+            }
+
+            foreach (var lane in _lanes.Values.ToList())
+            {
+                lane.Enabled = enabled.Contains(lane.WebhookId);
+                if (!lane.Enabled && lane.Idle)
+                {
+                    _lanes.Remove(lane.WebhookId);
+                }
+            }
+        }
+    }
+
+    private EndpointLane NewLane(string webhookId) =>
+        new(webhookId, Math.Min(_options.InitialConcurrencyPerEndpoint, _options.MaxConcurrencyPerEndpoint), _options.MaxConcurrencyPerEndpoint);
+
+    private void TakeAnnouncements(long now)
+    {
+        var announced = _announcements.Take();
+        if (announced.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lanes)
+        {
+            foreach (var id in announced)
+            {
+                if (!_lanes.TryGetValue(id, out var lane))
+                {
+                    _lanes[id] = lane = NewLane(id);
+                }
+
+                lane.AnnouncedUntil = now + (long)AnnouncedFor.TotalMilliseconds;
+            }
+        }
+    }
+
+    /// <summary>Claims a window for every lane that wants one, all in one transaction.</summary>
+    private async Task ClaimAsync(long now, bool periodicLook, CancellationToken stoppingToken)
+    {
+        var wanted = _lanes.Values.Select(l => (l.WebhookId, Count: l.Wanted(now, periodicLook))).Where(w => w.Count > 0).ToList();
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+
+        var claimed = await _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken);
+        var got = claimed.GroupBy(c => c.Delivery.WebhookId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        foreach (var (webhookId, count) in wanted)
+        {
+            var lane = _lanes[webhookId];
+            var taken = got.GetValueOrDefault(webhookId) ?? [];
+            taken.ForEach(lane.Ready.Enqueue);
+            lane.MoreWaiting = taken.Count == count;
+        }
+    }
+
+    /// <summary>Starts what the lanes may send, taking the lanes in turn so that no endpoint starves the others.</summary>
+    private void StartSends(long now, CancellationToken stoppingToken)
+    {
+        var lanes = _lanes.Values.ToList();
+        var room = _options.MaxConcurrency - _inFlight;
+        for (var progress = true; progress && room > 0;)
+        {
+            progress = false;
+            for (var i = 0; i < lanes.Count && room > 0; i++)
+            {
+                var lane = lanes[(_nextLane + i) % lanes.Count];
+                if (!lane.CanSend(now))
+                {
+                    continue;
+                }
+
+                var item = lane.Ready.Dequeue();
+                if (item.ClaimedUntil - now < _options.ClaimSeconds * 500L)
+                {
+                    continue; // waited half its claim: it may not finish inside it, so it is claimed again once the claim lapses
+                }
+
+                var saturated = lane.InFlight + 1 >= lane.Concurrency.Limit;
+                lane.InFlight++;
+                _inFlight++;
+                room--;
+                progress = true;
+                _ = SendAndReportAsync(lane, item, saturated, stoppingToken);
+            }
+
+            _nextLane = lanes.Count == 0 ? 0 : (_nextLane + 1) % lanes.Count;
+        }
+    }
+
+    private async Task SendAndReportAsync(EndpointLane lane, ClaimedDelivery item, bool saturated, CancellationToken stoppingToken)
+    {
+        SendResult? result = null;
+        try
+        {
+            result = await SendAsync(item, stoppingToken);
+        }
+        catch (Exception exception)
+        {
+            // Unsent: the claim expires and the delivery is sent again (at least once, never lost).
+            Log.DispatchFailed(_logger, exception);
+        }
+
+        _outcomes.Writer.TryWrite(new Outcome(lane, item, saturated, result));
+    }
+
+    /// <summary>Takes finished sends: frees their slots, adapts each lane's limit, and hands the attempts to the recorder.</summary>
+    private void TakeOutcomes(long now)
+    {
+        while (_outcomes.Reader.TryRead(out var outcome))
+        {
+            var (lane, item, saturated, result) = outcome;
+            lane.InFlight--;
+            _inFlight--;
+            if (result is null)
+            {
+                continue;
+            }
+
+            var (attempt, succeeded, retryAfter, signal) = result;
+            lane.Concurrency.OnCompleted(signal, attempt.LatencyMs, saturated);
+            lane.Count(succeeded, now);
+            var jitter = RandomNumberGenerator.GetInt32(1_000_000) / 1_000_000d;
+            var delay = succeeded ? null : _schedule.NextDelay(item.Delivery.Attempts + 1, jitter, retryAfter);
+            long? next = delay is { } d ? attempt.AttemptedAt + (long)d.TotalMilliseconds : null;
+            _records.Writer.TryWrite(new AttemptRecord(attempt, item.Delivery, succeeded, next));
+        }
+    }
+
+    /// <summary>On stop: waits for the sends in flight (cancelled with the host) and gives back what was claimed but not sent.</summary>
+    private async Task StopAsync()
+    {
+        while (_inFlight > 0 && await _outcomes.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            TakeOutcomes(Now());
+        }
+
+        var unsent = _lanes.Values.SelectMany(l => l.Ready).Select(c => c.Delivery.Id).ToList();
+        try
+        {
+            await _queue.ReleaseAsync(unsent, CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            // Their claims lapse instead, and another node or the next start sends them.
+            Log.DispatchFailed(_logger, exception);
         }
     }
 
@@ -79,7 +317,7 @@ public sealed class WebhookDispatcher : BackgroundService
             {
                 try
                 {
-                    await _store.RecordAttemptsAsync(batch, disableAfterMs, CancellationToken.None);
+                    await _queue.RecordAsync(batch, disableAfterMs, CancellationToken.None);
                     break;
                 }
                 catch (Exception exception) when (attempt < 5)
@@ -104,93 +342,10 @@ public sealed class WebhookDispatcher : BackgroundService
         }
     }
 
-    private async Task DispatchAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var claimed = 0;
-            try
-            {
-                claimed = await ClaimAndSendAsync(stoppingToken);
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                Log.DispatchFailed(_logger, exception);
-            }
-
-            if (claimed == 0 || Volatile.Read(ref _total) >= _options.MaxConcurrency)
-            {
-                await WaitForWorkAsync(stoppingToken);
-            }
-        }
-    }
-
-    private async Task WaitForWorkAsync(CancellationToken stoppingToken)
-    {
-        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        poll.CancelAfter(Poll);
-        try
-        {
-            await _outbox.Signals.ReadAsync(poll.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task<int> ClaimAndSendAsync(CancellationToken stoppingToken)
-    {
-        var free = _options.MaxConcurrency - Volatile.Read(ref _total);
-        if (free <= 0)
-        {
-            return 0;
-        }
-
-        var busy = _inFlight.Where(e => e.Value >= _options.MaxConcurrencyPerEndpoint).Select(e => e.Key).ToList();
-        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var claimed = await _store.ClaimAsync(now, _options.ClaimSeconds * 1000L, free, busy,
-            webhookId => _options.MaxConcurrencyPerEndpoint - _inFlight.GetValueOrDefault(webhookId), stoppingToken);
-        foreach (var item in claimed)
-        {
-            // Only this loop fills slots, and the claim took no more than were free.
-            _inFlight.AddOrUpdate(item.Webhook.Id, 1, (_, n) => n + 1);
-            Interlocked.Increment(ref _total);
-            _ = SendAndRecordAsync(item, stoppingToken);
-        }
-
-        return claimed.Count;
-    }
-
-    private async Task SendAndRecordAsync(ClaimedDelivery item, CancellationToken stoppingToken)
-    {
-        try
-        {
-            var (attempt, succeeded, retryAfter) = await SendAsync(item, stoppingToken);
-            var jitter = RandomNumberGenerator.GetInt32(1_000_000) / 1_000_000d;
-            var delay = succeeded ? null : _schedule.NextDelay(item.Delivery.Attempts + 1, jitter, retryAfter);
-            long? next = delay is { } d ? attempt.AttemptedAt + (long)d.TotalMilliseconds : null;
-            _records.Writer.TryWrite(new AttemptRecord(attempt, item.Delivery, succeeded, next));
-        }
-        catch (Exception exception)
-        {
-            // Unsent: the claim expires and the delivery is sent again (at least once, never lost).
-            Log.DispatchFailed(_logger, exception);
-        }
-        finally
-        {
-            Leave(item.Webhook.Id);
-            _outbox.Signal(); // a slot is free: look for more
-        }
-    }
-
-    private void Leave(string webhookId)
-    {
-        _inFlight.AddOrUpdate(webhookId, 0, (_, n) => Math.Max(0, n - 1));
-        Interlocked.Decrement(ref _total);
-    }
+    private long Now() => _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>One attempt: the exact stored payload, signed with every current secret, under the timeout.</summary>
-    internal async Task<(DeliveryAttempt Attempt, bool Succeeded, TimeSpan? RetryAfter)> SendAsync(ClaimedDelivery item, CancellationToken stoppingToken)
+    internal async Task<SendResult> SendAsync(ClaimedDelivery item, CancellationToken stoppingToken)
     {
         Interlocked.Increment(ref _attempts);
         var attemptedAt = _timeProvider.GetUtcNow();
@@ -236,7 +391,8 @@ public sealed class WebhookDispatcher : BackgroundService
 
         var attempt = new DeliveryAttempt(Ids.New("att", attemptedAt.ToUnixTimeMilliseconds()), item.Delivery.Id,
             attemptedAt.ToUnixTimeMilliseconds(), status, (int)clock.ElapsedMilliseconds, excerpt, error);
-        return (attempt, status is >= 200 and <= 299, retryAfter);
+        var signal = status is null or 429 or >= 500 ? ReceiverSignal.Overloaded : ReceiverSignal.Answered;
+        return new SendResult(attempt, status is >= 200 and <= 299, retryAfter, signal);
     }
 
     public override void Dispose()
@@ -244,4 +400,8 @@ public sealed class WebhookDispatcher : BackgroundService
         _http.Dispose();
         base.Dispose();
     }
+
+    internal sealed record SendResult(DeliveryAttempt Attempt, bool Succeeded, TimeSpan? RetryAfter, ReceiverSignal Signal);
+
+    private sealed record Outcome(EndpointLane Lane, ClaimedDelivery Item, bool Saturated, SendResult? Result);
 }

@@ -33,6 +33,8 @@ public static class WebhookEndpoints
             .WithName("GetWebhookDelivery").WithSummary("One delivery with its attempts and the exact payload");
         webhooks.MapPost("/{id}/deliveries/{deliveryId}/retry", RetryDelivery).RequireAuthorization(Scopes.WebhooksWrite)
             .WithName("RetryWebhookDelivery").WithSummary("Send a delivery again now (also a failed one)");
+        webhooks.MapGet("/{id}/stats", GetStats).RequireAuthorization(Scopes.WebhooksRead)
+            .WithName("GetWebhookStats").WithSummary("The endpoint's backlog (pending, due, oldest waiting) and its delivery rate");
         webhooks.MapPost("/{id}/rotate-secret", RotateSecret).RequireAuthorization(Scopes.WebhooksWrite)
             .WithName("RotateWebhookSecret").WithSummary("New signing secret; the old one keeps signing beside it for 24 hours");
     }
@@ -121,7 +123,8 @@ public static class WebhookEndpoints
         await store.DeleteAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
 
     public static async Task<Results<Accepted<DeliveryResponse>, ProblemHttpResult>> SendTest(
-        string id, ClaimsPrincipal user, WebhookStore store, EventOutbox outbox, TimeProvider time, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, WebhookStore store, DeliveryQueue queue, DeliveryAnnouncements announcements, EventOutbox outbox,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is not { } webhook)
         {
@@ -137,13 +140,15 @@ public static class WebhookEndpoints
             Data = new EventData(),
         };
         var payload = JsonSerializer.Serialize(envelope, TernJsonContext.Default.EventEnvelope);
-        var delivery = await store.InsertTestDeliveryAsync(webhook, envelope.Id, payload, Ids.New("dlv", now), now, cancellationToken);
+        var test = new AppendedEvent(envelope.Id, EventTypes.WebhookTest, webhook.WorkspaceId, null, [], false, now, payload);
+        var delivery = await queue.EnqueueTestAsync(webhook, test, cancellationToken);
+        announcements.Announce([webhook.Id]);
         outbox.Signal();
         return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{delivery.Id}", ToResponse(delivery, null, payload));
     }
 
     public static async Task<Results<Ok<ListResponse<DeliveryResponse>>, ProblemHttpResult>> ListDeliveries(
-        string id, ClaimsPrincipal user, WebhookStore store, CancellationToken cancellationToken,
+        string id, ClaimsPrincipal user, WebhookStore store, DeliveryQueue queue, CancellationToken cancellationToken,
         string? status = null, string? limit = null, string? cursor = null)
     {
         if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is null)
@@ -154,7 +159,8 @@ public static class WebhookEndpoints
         var errors = new Dictionary<string, string[]>();
         var pageSize = Paging.Parse(limit, cursor, "dlv", errors);
 
-        if (status is not (null or "pending" or "succeeded" or "failed"))
+        var wanted = DeliveryStatuses.Parse(status);
+        if (status is not null && wanted is null)
         {
             errors["status"] = ["status must be pending, succeeded or failed."];
         }
@@ -164,36 +170,61 @@ public static class WebhookEndpoints
             return Problems.ValidationResult(errors);
         }
 
-        var page = await store.ListDeliveriesAsync(id, status, cursor, pageSize + 1, cancellationToken);
+        var page = await queue.ListAsync(id, wanted, cursor, pageSize + 1, cancellationToken);
         var items = page.Take(pageSize).ToList();
-        var attempts = (await store.AttemptsAsync([.. items.Select(d => d.Id)], cancellationToken)).ToLookup(a => a.DeliveryId);
         return TypedResults.Ok(new ListResponse<DeliveryResponse>(
-            [.. items.Select(d => ToResponse(d, [.. attempts[d.Id]], null))], page.Count > pageSize ? items[^1].Id : null));
+            [.. items.Select(d => ToResponse(d.Delivery, d.Attempts, null))], page.Count > pageSize ? items[^1].Delivery.Id : null));
     }
 
     public static async Task<Results<Ok<DeliveryResponse>, ProblemHttpResult>> GetDelivery(
-        string id, string deliveryId, ClaimsPrincipal user, WebhookStore store, CancellationToken cancellationToken)
+        string id, string deliveryId, ClaimsPrincipal user, WebhookStore store, DeliveryQueue queue, CancellationToken cancellationToken)
     {
         if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is null)
         {
             return NotFound(id);
         }
 
-        return await store.FindDeliveryAsync(id, deliveryId, cancellationToken) is { } found
+        return await queue.FindAsync(id, deliveryId, cancellationToken) is { } found
             ? TypedResults.Ok(ToResponse(found.Delivery, found.Attempts, found.Payload))
             : Problems.Result(Problems.NotFound, $"Webhook {id} has no delivery '{deliveryId}'.");
     }
 
     public static async Task<Results<Accepted, ProblemHttpResult>> RetryDelivery(
-        string id, string deliveryId, ClaimsPrincipal user, WebhookStore store, EventOutbox outbox, TimeProvider time, CancellationToken cancellationToken)
+        string id, string deliveryId, ClaimsPrincipal user, DeliveryQueue queue, DeliveryAnnouncements announcements, EventOutbox outbox,
+        TimeProvider time, CancellationToken cancellationToken)
     {
-        if (!await store.RetryNowAsync(TernClaims.WorkspaceOf(user), id, deliveryId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
+        if (!await queue.RetryNowAsync(TernClaims.WorkspaceOf(user), id, deliveryId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
         {
             return Problems.Result(Problems.NotFound, $"Webhook {id} has no delivery '{deliveryId}'.");
         }
 
+        announcements.Announce([id]);
         outbox.Signal();
         return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{deliveryId}");
+    }
+
+    public static async Task<Results<Ok<WebhookStatsResponse>, ProblemHttpResult>> GetStats(
+        string id, ClaimsPrincipal user, WebhookStore store, DeliveryQueue queue, WebhookDispatcher dispatcher, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var backlog = await queue.BacklogAsync(id, now, cancellationToken);
+        return TypedResults.Ok(new WebhookStatsResponse
+        {
+            Pending = backlog.Pending,
+            Due = backlog.Due,
+            OldestPendingAt = At(backlog.OldestPendingAt),
+            OldestPendingAgeSeconds = backlog.OldestPendingAt is { } oldest ? Math.Max(0, now - oldest) / 1000d : 0,
+            SucceededLastMinute = backlog.SucceededLastMinute,
+            FailedLastMinute = backlog.FailedLastMinute,
+            DeliveriesPerSecond = Math.Round(backlog.SucceededLastMinute / 60d, 2),
+            Concurrency = dispatcher.ConcurrencyOf(id),
+        });
     }
 
     public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecret(
@@ -277,9 +308,9 @@ public static class WebhookEndpoints
         WebhookId = delivery.WebhookId,
         EventId = delivery.EventId,
         EventType = delivery.EventType,
-        Status = delivery.Status,
+        Status = delivery.Status.ToStorage(),
         Attempts = delivery.Attempts,
-        NextAttemptAt = delivery.Status == "pending" ? At(delivery.NextAttemptAt) : null,
+        NextAttemptAt = delivery.Status == DeliveryStatus.Pending ? At(delivery.NextAttemptAt) : null,
         LastAttemptAt = At(delivery.LastAttemptAt),
         LastStatusCode = delivery.LastStatusCode,
         LastError = delivery.LastError,

@@ -17,9 +17,16 @@ public sealed class WebhookOptions
     [Range(1, 300)]
     public int TimeoutSeconds { get; set; } = 10;
 
-    /// <summary>Attempts in flight at once to one endpoint, so a slow receiver cannot hold up the others.</summary>
+    /// <summary>
+    /// The most attempts in flight at once to one endpoint. Within it the number adapts to the receiver: more while
+    /// it answers fast and well, fewer when it slows down or fails.
+    /// </summary>
     [Range(1, 1000)]
-    public int MaxConcurrencyPerEndpoint { get; set; } = 8;
+    public int MaxConcurrencyPerEndpoint { get; set; } = 64;
+
+    /// <summary>Attempts in flight to an endpoint before its answers have shown what it can take.</summary>
+    [Range(1, 1000)]
+    public int InitialConcurrencyPerEndpoint { get; set; } = 8;
 
     /// <summary>Attempts in flight at once on this node.</summary>
     [Range(1, 10_000)]

@@ -1,0 +1,98 @@
+using System.Data.Common;
+using Dapper;
+using Tern.Server.Hosting;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Events;
+
+/// <summary>An event as stored: its id and exact payload, with what subscriptions filter on.</summary>
+public sealed record AppendedEvent(string Id, string Type, string WorkspaceId, string? LinkId, IReadOnlyList<string> Tags, bool IsBot, long At, string Payload);
+
+/// <summary>The <c>events</c> table: the log every event is written to with the change that caused it.</summary>
+public sealed class EventLog(Database database)
+{
+    private const int PurgeBatch = 1000;
+
+    /// <summary>Appends the events in the caller's transaction, in multi-row statements.</summary>
+    public static Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction,
+            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES ", "", 6, 50, events,
+            (e, values) =>
+            {
+                values[0] = e.Id;
+                values[1] = e.WorkspaceId;
+                values[2] = e.Type;
+                values[3] = e.LinkId;
+                values[4] = e.Payload;
+                values[5] = e.At;
+            }, cancellationToken);
+
+    /// <summary>The stored payloads of these events, by id.</summary>
+    public async Task<Dictionary<string, string>> PayloadsAsync(
+        DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        var rows = await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(
+            $"SELECT id, payload FROM events WHERE {database.Dialect.InList("id", "ids")}",
+            new { ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.Id, r => r.Payload, StringComparer.Ordinal);
+    }
+
+    /// <summary>A workspace's events, newest first, strictly before <paramref name="before"/> when given.</summary>
+    public async Task<IReadOnlyList<(string Id, string Payload)>> ListAsync(
+        string workspaceId, string? type, string? before, int take, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(
+            $"""
+            SELECT id, payload FROM events WHERE workspace_id = @workspaceId
+            {(type is null ? "" : "AND type = @type")} {(before is null ? "" : "AND id < @before")}
+            ORDER BY id DESC LIMIT @take
+            """, new { workspaceId, type, before, take }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>
+    /// Deletes events older than the cutoff that no delivery still refers to, a thousand per transaction in id order
+    /// (ids begin with their instant), so that a month of campaign traffic never holds the writer at once.
+    /// </summary>
+    public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
+    {
+        var bound = Ids.LowerBound("evt", cutoffMs);
+        var dialect = database.Dialect;
+        var after = "";
+        var total = 0;
+        while (true)
+        {
+            var (purged, last) = await database.WriteAsync(async (connection, transaction) =>
+            {
+                var ids = (await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT id FROM events WHERE id > @after AND id < @bound ORDER BY id LIMIT @batch",
+                    new { after, bound, batch = PurgeBatch }, transaction, cancellationToken: cancellationToken))).ToArray();
+                if (ids.Length == 0)
+                {
+                    return (0, (string?)null);
+                }
+
+                // Deliveries are the webhook room's; an event one of them still points at is its payload, so it stays.
+                var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                    $"""
+                    DELETE FROM events WHERE {dialect.InList("id", "ids")}
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)
+                    """, new { ids }, transaction, cancellationToken: cancellationToken));
+                return (deleted, ids[^1]);
+            }, cancellationToken);
+            total += purged;
+            if (last is null)
+            {
+                return total;
+            }
+
+            after = last;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System.Data.Common;
+using Tern.Contracts;
+using Tern.Server.Events;
+
+namespace Tern.Server.Links;
+
+/// <summary>One event about a link: the link and, for link.clicked, the click, whether a bot made it, and when.</summary>
+public readonly record struct LinkEvent(Link Link, ClickResponse? Click = null, bool IsBot = false, long? At = null);
+
+/// <summary>
+/// Publishes link events through the outbox, in the caller's transaction: the link as the API shows it is the
+/// event's data, and its workspace, id and tags are what subscriptions filter on.
+/// </summary>
+public sealed class LinkEvents(EventOutbox outbox, LinkResponses responses)
+{
+    public Task AppendAsync(DbConnection connection, DbTransaction transaction, string type, Link link, CancellationToken cancellationToken) =>
+        AppendManyAsync(connection, transaction, type, [new LinkEvent(link)], cancellationToken);
+
+    public Task AppendManyAsync(DbConnection connection, DbTransaction transaction, string type, IReadOnlyList<Link> links, CancellationToken cancellationToken) =>
+        AppendManyAsync(connection, transaction, type, [.. links.Select(link => new LinkEvent(link))], cancellationToken);
+
+    public Task AppendManyAsync(
+        DbConnection connection, DbTransaction transaction, string type, IReadOnlyList<LinkEvent> items, CancellationToken cancellationToken) =>
+        outbox.PublishAsync(connection, transaction,
+            [.. items.Select(item => new EventToPublish(type, item.Link.WorkspaceId, item.Link.Id, item.Link.Tags, item.IsBot,
+                new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At))],
+            cancellationToken);
+
+    /// <summary>True when something in the workspace subscribes to this type of event.</summary>
+    public Task<bool> IsWantedAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken) =>
+        outbox.IsWantedAsync(connection, transaction, workspaceId, type, cancellationToken);
+
+    /// <summary>Rung after commit: deliveries of what was just appended leave at once.</summary>
+    public void Signal() => outbox.Signal();
+}

@@ -1,0 +1,322 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+using Tern.Server.Events;
+using Tern.Server.Hosting;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Webhooks;
+
+/// <summary>
+/// The <c>webhook_deliveries</c> and <c>webhook_attempts</c> tables as a queue per endpoint. Every statement on the
+/// delivery path costs what its batch costs, not what the backlog holds: a claim walks one endpoint's due
+/// deliveries through an index of pending ones only; recording a batch of attempts is a handful of statements;
+/// purging goes a thousand rows per transaction.
+/// </summary>
+public sealed class DeliveryQueue(Database database, EventLog events, WebhookStore webhookStore)
+{
+    private const int PurgeBatch = 1000;
+    private const int RowsPerStatement = 500;
+    private const string Pending = DeliveryStatuses.PendingSql;
+
+    private const string Columns = "id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at";
+
+    /// <summary>Queues deliveries in the caller's transaction, due at once.</summary>
+    public static Task EnqueueAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction,
+            """
+            INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
+            VALUES 
+            """, "", 9, 50, deliveries,
+            (d, values) =>
+            {
+                values[0] = d.Id;
+                values[1] = d.WebhookId;
+                values[2] = d.WorkspaceId;
+                values[3] = d.EventId;
+                values[4] = d.EventType;
+                values[5] = d.Status.ToStorage();
+                values[6] = d.Attempts;
+                values[7] = d.NextAttemptAt;
+                values[8] = d.CreatedAt;
+            }, cancellationToken);
+
+    /// <summary>Stores a one-off webhook.test event and its delivery to one endpoint.</summary>
+    public Task<Delivery> EnqueueTestAsync(Webhook webhook, AppendedEvent test, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await EventLog.AppendAsync(connection, transaction, [test], cancellationToken);
+            var delivery = WebhookFanOut.NewDelivery(webhook.Id, test);
+            await EnqueueAsync(connection, transaction, [delivery], cancellationToken);
+            return delivery;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Claims up to the wanted number of due deliveries of each endpoint, oldest due first, until <c>now + claimMs</c>;
+    /// disabled endpoints get nothing. On PostgreSQL rows another node is claiming are skipped (FOR UPDATE SKIP
+    /// LOCKED), so nodes share an endpoint's queue without waiting on each other; a claim that outlives a crashed node
+    /// simply expires and the delivery is taken again.
+    /// </summary>
+    public Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(
+        IReadOnlyList<(string WebhookId, int Count)> wanted, long now, long claimMs, CancellationToken cancellationToken) =>
+        database.WriteAsync<IReadOnlyList<ClaimedDelivery>>(async (connection, transaction) =>
+        {
+            var webhooks = await webhookStore.FindEnabledAsync(connection, transaction, [.. wanted.Select(w => w.WebhookId)], cancellationToken);
+            var claimed = new List<(Delivery Delivery, Webhook Webhook)>();
+            foreach (var (webhookId, count) in wanted)
+            {
+                if (count > 0 && webhooks.TryGetValue(webhookId, out var webhook))
+                {
+                    var rows = await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
+                        ClaimSql, new { webhookId, now, until = now + claimMs, take = count }, transaction, cancellationToken: cancellationToken));
+                    claimed.AddRange(rows.OrderBy(r => r.NextAttemptAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => (r.ToDelivery(), webhook)));
+                }
+            }
+
+            var payloads = await events.PayloadsAsync(connection, transaction, [.. claimed.Select(c => c.Delivery.EventId).Distinct()], cancellationToken);
+            return [.. claimed.Select(c => new ClaimedDelivery(c.Delivery, c.Webhook, payloads.GetValueOrDefault(c.Delivery.EventId) ?? "null", now + claimMs))];
+        }, cancellationToken);
+
+    /// <summary>
+    /// One endpoint's due, unclaimed deliveries through <c>webhook_deliveries_ready</c>: the index holds pending rows
+    /// only, ordered by endpoint and due time, so the scan reads the rows it returns plus those still claimed.
+    /// </summary>
+    internal string ClaimSql => $"""
+        UPDATE webhook_deliveries SET claimed_until = @until
+        WHERE id IN (
+            SELECT d.id FROM webhook_deliveries d
+            WHERE d.webhook_id = @webhookId AND d.status = {Pending} AND d.next_attempt_at <= @now
+              AND (d.claimed_until IS NULL OR d.claimed_until < @now)
+            ORDER BY d.next_attempt_at LIMIT @take {database.Dialect.SkipLocked("d")})
+        RETURNING {Columns}
+        """;
+
+    /// <summary>Gives back claimed deliveries that were not sent (a node stopping), so they are due again at once.</summary>
+    public Task ReleaseAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE webhook_deliveries SET claimed_until = NULL WHERE {database.Dialect.InList("id", "ids")}",
+            new { ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <summary>
+    /// Records a batch of attempts in one transaction and moves each delivery on: succeeded, pending again at its next
+    /// attempt, or failed (retries exhausted). Set-based: one insert for the attempts, one update per outcome (retries
+    /// carry their own due time), and each endpoint's health once for the batch.
+    /// </summary>
+    public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
+        records.Count == 0 ? Task.CompletedTask : database.WriteAsync(async (connection, transaction) =>
+        {
+            await MultiRowStatement.ExecuteAsync(connection, transaction,
+                "INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempted_at, status_code, latency_ms, response_excerpt, error) VALUES ",
+                "", 8, 50, records,
+                (r, values) =>
+                {
+                    values[0] = r.Attempt.Id;
+                    values[1] = r.Attempt.DeliveryId;
+                    values[2] = r.Delivery.WebhookId;
+                    values[3] = r.Attempt.AttemptedAt;
+                    values[4] = r.Attempt.StatusCode;
+                    values[5] = r.Attempt.LatencyMs;
+                    values[6] = r.Attempt.ResponseExcerpt;
+                    values[7] = r.Attempt.Error;
+                }, cancellationToken);
+            await FinishAsync(connection, transaction, DeliveryStatus.Succeeded, [.. records.Where(r => r.Succeeded)], cancellationToken);
+            await FinishAsync(connection, transaction, DeliveryStatus.Failed, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is null)], cancellationToken);
+            await RescheduleAsync(connection, transaction, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is not null)], cancellationToken);
+            foreach (var endpoint in records.OrderBy(r => r.Attempt.AttemptedAt).GroupBy(r => r.Delivery.WebhookId, StringComparer.Ordinal))
+            {
+                await WebhookStore.RecordHealthAsync(connection, transaction, endpoint.Key, [.. endpoint], disableAfterMs, cancellationToken);
+            }
+
+            return records.Count;
+        }, cancellationToken);
+
+    private async Task FinishAsync(DbConnection connection, DbTransaction transaction, DeliveryStatus status, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in records.Chunk(RowsPerStatement))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = NULL, claimed_until = NULL
+                WHERE {database.Dialect.InList("id", "ids")}
+                """, new { status = status.ToStorage(), ids = chunk.Select(r => r.Delivery.Id).ToArray() }, transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    /// <summary>Failed attempts with a retry left: pending again, each at its own time (a CASE over the chunk's ids).</summary>
+    private async Task RescheduleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in records.Chunk(RowsPerStatement))
+        {
+            var parameters = new DynamicParameters();
+            var cases = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                parameters.Add($"i{i}", chunk[i].Delivery.Id);
+                parameters.Add($"n{i}", chunk[i].NextAttemptAt!.Value);
+                cases.Append(" WHEN @i").Append(i).Append(" THEN @n").Append(i);
+            }
+
+            parameters.Add("ids", chunk.Select(r => r.Delivery.Id).ToArray());
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = NULL, next_attempt_at = CASE id{cases} END
+                WHERE {database.Dialect.InList("id", "ids")}
+                """, parameters, transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    /// <summary>Makes a delivery due now again, whatever its state (a manual retry).</summary>
+    public async Task<bool> RetryNowAsync(string workspaceId, string webhookId, string deliveryId, long now, CancellationToken cancellationToken) =>
+        await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            UPDATE webhook_deliveries SET status = {Pending}, next_attempt_at = @now, claimed_until = NULL
+            WHERE id = @deliveryId AND webhook_id = @webhookId AND workspace_id = @workspaceId
+            """, new { now, deliveryId, webhookId, workspaceId }, transaction, cancellationToken: cancellationToken)), cancellationToken) == 1;
+
+    /// <summary>An endpoint's deliveries, newest first, each with its attempts.</summary>
+    public async Task<IReadOnlyList<(Delivery Delivery, IReadOnlyList<DeliveryAttempt> Attempts)>> ListAsync(
+        string webhookId, DeliveryStatus? status, string? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
+            $"""
+            SELECT {Columns} FROM webhook_deliveries WHERE webhook_id = @webhookId
+            {(status is null ? "" : "AND status = @status")} {(before is null ? "" : "AND id < @before")}
+            ORDER BY id DESC LIMIT @limit
+            """, new { webhookId, status = status?.ToStorage(), before, limit }, cancellationToken: cancellationToken))).ToList();
+        var attempts = (await AttemptsAsync(connection, [.. rows.Select(r => r.Id)], cancellationToken)).ToLookup(a => a.DeliveryId);
+        return [.. rows.Select(r => (r.ToDelivery(attempts[r.Id]), (IReadOnlyList<DeliveryAttempt>)[.. attempts[r.Id]]))];
+    }
+
+    /// <summary>One delivery with its attempts and the exact payload.</summary>
+    public async Task<(Delivery Delivery, string Payload, IReadOnlyList<DeliveryAttempt> Attempts)?> FindAsync(
+        string webhookId, string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM webhook_deliveries WHERE id = @deliveryId AND webhook_id = @webhookId",
+            new { deliveryId, webhookId }, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return null;
+        }
+
+        var payloads = await events.PayloadsAsync(connection, null, [row.EventId], cancellationToken);
+        var attempts = await AttemptsAsync(connection, [deliveryId], cancellationToken);
+        return (row.ToDelivery(attempts), payloads.GetValueOrDefault(row.EventId) ?? "null", attempts);
+    }
+
+    private async Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(DbConnection connection, IReadOnlyCollection<string> deliveryIds, CancellationToken cancellationToken)
+    {
+        if (deliveryIds.Count == 0)
+        {
+            return [];
+        }
+
+        var rows = await connection.QueryAsync<AttemptRow>(new CommandDefinition(
+            $"""
+            SELECT id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error FROM webhook_attempts
+            WHERE {database.Dialect.InList("delivery_id", "ids")} ORDER BY id
+            """, new { ids = deliveryIds.ToArray() }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => new DeliveryAttempt(r.Id, r.DeliveryId, r.AttemptedAt, r.StatusCode, r.LatencyMs, r.ResponseExcerpt, r.Error))];
+    }
+
+    /// <summary>
+    /// Deletes finished deliveries older than the cutoff (their attempts go with them), a thousand per transaction in
+    /// id order (ids begin with their instant), so that a month of campaign traffic never holds the writer at once.
+    /// Pending ones stay, however old.
+    /// </summary>
+    public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
+    {
+        var bound = Ids.LowerBound("dlv", cutoffMs);
+        var after = "";
+        var total = 0;
+        while (true)
+        {
+            var (purged, last) = await database.WriteAsync(async (connection, transaction) =>
+            {
+                var ids = (await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT id FROM webhook_deliveries WHERE id > @after AND id < @bound ORDER BY id LIMIT @batch",
+                    new { after, bound, batch = PurgeBatch }, transaction, cancellationToken: cancellationToken))).ToArray();
+                if (ids.Length == 0)
+                {
+                    return (0, (string?)null);
+                }
+
+                var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                    $"DELETE FROM webhook_deliveries WHERE {database.Dialect.InList("id", "ids")} AND status <> {Pending}",
+                    new { ids }, transaction, cancellationToken: cancellationToken));
+                return (deleted, ids[^1]);
+            }, cancellationToken);
+            total += purged;
+            if (last is null)
+            {
+                return total;
+            }
+
+            after = last;
+        }
+    }
+
+    /// <summary>An endpoint's backlog: pending and due deliveries, the oldest pending one, and the last minute's outcomes.</summary>
+    public async Task<DeliveryBacklog> BacklogAsync(string webhookId, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var queue = await connection.QuerySingleAsync<(long Pending, long? Due, long? Oldest)>(new CommandDefinition(
+            $"""
+            SELECT COUNT(*), SUM(CASE WHEN next_attempt_at <= @now THEN 1 ELSE 0 END), MIN(created_at)
+            FROM webhook_deliveries WHERE webhook_id = @webhookId AND status = {Pending}
+            """, new { webhookId, now }, cancellationToken: cancellationToken));
+        var recent = await connection.QuerySingleAsync<(long? Succeeded, long? Failed)>(new CommandDefinition(
+            """
+            SELECT SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END), SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 0 ELSE 1 END)
+            FROM webhook_attempts WHERE webhook_id = @webhookId AND attempted_at > @since
+            """, new { webhookId, since = now - 60_000 }, cancellationToken: cancellationToken));
+        return new DeliveryBacklog(webhookId, queue.Pending, queue.Due ?? 0, queue.Oldest, recent.Succeeded ?? 0, recent.Failed ?? 0);
+    }
+
+    private sealed class DeliveryRow
+    {
+        public string Id { get; set; } = "";
+        public string WebhookId { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string EventId { get; set; } = "";
+        public string EventType { get; set; } = "";
+        public string Status { get; set; } = "";
+        public int Attempts { get; set; }
+        public long? NextAttemptAt { get; set; }
+        public long CreatedAt { get; set; }
+
+        /// <summary>The delivery, its last attempt's outcome taken from the attempt log.</summary>
+        public Delivery ToDelivery(IEnumerable<DeliveryAttempt>? attempts = null)
+        {
+            var last = attempts?.LastOrDefault();
+            return new()
+            {
+                Id = Id,
+                WebhookId = WebhookId,
+                WorkspaceId = WorkspaceId,
+                EventId = EventId,
+                EventType = EventType,
+                Status = DeliveryStatuses.Parse(Status) ?? DeliveryStatus.Pending,
+                Attempts = Attempts,
+                NextAttemptAt = NextAttemptAt,
+                LastAttemptAt = last?.AttemptedAt,
+                LastStatusCode = last?.StatusCode,
+                LastError = last?.Error,
+                CreatedAt = CreatedAt,
+            };
+        }
+    }
+
+    private sealed class AttemptRow
+    {
+        public string Id { get; set; } = "";
+        public string DeliveryId { get; set; } = "";
+        public long AttemptedAt { get; set; }
+        public int? StatusCode { get; set; }
+        public int LatencyMs { get; set; }
+        public string? ResponseExcerpt { get; set; }
+        public string? Error { get; set; }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Data.Common;
+using Tern.Server.Events;
+using Tern.Server.Hosting;
+
+namespace Tern.Server.Webhooks;
+
+/// <summary>
+/// Subscribes the webhook room to the event log: in the transaction that appends events, one pending delivery per
+/// enabled subscription that wants each event, and a word to this node's dispatcher about which endpoints got work.
+/// </summary>
+public sealed class WebhookFanOut(DeliveryAnnouncements announcements) : IEventSubscriber
+{
+    public async Task<bool> WantsAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken) =>
+        (await WebhookStore.SubscriptionsAsync(connection, transaction, workspaceId, cancellationToken))
+            .Any(s => s.Events.Contains(type, StringComparer.Ordinal));
+
+    public async Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken)
+    {
+        var deliveries = new List<Delivery>();
+        foreach (var workspace in events.GroupBy(e => e.WorkspaceId, StringComparer.Ordinal))
+        {
+            var subscriptions = await WebhookStore.SubscriptionsAsync(connection, transaction, workspace.Key, cancellationToken);
+            foreach (var e in workspace)
+            {
+                deliveries.AddRange(subscriptions.Where(s => s.Wants(e.Type, e.LinkId, e.Tags, e.IsBot)).Select(s => NewDelivery(s.Id, e)));
+            }
+        }
+
+        await DeliveryQueue.EnqueueAsync(connection, transaction, deliveries, cancellationToken);
+        announcements.Announce(deliveries.Select(d => d.WebhookId).Distinct(StringComparer.Ordinal));
+    }
+
+    /// <summary>A delivery of the event to one endpoint, due at once.</summary>
+    public static Delivery NewDelivery(string webhookId, AppendedEvent e) => new()
+    {
+        Id = Ids.New("dlv", e.At),
+        WebhookId = webhookId,
+        WorkspaceId = e.WorkspaceId,
+        EventId = e.Id,
+        EventType = e.Type,
+        Status = DeliveryStatus.Pending,
+        Attempts = 0,
+        NextAttemptAt = e.At,
+        CreatedAt = e.At,
+    };
+}
+
+/// <summary>
+/// Endpoints that were just given deliveries on this node. The dispatcher looks at those first, so a first attempt
+/// leaves within milliseconds; the rest it finds at its next poll.
+/// </summary>
+public sealed class DeliveryAnnouncements
+{
+    private readonly Lock _lock = new();
+    private HashSet<string> _announced = new(StringComparer.Ordinal);
+
+    public void Announce(IEnumerable<string> webhookIds)
+    {
+        lock (_lock)
+        {
+            _announced.UnionWith(webhookIds);
+        }
+    }
+
+    /// <summary>The endpoints announced since the last call.</summary>
+    public HashSet<string> Take()
+    {
+        lock (_lock)
+        {
+            var taken = _announced;
+            _announced = new(StringComparer.Ordinal);
+            return taken;
+        }
+    }
+}
