@@ -108,6 +108,31 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task AnEndpointsStatsShowItsBacklogAndHowFastItHasBeenServed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var failing = false;
+        receiver.Respond = (_, _) => Task.FromResult((Volatile.Read(ref failing) ? 503 : 200, (string?)null));
+        var (api, webhook) = await SubscribeAsync(receiver, ["link.created"]);
+        await api.CreateLinkAsync(new { url = "https://example.com/stats-1", slug = UniqueSlug() });
+        await WaitForDeliveryAsync(api, webhook.Id, d => d.Status == "succeeded");
+
+        Volatile.Write(ref failing, true);
+        await api.CreateLinkAsync(new { url = "https://example.com/stats-2", slug = UniqueSlug() });
+        await WaitForDeliveryAsync(api, webhook.Id, d => d is { Status: "pending", Attempts: >= 1 });
+        var stats = await api.GetFromJsonAsync<WebhookStatsResponse>($"/api/v1/webhooks/{webhook.Id}/stats", Json);
+
+        Assert.Equal(1, stats!.Pending);
+        Assert.Equal(1, stats.SucceededLastMinute);
+        Assert.True(stats.FailedLastMinute >= 1);
+        Assert.NotNull(stats.OldestPendingAt);
+        Assert.InRange(stats.OldestPendingAgeSeconds, 0, 60);
+        Assert.InRange(stats.Concurrency!.Value, 1, 2);
+        var unknown = await api.GetAsync("/api/v1/webhooks/wh_01JDQ7X1R5ZK3M8V0W2C4B6N9P/stats");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
     public async Task AnExhaustedDeliveryFailsAndCanBeRetriedByHand()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using Tern.Server.Storage;
+using Tern.Server.Storage.Postgres;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Storage;
+
+public sealed class DeliveryQueueComplianceOnPostgres : DeliveryQueueCompliance
+{
+    protected override async Task<Database> CreateDatabaseAsync()
+    {
+        var backend = new PostgresBackend();
+        await backend.InitializeAsync();
+        DisposeAfterTest(backend);
+        var database = new PostgresDatabase(NpgsqlDataSource.Create(backend.ConnectionString));
+        DisposeAfterTest(database.DataSource);
+        return database;
+    }
+
+    /// <summary>
+    /// The rows PostgreSQL's scan of the deliveries read to find the batch (returned, plus removed by the filter), from
+    /// <c>EXPLAIN (ANALYZE)</c>; the scan must go through the index of pending deliveries.
+    /// </summary>
+    protected override async Task<long> ClaimCostAsync(string sql, object parameters)
+    {
+        await ExecuteAsync("ANALYZE webhook_deliveries");
+        var json = await InRolledBackTransactionAsync((connection, transaction) => connection.ExecuteScalarAsync<string>(
+            new CommandDefinition("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, parameters, transaction, cancellationToken: TestContext.Current.CancellationToken)));
+        var scans = new List<JsonElement>();
+        Collect(JsonDocument.Parse(json!).RootElement[0].GetProperty("Plan"), scans);
+        var scan = Assert.Single(scans);
+        Assert.Equal("webhook_deliveries_ready", scan.GetProperty("Index Name").GetString());
+        var removed = scan.TryGetProperty("Rows Removed by Filter", out var filtered) ? filtered.GetInt64() : 0;
+        return (scan.GetProperty("Actual Rows").GetInt64() * scan.GetProperty("Actual Loops").GetInt64()) + removed;
+    }
+
+    protected override void AssertClaimCostWithinBatch(long cost, int take, int inFlight) => Assert.InRange(cost, take, take + inFlight + 1);
+
+    /// <summary>The plan's scans of the deliveries table under the claim's alias.</summary>
+    private static void Collect(JsonElement node, List<JsonElement> scans)
+    {
+        if (node.TryGetProperty("Relation Name", out var relation) && relation.GetString() == "webhook_deliveries"
+            && node.TryGetProperty("Alias", out var alias) && alias.GetString() == "d")
+        {
+            scans.Add(node);
+        }
+
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                Collect(child, scans);
+            }
+        }
+    }
+}
