@@ -74,6 +74,17 @@ internal sealed class ClickGenerator(HttpClient client, IReadOnlyList<string> sl
     /// <summary>Sends <c>rate × duration</c> clicks on schedule, then waits (up to 60 s) for the ones in flight.</summary>
     public async Task RunAsync(TimeSpan duration)
     {
+        // A thread of its own, waking every millisecond: the thread pool is busy with Tern and would delay the schedule.
+        await Task.Factory.StartNew(() => Send(duration), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var waited = Stopwatch.StartNew();
+        while (Volatile.Read(ref _inFlight) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(5);
+        }
+    }
+
+    private void Send(TimeSpan duration)
+    {
         var mix = new TrafficMix(seed, browsersOnly: true);
         var total = (long)(rate * duration.TotalSeconds);
         var start = Stopwatch.GetTimestamp();
@@ -94,13 +105,7 @@ internal sealed class ClickGenerator(HttpClient client, IReadOnlyList<string> sl
                 _ = SendAsync(slugs[mix.Next(slugs.Count)], mix.Agent(), mix.Referrer(), start + (due * Stopwatch.Frequency / rate));
             }
 
-            await Task.Delay(1);
-        }
-
-        var waited = Stopwatch.StartNew();
-        while (Volatile.Read(ref _inFlight) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(5);
+            Thread.Sleep(1);
         }
     }
 

@@ -26,12 +26,9 @@ internal sealed class SoakMonitor
     private readonly LinkCreator? _creator;
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly List<float> _lags = [];
-    private long _at;
-    private long _sent;
-    private long _answered;
-    private long _skipped;
-    private long _failed;
-    private long _delivered;
+    private Counters _from;
+    private Counters _previousFrom;
+    private Samples _previous = new([], [], []);
 
     public SoakMonitor(SoakLedger ledger, Func<long> expected, ClickGenerator? clicks = null, LinkCreator? creator = null)
     {
@@ -39,7 +36,7 @@ internal sealed class SoakMonitor
         _expected = expected;
         _clicks = clicks;
         _creator = creator;
-        _at = _start;
+        _from = Read();
     }
 
     public List<SoakRow> Rows { get; } = [];
@@ -68,7 +65,7 @@ internal sealed class SoakMonitor
         }
 
         await load;
-        Take(phase);
+        Take(phase, last: true);
     }
 
     /// <summary>Counts deliveries each second until nothing is owed or <paramref name="deadline"/> passes, with a row every 5 s.</summary>
@@ -93,7 +90,7 @@ internal sealed class SoakMonitor
 
         if (perSecond.Count % 5 != 0)
         {
-            Take(phase);
+            Take(phase, last: true);
         }
 
         var whole = perSecond.Count > 1 ? perSecond.Take(perSecond.Count - 1).ToList() : perSecond;
@@ -101,21 +98,29 @@ internal sealed class SoakMonitor
             whole.Count == 0 ? 0 : whole.Take(5).Average(), whole.Count == 0 ? 0 : whole.TakeLast(5).Average());
     }
 
-    /// <summary>Closes the current interval.</summary>
-    public SoakRow Take(string phase)
+    /// <summary>
+    /// Closes the current interval. The <paramref name="last"/> one of a phase, when shorter than a second, is
+    /// folded into the row before it rather than shown as rates over a sliver of time.
+    /// </summary>
+    public SoakRow Take(string phase, bool last = false)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = Read();
         var lags = _ledger.TakeLags();
         _lags.AddRange(lags);
-        var lagValues = lags.Select(l => (double)l).ToList();
-        var created = _creator?.Latency.Take() ?? [];
-        var redirects = _clicks?.Latency.Take() ?? [];
-        var row = new SoakRow(phase, Stopwatch.GetElapsedTime(_start, now).TotalSeconds, Stopwatch.GetElapsedTime(_at, now).TotalSeconds,
-            Delta(ref _sent, _clicks?.Sent ?? 0), Delta(ref _answered, _clicks?.Answered ?? 0), Delta(ref _skipped, _clicks?.Skipped ?? 0),
-            Delta(ref _failed, _clicks?.Failed ?? 0), Delta(ref _delivered, _ledger.Delivered),
-            Percentiles.Of(lagValues, 50), Percentiles.Of(lagValues, 99), Backlog,
-            Percentiles.Of(created, 50), Percentiles.Of(created, 99), Percentiles.Of(redirects, 50), Percentiles.Of(redirects, 99), Machine.RssMiB());
-        _at = now;
+        var samples = new Samples([.. lags.Select(l => (double)l)], _creator?.Latency.Take() ?? [], _clicks?.Latency.Take() ?? []);
+        var from = _from;
+        if (last && Rows.Count > 0 && Rows[^1].Phase == phase && Stopwatch.GetElapsedTime(_from.At, now.At) < TimeSpan.FromSeconds(1))
+        {
+            Rows.RemoveAt(Rows.Count - 1);
+            from = _previousFrom;
+            samples = new Samples([.. _previous.Lags, .. samples.Lags], [.. _previous.Created, .. samples.Created], [.. _previous.Redirects, .. samples.Redirects]);
+        }
+
+        var row = new SoakRow(phase, Stopwatch.GetElapsedTime(_start, now.At).TotalSeconds, Stopwatch.GetElapsedTime(from.At, now.At).TotalSeconds,
+            now.Sent - from.Sent, now.Answered - from.Answered, now.Skipped - from.Skipped, now.Failed - from.Failed, now.Delivered - from.Delivered,
+            Percentiles.Of(samples.Lags, 50), Percentiles.Of(samples.Lags, 99), Backlog, Percentiles.Of(samples.Created, 50),
+            Percentiles.Of(samples.Created, 99), Percentiles.Of(samples.Redirects, 50), Percentiles.Of(samples.Redirects, 99), Machine.RssMiB());
+        (_previousFrom, _previous, _from) = (from, samples, now);
         Rows.Add(row);
         RssMaxMiB = Math.Max(RssMaxMiB, row.RssMiB);
         Machine.Log(string.Create(CultureInfo.InvariantCulture,
@@ -124,10 +129,10 @@ internal sealed class SoakMonitor
         return row;
     }
 
-    private static long Delta(ref long last, long now)
-    {
-        var delta = now - last;
-        last = now;
-        return delta;
-    }
+    private Counters Read() => new(Stopwatch.GetTimestamp(), _clicks?.Sent ?? 0, _clicks?.Answered ?? 0, _clicks?.Skipped ?? 0,
+        _clicks?.Failed ?? 0, _ledger.Delivered);
+
+    private readonly record struct Counters(long At, long Sent, long Answered, long Skipped, long Failed, long Delivered);
+
+    private sealed record Samples(List<double> Lags, List<double> Created, List<double> Redirects);
 }

@@ -16,12 +16,12 @@ internal static class SoakReport
         var s = runs[0].Settings;
         report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook soak ({s.Rate:N0} clicks/s for {s.Seconds} s: browser redirects `GET /{{slug}}` over {s.Links:N0} links, open loop with at most {s.MaxInFlight} in flight; a link created with `POST /api/v1/links` at most {s.CreatesPerSecond} times a second meanwhile; every click a `link.clicked` event for each endpoint)");
         report.AppendLine();
-        report.AppendLine("| storage | endpoints | clicks sent · answered · skipped · failed | deliveries expected | delivered | duplicates | bad signatures | backlog when the clicks stopped | **drained after s** | lag p50 ms | lag p99 ms | redirect p50 · p99 ms | sent late p50 · p99 ms | link creation p50 · p99 ms (links) | RSS max MiB | CPU cores: Tern+load+receiver (+ PG); others | busy before |");
-        report.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|---:|");
+        report.AppendLine("| storage | endpoints | clicks sent · answered · skipped · failed | deliveries expected | delivered | duplicates | bad signatures | backlog when the clicks stopped | **drained after s** | lag p50 ms | lag p99 ms | redirect p50 · p99 ms | sent late p50 · p99 ms | link creation p50 · p99 ms (links) | RSS MiB before → max | CPU cores: Tern+load+receiver (+ PG); others | busy before |");
+        report.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|");
         foreach (var r in runs)
         {
-            var drained = r.DrainSeconds is { } d ? $"**{d:0.0}**" : $"not after {s.Deadline.TotalSeconds:0} (deadline)";
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.Sent:N0} · {r.Answered:N0} · {r.Skipped:N0} · {r.Failed:N0} | {r.Expected:N0} | {r.Delivered:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.Drain.BacklogAtStop:N0} | {drained} | {r.LagP50:0} | {r.LagP99:0} | {r.RedirectP50:0.0} · {r.RedirectP99:0.0} | {r.LateP50:0.0} · {r.LateP99:0.0} | {r.CreateP50:0.0} · {r.CreateP99:0.0} ({r.Created:N0}{(r.CreateFailures > 0 ? $", {r.CreateFailures} failed" : "")}) | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+            var drained = r.DrainSeconds is { } d ? $"**{Ms(d, "0.0")}**" : $"not after {Ms(s.Deadline.TotalSeconds, "0")} (deadline)";
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.Sent:N0} · {r.Answered:N0} · {r.Skipped:N0} · {r.Failed:N0} | {r.Expected:N0} | {r.Delivered:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.Drain.BacklogAtStop:N0} | {drained} | {Ms(r.LagP50, "0")} | {Ms(r.LagP99, "0")} | {Ms(r.RedirectP50, "0.0")} · {Ms(r.RedirectP99, "0.0")} | {Ms(r.LateP50, "0.0")} · {Ms(r.LateP99, "0.0")} | {Ms(r.CreateP50, "0.0")} · {Ms(r.CreateP99, "0.0")} ({r.Created:N0}{(r.CreateFailures > 0 ? $", {r.CreateFailures} failed" : "")}) | {r.RssBeforeMiB:0} → {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
         }
 
         report.AppendLine();
@@ -33,7 +33,7 @@ internal static class SoakReport
             report.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
             foreach (var row in r.Rows)
             {
-                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Phase} | {row.Sent / row.Seconds:N0} | {row.Answered / row.Seconds:N0} | {row.Skipped:N0} | {row.Delivered / row.Seconds:N0} | {row.LagP50:0} | {row.LagP99:0} | {row.Backlog:N0} | {row.CreateP50:0.0} · {row.CreateP99:0.0} | {row.RedirectP50:0.0} · {row.RedirectP99:0.0} | {row.RssMiB:0} |");
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Phase} | {row.Sent / row.Seconds:N0} | {row.Answered / row.Seconds:N0} | {row.Skipped:N0} | {row.Delivered / row.Seconds:N0} | {Ms(row.LagP50, "0")} | {Ms(row.LagP99, "0")} | {row.Backlog:N0} | {Ms(row.CreateP50, "0.0")} · {Ms(row.CreateP99, "0.0")} | {Ms(row.RedirectP50, "0.0")} · {Ms(row.RedirectP99, "0.0")} | {row.RssMiB:0} |");
             }
 
             report.AppendLine();
@@ -54,9 +54,9 @@ internal static class SoakReport
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
         foreach (var r in runs)
         {
-            var after = r.DeliveredSeconds is { } d ? $"{d:0.0}" : "(deadline)";
-            var rate = r.DeliveredSeconds is { } t ? $"**{r.Delivered / t:N0}**" : "—";
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.EnqueuedSeconds:0.0} | {r.CommittedSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Drain.FirstFive:N0} | {r.Drain.LastFive:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.LagP50 / 1000:0.0} · {r.LagP99 / 1000:0.0} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+            var after = r.DeliveredSeconds is { } d ? Ms(d, "0.0") : "(deadline)";
+            var rate = r.DeliveredSeconds is { } t ? $"**{Ms(r.Delivered / t, "N0")}**" : "—";
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.EnqueuedSeconds:0.0} | {r.CommittedSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Drain.FirstFive:N0} | {r.Drain.LastFive:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {Ms(r.LagP50 / 1000, "0.0")} · {Ms(r.LagP99 / 1000, "0.0")} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
         }
 
         report.AppendLine();
@@ -68,7 +68,7 @@ internal static class SoakReport
             report.AppendLine("|---:|---:|---:|---:|---:|---:|");
             foreach (var row in r.Rows)
             {
-                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Delivered / row.Seconds:N0} | {row.LagP50:0} | {row.LagP99:0} | {row.Backlog:N0} | {row.RssMiB:0} |");
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Delivered / row.Seconds:N0} | {Ms(row.LagP50, "0")} | {Ms(row.LagP99, "0")} | {row.Backlog:N0} | {row.RssMiB:0} |");
             }
 
             report.AppendLine();
@@ -82,6 +82,10 @@ internal static class SoakReport
         {
             report.AppendLine(CultureInfo.InvariantCulture, $"Nothing was owed when the load stopped (backlog {drain.BacklogAtStop:N0}).");
         }
+        else if (drain.PerSecond.Count <= 6)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"Drain from a backlog of {drain.BacklogAtStop:N0}, deliveries each second: {string.Join(' ', drain.PerSecond)}");
+        }
         else
         {
             report.AppendLine(CultureInfo.InvariantCulture, $"Drain from a backlog of {drain.BacklogAtStop:N0}: {drain.FirstFive:N0} deliveries/s over the first 5 s, {drain.LastFive:N0}/s over the last 5 whole seconds; each second: {string.Join(' ', drain.PerSecond)}");
@@ -89,4 +93,7 @@ internal static class SoakReport
 
         report.AppendLine();
     }
+
+    /// <summary>A percentile, or a dash when the interval had no sample.</summary>
+    private static string Ms(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, CultureInfo.InvariantCulture);
 }

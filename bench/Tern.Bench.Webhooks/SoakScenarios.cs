@@ -13,7 +13,7 @@ internal sealed record SoakSettings(int Rate, int Seconds, int Links, int MaxInF
 internal sealed record SoakResult(
     string Backend, int Endpoints, SoakSettings Settings, long Sent, long Answered, long Skipped, long Failed, long Expected,
     long Delivered, long Duplicates, long BadSignatures, double? DrainSeconds, double LagP50, double LagP99, double RedirectP50,
-    double RedirectP99, double LateP50, double LateP99, double CreateP50, double CreateP99, int Created, long CreateFailures, double RssMaxMiB, CpuShare Cpu,
+    double RedirectP99, double LateP50, double LateP99, double CreateP50, double CreateP99, int Created, long CreateFailures, double RssBeforeMiB, double RssMaxMiB, CpuShare Cpu,
     int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
 
 internal sealed record BurstResult(
@@ -54,8 +54,14 @@ internal static class SoakScenarios
         var warmup = new ClickGenerator(client, slugs, rate: 100, settings.MaxInFlight, seed: 5);
         await warmup.RunAsync(TimeSpan.FromSeconds(WarmupClicks / 100.0));
         await WebhookScenarios.WaitForAsync(() => ledger.Delivered >= warmup.Answered * endpoints, TimeSpan.FromSeconds(60));
+        if (ledger.Delivered < warmup.Answered * endpoints)
+        {
+            Machine.Log($"  only {ledger.Delivered} of the warm-up's {warmup.Answered * endpoints} deliveries arrived within 60 s; the rest may count in the run");
+        }
+
         ledger.Reset();
         var busy = await Machine.WaitQuietAsync("webhook soak");
+        var rssBefore = Machine.RssMiB();
 
         var clicks = new ClickGenerator(client, slugs, settings.Rate, settings.MaxInFlight, seed: 17);
         var creator = new LinkCreator(host.Http, settings.CreatesPerSecond);
@@ -81,7 +87,7 @@ internal static class SoakScenarios
         var result = new SoakResult(backend.Name, endpoints, settings, clicks.Sent, clicks.Answered, clicks.Skipped, clicks.Failed, expected,
             ledger.Delivered, ledger.Duplicates, receiver.BadSignatures, drainSeconds, Percentiles.Of(lags, 50), Percentiles.Of(lags, 99),
             Percentiles.Of(redirects, 50), Percentiles.Of(redirects, 99), Percentiles.Of(late, 50), Percentiles.Of(late, 99), Percentiles.Of(created, 50), Percentiles.Of(created, 99),
-            created.Count, creator.Failed, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
+            created.Count, creator.Failed, rssBefore, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
         Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered, {result.Duplicates} duplicates, " +
             $"drained {(drainSeconds is { } s ? $"{s:0.0} s" : "not by the deadline")} after the clicks stopped; cores: {cpu}");
         return result;
