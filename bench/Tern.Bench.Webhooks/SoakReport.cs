@@ -56,7 +56,7 @@ internal static class SoakReport
         {
             var after = r.DeliveredSeconds is { } d ? Ms(d, "0.0") : "(deadline)";
             var rate = r.DeliveredSeconds is { } t ? $"**{Ms(r.Delivered / t, "N0")}**" : "—";
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.EnqueuedSeconds:0.0} | {r.CommittedSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Drain.FirstFive:N0} | {r.Drain.LastFive:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {Ms(r.LagP50 / 1000, "0.0")} · {Ms(r.LagP99 / 1000, "0.0")} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.EnqueuedSeconds:0.0} | {r.CommittedSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {FirstLast(r.Drain)} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {Ms(r.LagP50 / 1000, "0.0")} · {Ms(r.LagP99 / 1000, "0.0")} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
         }
 
         report.AppendLine();
@@ -93,6 +93,10 @@ internal static class SoakReport
 
         report.AppendLine();
     }
+
+    /// <summary>The drain's rate over its first and its last 5 s, when it lasted long enough for them to differ.</summary>
+    private static string FirstLast(DrainRates drain) =>
+        drain.PerSecond.Count <= 6 ? "— | —" : $"{Ms(drain.FirstFive, "N0")} | {Ms(drain.LastFive, "N0")}";
 
     /// <summary>A percentile, or a dash when the interval had no sample.</summary>
     private static string Ms(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, CultureInfo.InvariantCulture);
