@@ -85,6 +85,23 @@ public static class Machine
         return new CpuSample(Stopwatch.GetTimestamp(), self, postgres, TimeSpan.FromSeconds((total - idle) / 100.0));
     }
 
+    /// <summary>Resident memory of this process in MiB (VmRSS of /proc/self/status, else the working set).</summary>
+    public static double RssMiB()
+    {
+        if (File.Exists("/proc/self/status"))
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) / 1024.0;
+                }
+            }
+        }
+
+        return Environment.WorkingSet / (1024.0 * 1024.0);
+    }
+
     public static void Log(string message) =>
         Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 

@@ -4,7 +4,7 @@ using System.Text;
 using Tern.Bench;
 using Tern.Bench.Webhooks;
 
-// Webhook latency (click → receiver) and delivery throughput of Tern hosted in this process. See the "Clicks and webhooks" section of bench/README.md.
+// Webhook latency (click → receiver), delivery throughput and a soak at campaign volume of Tern hosted in this process. See the "Clicks and webhooks" section of bench/README.md.
 //
 //   dotnet bench/Tern.Bench.Webhooks/bin/Release/net10.0/Tern.Bench.Webhooks.dll [options]
 //
@@ -13,8 +13,14 @@ using Tern.Bench.Webhooks;
 //   --windows LIST          Tern:Clicks:BatchWindowMilliseconds of the latency runs (100,0)
 //   --events N              clicks enqueued at once in a throughput run (20000)
 //   --concurrency LIST      Tern:Webhooks:MaxConcurrencyPerEndpoint of the throughput runs (8,64)
-//   --deadline-seconds S    longest a throughput run waits for its deliveries (600)
-//   --only LIST             latency,throughput,dispatch-cost (all)
+//   --deadline-seconds S    longest a throughput run, a soak's drain or a burst waits for its deliveries (600)
+//   --only LIST             latency,throughput,dispatch-cost,soak (all but soak, which runs only when named)
+//   --soak-rate R           soak: browser clicks/s, real redirects sent on schedule (3000)
+//   --soak-seconds S        soak: how long the clicks go on (120; 0: no sustained run, e.g. for a burst alone)
+//   --soak-endpoints LIST   soak and burst: link.clicked endpoints on the receiver, one run per value (1,4)
+//   --soak-links N          soak and burst: links created with POST /api/v1/links/bulk and clicked at random (20000)
+//   --soak-in-flight N      soak: most redirects waiting for their answer; a click due beyond it is skipped (256)
+//   --burst N               soak: also, per endpoint count, N clicks enqueued at once and their drain (0: none)
 //   --postgres "CS"         also run on PostgreSQL (a database is created per run from this connection string)
 //   --postgres-only         skip SQLite
 //   --out FILE              also write the markdown there
@@ -37,6 +43,8 @@ if (options.Postgres is not null)
 var latency = new List<LatencyResult>();
 var throughput = new List<ThroughputResult>();
 var costs = new List<DispatchCost>();
+var soaks = new List<SoakResult>();
+var bursts = new List<BurstResult>();
 var total = Stopwatch.StartNew();
 foreach (var backend in backends)
 {
@@ -67,6 +75,22 @@ foreach (var backend in backends)
     if (options.Runs("dispatch-cost"))
     {
         costs.Add(await WebhookScenarios.DispatchCostAsync(backend, options.Events, rounds: 50));
+    }
+
+    if (options.Runs("soak"))
+    {
+        foreach (var endpoints in options.SoakEndpoints)
+        {
+            if (options.Soak.Seconds > 0)
+            {
+                soaks.Add(await SoakScenarios.SoakAsync(backend, endpoints, options.Soak));
+            }
+
+            if (options.Burst > 0)
+            {
+                bursts.Add(await SoakScenarios.BurstAsync(backend, endpoints, options.Burst, options.Soak.Links, options.Soak.Deadline));
+            }
+        }
     }
 }
 
@@ -128,6 +152,8 @@ if (costs.Count > 0)
     report.AppendLine();
 }
 
+SoakReport.AppendSoaks(report, soaks);
+SoakReport.AppendBursts(report, bursts);
 var markdown = report.ToString();
 Console.WriteLine(markdown);
 if (options.Out is not null)
@@ -139,17 +165,22 @@ namespace Tern.Bench.Webhooks
 {
     internal sealed record Options(
         int Redirects, int PauseMs, IReadOnlyList<int> Windows, int Events, IReadOnlyList<int> Concurrency, int DeadlineSeconds,
-        IReadOnlyList<string>? Only, string? Postgres, bool PostgresOnly, string? Out, int QuietMaxBusy, int QuietWaitSeconds)
+        IReadOnlyList<string>? Only, string? Postgres, bool PostgresOnly, string? Out, int QuietMaxBusy, int QuietWaitSeconds,
+        SoakSettings Soak, IReadOnlyList<int> SoakEndpoints, int Burst)
     {
-        public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
+        /// <summary>Whether a scenario runs: the ones <c>--only</c> names, else all but the soak (minutes long).</summary>
+        public bool Runs(string scenario) => Only?.Contains(scenario) ?? scenario != "soak";
 
         public static Options Parse(string[] args)
         {
             var a = new BenchArgs(args);
+            var deadline = a.Int("--deadline-seconds", 600);
+            var soak = new SoakSettings(a.Int("--soak-rate", 3000), a.Int("--soak-seconds", 120), a.Int("--soak-links", 20000),
+                a.Int("--soak-in-flight", 256), CreatesPerSecond: 20, TimeSpan.FromSeconds(deadline));
             return new Options(
                 a.Int("--redirects", 500), a.Int("--pause-ms", 20), a.Ints("--windows", "100,0"), a.Int("--events", 20000),
-                a.Ints("--concurrency", "8,64"), a.Int("--deadline-seconds", 600), a.Only, a.Postgres, a.PostgresOnly, a.Out,
-                a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800));
+                a.Ints("--concurrency", "8,64"), deadline, a.Only, a.Postgres, a.PostgresOnly, a.Out,
+                a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800), soak, a.Ints("--soak-endpoints", "1,4"), a.Int("--burst", 0));
         }
     }
 }

@@ -266,8 +266,16 @@ internal static class WebhookScenarios
 
     private static async Task<string> SubscribeAsync(BenchHost host, Receiver receiver)
     {
+        var (id, secret) = await SubscribeAsync(host, receiver.Url);
+        receiver.Secret = secret;
+        return id;
+    }
+
+    /// <summary>A <c>link.clicked</c> subscription for <paramref name="url"/>: its id and signing secret.</summary>
+    internal static async Task<(string Id, string Secret)> SubscribeAsync(BenchHost host, string url)
+    {
         using var response = await host.Http.PostAsJsonAsync("/api/v1/webhooks",
-            new { url = receiver.Url, events = new[] { "link.clicked" }, description = "bench receiver" });
+            new { url, events = new[] { "link.clicked" }, description = "bench receiver" });
         var body = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != HttpStatusCode.Created)
         {
@@ -275,8 +283,7 @@ internal static class WebhookScenarios
         }
 
         using var json = JsonDocument.Parse(body);
-        receiver.Secret = json.RootElement.GetProperty("secret").GetString();
-        return json.RootElement.GetProperty("id").GetString()!;
+        return (json.RootElement.GetProperty("id").GetString()!, json.RootElement.GetProperty("secret").GetString()!);
     }
 
     private static async Task<string> CreateLinkAsync(BenchHost host)
@@ -307,7 +314,7 @@ internal static class WebhookScenarios
         }
     }
 
-    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
+    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (!condition() && clock.Elapsed < timeout)

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tern.Bench.Webhooks;
+
+/// <summary>The markdown of the soak and burst runs: a summary table, then each run's 5-second rows and drain.</summary>
+internal static class SoakReport
+{
+    public static void AppendSoaks(StringBuilder report, IReadOnlyList<SoakResult> runs)
+    {
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        var s = runs[0].Settings;
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook soak ({s.Rate:N0} clicks/s for {s.Seconds} s: browser redirects `GET /{{slug}}` over {s.Links:N0} links, open loop with at most {s.MaxInFlight} in flight; a link created with `POST /api/v1/links` at most {s.CreatesPerSecond} times a second meanwhile; every click a `link.clicked` event for each endpoint)");
+        report.AppendLine();
+        report.AppendLine("| storage | endpoints | clicks sent · answered · skipped · failed | deliveries expected | delivered | duplicates | bad signatures | backlog when the clicks stopped | **drained after s** | lag p50 ms | lag p99 ms | redirect p50 · p99 ms | sent late p50 · p99 ms | link creation p50 · p99 ms (links) | RSS MiB before → max | CPU cores: Tern+load+receiver (+ PG); others | busy before |");
+        report.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|");
+        foreach (var r in runs)
+        {
+            var drained = r.DrainSeconds is { } d ? $"**{Ms(d, "0.0")}**" : $"not after {Ms(s.Deadline.TotalSeconds, "0")} (deadline)";
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.Sent:N0} · {r.Answered:N0} · {r.Skipped:N0} · {r.Failed:N0} | {r.Expected:N0} | {r.Delivered:N0} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.Drain.BacklogAtStop:N0} | {drained} | {Ms(r.LagP50, "0")} | {Ms(r.LagP99, "0")} | {Ms(r.RedirectP50, "0.0")} · {Ms(r.RedirectP99, "0.0")} | {Ms(r.LateP50, "0.0")} · {Ms(r.LateP99, "0.0")} | {Ms(r.CreateP50, "0.0")} · {Ms(r.CreateP99, "0.0")} ({r.Created:N0}{(r.CreateFailures > 0 ? $", {r.CreateFailures} failed" : "")}) | {r.RssBeforeMiB:0} → {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+        }
+
+        report.AppendLine();
+        foreach (var r in runs)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"{r.Backend}, {r.Endpoints} endpoint(s), every 5 s (`soak`: clicks being sent; `drain`: after they stopped):");
+            report.AppendLine();
+            report.AppendLine("| t s | phase | clicks/s sent | clicks/s answered | skipped | deliveries/s | lag p50 ms | lag p99 ms | backlog | link creation p50 · p99 ms | redirect p50 · p99 ms | RSS MiB |");
+            report.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
+            foreach (var row in r.Rows)
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Phase} | {row.Sent / row.Seconds:N0} | {row.Answered / row.Seconds:N0} | {row.Skipped:N0} | {row.Delivered / row.Seconds:N0} | {Ms(row.LagP50, "0")} | {Ms(row.LagP99, "0")} | {row.Backlog:N0} | {Ms(row.CreateP50, "0.0")} · {Ms(row.CreateP99, "0.0")} | {Ms(row.RedirectP50, "0.0")} · {Ms(row.RedirectP99, "0.0")} | {row.RssMiB:0} |");
+            }
+
+            report.AppendLine();
+            AppendDrain(report, r.Drain);
+        }
+    }
+
+    public static void AppendBursts(StringBuilder report, IReadOnlyList<BurstResult> runs)
+    {
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook burst ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links enqueued at once, no other load; every click a `link.clicked` event for each endpoint)");
+        report.AppendLine();
+        report.AppendLine("| storage | endpoints | enqueued in s | clicks+events committed after s | delivered | all delivered after s | **deliveries/s** | first 5 s /s | last 5 s /s | duplicates | bad signatures | lag p50 · p99 s | RSS max MiB | CPU cores: Tern+receiver (+ PG); others | busy before |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
+        foreach (var r in runs)
+        {
+            var after = r.DeliveredSeconds is { } d ? Ms(d, "0.0") : "(deadline)";
+            var rate = r.DeliveredSeconds is { } t ? $"**{Ms(r.Delivered / t, "N0")}**" : "—";
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.EnqueuedSeconds:0.0} | {r.CommittedSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {FirstLast(r.Drain)} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {Ms(r.LagP50 / 1000, "0.0")} · {Ms(r.LagP99 / 1000, "0.0")} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+        }
+
+        report.AppendLine();
+        foreach (var r in runs)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"{r.Backend}, {r.Endpoints} endpoint(s), every 5 s:");
+            report.AppendLine();
+            report.AppendLine("| t s | deliveries/s | lag p50 ms | lag p99 ms | backlog | RSS MiB |");
+            report.AppendLine("|---:|---:|---:|---:|---:|---:|");
+            foreach (var row in r.Rows)
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {row.At:0} | {row.Delivered / row.Seconds:N0} | {Ms(row.LagP50, "0")} | {Ms(row.LagP99, "0")} | {row.Backlog:N0} | {row.RssMiB:0} |");
+            }
+
+            report.AppendLine();
+            AppendDrain(report, r.Drain);
+        }
+    }
+
+    private static void AppendDrain(StringBuilder report, DrainRates drain)
+    {
+        if (drain.PerSecond.Count == 0)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"Nothing was owed when the load stopped (backlog {drain.BacklogAtStop:N0}).");
+        }
+        else if (drain.PerSecond.Count <= 6)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"Drain from a backlog of {drain.BacklogAtStop:N0}, deliveries each second: {string.Join(' ', drain.PerSecond)}");
+        }
+        else
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"Drain from a backlog of {drain.BacklogAtStop:N0}: {drain.FirstFive:N0} deliveries/s over the first 5 s, {drain.LastFive:N0}/s over the last 5 whole seconds; each second: {string.Join(' ', drain.PerSecond)}");
+        }
+
+        report.AppendLine();
+    }
+
+    /// <summary>The drain's rate over its first and its last 5 s, when it lasted long enough for them to differ.</summary>
+    private static string FirstLast(DrainRates drain) =>
+        drain.PerSecond.Count <= 6 ? "— | —" : $"{Ms(drain.FirstFive, "N0")} | {Ms(drain.LastFive, "N0")}";
+
+    /// <summary>A percentile, or a dash when the interval had no sample.</summary>
+    private static string Ms(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, CultureInfo.InvariantCulture);
+}

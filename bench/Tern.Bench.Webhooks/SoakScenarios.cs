@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Tern.Contracts;
+using Tern.Server.Clicks;
+using Tern.Server.Redirect;
+
+namespace Tern.Bench.Webhooks;
+
+/// <summary>What a soak or burst run is given: clicks/s and seconds, links, in-flight bound and drain deadline.</summary>
+internal sealed record SoakSettings(int Rate, int Seconds, int Links, int MaxInFlight, int CreatesPerSecond, TimeSpan Deadline);
+
+internal sealed record SoakResult(
+    string Backend, int Endpoints, SoakSettings Settings, long Sent, long Answered, long Skipped, long Failed, long Expected,
+    long Delivered, long Duplicates, long BadSignatures, double? DrainSeconds, double LagP50, double LagP99, double RedirectP50,
+    double RedirectP99, double LateP50, double LateP99, double CreateP50, double CreateP99, int Created, long CreateFailures, double RssBeforeMiB, double RssMaxMiB, CpuShare Cpu,
+    int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
+
+internal sealed record BurstResult(
+    string Backend, int Endpoints, int Clicks, int Links, double EnqueuedSeconds, double CommittedSeconds, long Expected,
+    long Delivered, long Duplicates, long BadSignatures, double? DeliveredSeconds, double LagP50, double LagP99, double RssMaxMiB,
+    CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
+
+/// <summary>
+/// Campaign-volume webhook delivery: browser clicks at a fixed rate for minutes (real redirects over HTTP, open
+/// loop) to links created in bulk, every click a <c>link.clicked</c> event for each of the endpoints, with a link
+/// being created now and then through the API; or a burst of clicks enqueued at once, and its drain.
+/// </summary>
+internal static class SoakScenarios
+{
+    private const int WarmupClicks = 50;
+
+    public static async Task<SoakResult> SoakAsync(Backend backend, int endpoints, SoakSettings settings)
+    {
+        Machine.Log($"soak: {backend.Name}, {endpoints} endpoint(s), {settings.Rate} clicks/s for {settings.Seconds} s over {settings.Links:N0} links");
+        var ledger = new SoakLedger(endpoints);
+        await using var host = await BenchHost.StartAsync(backend, ["--Tern:Webhooks:AllowPrivateNetworks=true"]);
+        await using var receiver = await Receiver.StartAsync(readReferrer: false, observer: ledger.Observe);
+        var slugs = (await CreateLinksAsync(host, settings.Links)).Select(l => l.Slug).ToList();
+        await SubscribeAsync(host, receiver, endpoints);
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+            MaxConnectionsPerServer = settings.MaxInFlight,
+        })
+        {
+            BaseAddress = new Uri(host.BaseUrl),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        // Warm-up: JIT, connections and the dispatcher; its deliveries are not counted.
+        var warmup = new ClickGenerator(client, slugs, rate: 100, settings.MaxInFlight, seed: 5);
+        await warmup.RunAsync(TimeSpan.FromSeconds(WarmupClicks / 100.0));
+        await WebhookScenarios.WaitForAsync(() => ledger.Delivered >= warmup.Answered * endpoints, TimeSpan.FromSeconds(60));
+        if (ledger.Delivered < warmup.Answered * endpoints)
+        {
+            Machine.Log($"  only {ledger.Delivered} of the warm-up's {warmup.Answered * endpoints} deliveries arrived within 60 s; the rest may count in the run");
+        }
+
+        ledger.Reset();
+        var busy = await Machine.WaitQuietAsync("webhook soak");
+        var rssBefore = Machine.RssMiB();
+
+        var clicks = new ClickGenerator(client, slugs, settings.Rate, settings.MaxInFlight, seed: 17);
+        var creator = new LinkCreator(host.Http, settings.CreatesPerSecond);
+        var monitor = new SoakMonitor(ledger, () => clicks.Answered * endpoints, clicks, creator);
+        var cpu0 = Machine.SampleCpu();
+        using (var stopCreating = new CancellationTokenSource())
+        {
+            var creating = creator.RunAsync(stopCreating.Token);
+            await monitor.WatchAsync(clicks.RunAsync(TimeSpan.FromSeconds(settings.Seconds)), "soak");
+            await stopCreating.CancelAsync();
+            await creating;
+        }
+
+        var stoppedAt = Stopwatch.GetTimestamp();
+        var drain = await monitor.DrainAsync(settings.Deadline, "drain");
+        var cpu = CpuSample.CoresBetween(cpu0, Machine.SampleCpu());
+        var expected = clicks.Answered * endpoints;
+        double? drainSeconds = ledger.Delivered >= expected ? Math.Max(0, Stopwatch.GetElapsedTime(stoppedAt, ledger.LastAt).TotalSeconds) : null;
+        var lags = monitor.Lags.ToList();
+        var redirects = clicks.Latency.All();
+        var late = clicks.Late.All();
+        var created = creator.Latency.All();
+        var result = new SoakResult(backend.Name, endpoints, settings, clicks.Sent, clicks.Answered, clicks.Skipped, clicks.Failed, expected,
+            ledger.Delivered, ledger.Duplicates, receiver.BadSignatures, drainSeconds, Percentiles.Of(lags, 50), Percentiles.Of(lags, 99),
+            Percentiles.Of(redirects, 50), Percentiles.Of(redirects, 99), Percentiles.Of(late, 50), Percentiles.Of(late, 99), Percentiles.Of(created, 50), Percentiles.Of(created, 99),
+            created.Count, creator.Failed, rssBefore, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
+        Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered, {result.Duplicates} duplicates, " +
+            $"drained {(drainSeconds is { } s ? $"{s:0.0} s" : "not by the deadline")} after the clicks stopped; cores: {cpu}");
+        return result;
+    }
+
+    public static async Task<BurstResult> BurstAsync(Backend backend, int endpoints, int count, int links, TimeSpan deadline)
+    {
+        Machine.Log($"burst: {backend.Name}, {endpoints} endpoint(s), {count:N0} clicks enqueued at once over {links:N0} links");
+        var ledger = new SoakLedger(endpoints);
+        await using var host = await BenchHost.StartAsync(backend, ["--Tern:Webhooks:AllowPrivateNetworks=true"]);
+        await using var receiver = await Receiver.StartAsync(readReferrer: false, observer: ledger.Observe);
+        var cache = host.Get<LinkCache>();
+        var cached = new List<CachedLink>();
+        foreach (var link in await CreateLinksAsync(host, links))
+        {
+            cached.Add(await cache.LoadAsync(link.Domain, link.Slug, CancellationToken.None)
+                ?? throw new InvalidOperationException($"Link {link.Slug} was created but is not found."));
+        }
+
+        await SubscribeAsync(host, receiver, endpoints);
+        var queue = host.Get<ClickQueue>();
+        var mix = new TrafficMix(23, browsersOnly: true);
+        var busy = await Machine.WaitQuietAsync("webhook burst");
+        var monitor = new SoakMonitor(ledger, () => (long)count * endpoints);
+        var cpu0 = Machine.SampleCpu();
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            await queue.EnqueueAsync(mix.Capture(cached[mix.Next(cached.Count)], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None);
+        }
+
+        var enqueued = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var committed = host.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None)
+            .ContinueWith(_ => Stopwatch.GetElapsedTime(start).TotalSeconds, TaskScheduler.Default);
+        var drain = await monitor.DrainAsync(deadline, "burst");
+        var cpu = CpuSample.CoresBetween(cpu0, Machine.SampleCpu());
+        var expected = (long)count * endpoints;
+        double? deliveredSeconds = ledger.Delivered >= expected ? Stopwatch.GetElapsedTime(start, ledger.LastAt).TotalSeconds : null;
+        var lags = monitor.Lags.ToList();
+        var result = new BurstResult(backend.Name, endpoints, count, links, enqueued, await committed, expected, ledger.Delivered,
+            ledger.Duplicates, receiver.BadSignatures, deliveredSeconds, Percentiles.Of(lags, 50), Percentiles.Of(lags, 99),
+            monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
+        Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered " +
+            $"{(deliveredSeconds is { } s ? $"after {s:0.0} s ({result.Delivered / s:N0}/s)" : "by the deadline")}; cores: {cpu}");
+        return result;
+    }
+
+    /// <summary>Links <c>c0</c>… created through <c>POST /api/v1/links/bulk</c>, 1,000 a call.</summary>
+    private static async Task<List<LinkResponse>> CreateLinksAsync(BenchHost host, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        var links = new List<LinkResponse>(count);
+        for (var from = 0; from < count; from += 1000)
+        {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new BulkCreateRequest
+            {
+                Items = [.. Enumerable.Range(from, Math.Min(1000, count - from)).Select(i => new CreateLinkRequest
+                {
+                    Url = $"https://brand.example/campaign/{i}?member=usr_{i * 7919 % 100000}",
+                    Slug = $"c{i}",
+                    Utm = new UtmParameters { Source = "sms", Campaign = "soak" },
+                })],
+            }, TernJsonContext.Default.BulkCreateRequest);
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new("application/json");
+            using var response = await host.Http.PostAsync("/api/v1/links/bulk", content);
+            var answer = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync(TernJsonContext.Default.BulkCreateResponse) : null;
+            if (answer is null || answer.Results.Any(r => r.Link is null))
+            {
+                throw new InvalidOperationException($"POST /api/v1/links/bulk answered {(int)response.StatusCode} or refused an item.");
+            }
+
+            links.AddRange(answer.Results.Select(r => r.Link!));
+        }
+
+        Machine.Log($"  {count:N0} links created in {clock.Elapsed.TotalSeconds:0.0} s");
+        return links;
+    }
+
+    /// <summary>One <c>link.clicked</c> subscription per endpoint, <c>/hook/0</c>…, each with its own secret.</summary>
+    private static async Task SubscribeAsync(BenchHost host, Receiver receiver, int endpoints)
+    {
+        for (var i = 0; i < endpoints; i++)
+        {
+            var (_, secret) = await WebhookScenarios.SubscribeAsync(host, receiver.UrlOf(i));
+            receiver.SetSecret(i, secret);
+        }
+    }
+}
