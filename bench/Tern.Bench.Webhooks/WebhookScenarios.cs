@@ -82,11 +82,11 @@ internal static class WebhookScenarios
             // When each delivery's attempt started, from Tern's own delivery log (Unix ms, mapped onto the stopwatch).
             var attempts = new Dictionary<string, long>(StringComparer.Ordinal);
             string? before = null;
-            var store = host.Get<WebhookStore>();
+            var store = host.Get<DeliveryQueue>();
             while (true)
             {
-                var page = await store.ListDeliveriesAsync(webhookId, null, before, 500, CancellationToken.None);
-                foreach (var delivery in page)
+                var page = await store.ListAsync(webhookId, null, before, 500, CancellationToken.None);
+                foreach (var (delivery, _) in page)
                 {
                     if (delivery.LastAttemptAt is { } at)
                     {
@@ -99,7 +99,7 @@ internal static class WebhookScenarios
                     break;
                 }
 
-                before = page[^1].Id;
+                before = page[^1].Delivery.Id;
             }
 
             var total = new List<double>();
@@ -206,8 +206,8 @@ internal static class WebhookScenarios
     /// <summary>
     /// The store calls the dispatcher makes for one freed slot, timed alone on the same data: the dispatcher is
     /// parked (MaxConcurrency 1, its one attempt held open by the receiver) while <paramref name="pending"/>
-    /// deliveries to one endpoint wait: claims of up to 249 rows (all of them, or only the endpoint's 8 free slots),
-    /// a claim that finds the endpoint busy and claims nothing, and the record of one attempt.
+    /// deliveries to one endpoint wait: a claim of a window of 64, the record of those 64 attempts, a claim of 8,
+    /// and a claim that finds nothing due.
     /// </summary>
     public static async Task<DispatchCost> DispatchCostAsync(Backend backend, int pending, int rounds)
     {
@@ -234,7 +234,7 @@ internal static class WebhookScenarios
 
         await host.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         await WaitForAsync(() => receiver.Requests >= 1, TimeSpan.FromSeconds(30));
-        var store = host.Get<WebhookStore>();
+        var store = host.Get<DeliveryQueue>();
         await Machine.WaitQuietAsync("dispatch cost");
         var disableAfter = (long)TimeSpan.FromDays(5).TotalMilliseconds;
         var times = new Dictionary<string, List<double>>(StringComparer.Ordinal);
@@ -243,18 +243,18 @@ internal static class WebhookScenarios
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var t = Stopwatch.GetTimestamp();
-            var claimed = await store.ClaimAsync(now, 30_000, 249, [], _ => int.MaxValue, CancellationToken.None);
-            Add("claim up to 249", t);
+            var claimed = await store.ClaimAsync([(webhookId, 64)], now, 30_000, CancellationToken.None);
+            Add("claim a window of 64", t);
             t = Stopwatch.GetTimestamp();
-            await store.ClaimAsync(now, 30_000, 249, [webhookId], _ => int.MaxValue, CancellationToken.None);
-            Add("claim with the endpoint busy (0 rows)", t);
+            await store.RecordAsync([.. claimed.Select(c => new AttemptRecord(
+                new DeliveryAttempt(Ids.New("att", now), c.Delivery.Id, now, 204, 1, "", null), c.Delivery, true, null))], disableAfter, CancellationToken.None);
+            Add("record 64 attempts", t);
             t = Stopwatch.GetTimestamp();
-            var attempt = new DeliveryAttempt(Ids.New("att", now), claimed[0].Delivery.Id, now, 204, 1, "", null);
-            await store.RecordAttemptAsync(attempt, claimed[0].Delivery, succeeded: true, null, disableAfter, CancellationToken.None);
-            Add("record one attempt", t);
+            await store.ClaimAsync([(webhookId, 8)], now, 30_000, CancellationToken.None);
+            Add("claim 8", t);
             t = Stopwatch.GetTimestamp();
-            await store.ClaimAsync(now, 30_000, 249, [], _ => 8, CancellationToken.None);
-            Add("claim 8 of 249 due (the endpoint's free slots)", t);
+            await store.ClaimAsync([(webhookId, 64)], now - 3_600_000, 30_000, CancellationToken.None);
+            Add("claim with nothing due (0 rows)", t);
         }
 
         var result = new DispatchCost(backend.Name, pending, [.. times.Select(p => (p.Key, Percentiles.Of(p.Value, 50)))]);
