@@ -33,22 +33,52 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     /// <summary>Still enabled as of the last look at the subscriptions.</summary>
     public bool Enabled { get; set; } = true;
 
+    private long _second;
+    private int _sentThisSecond;
+    private int _sentLastSecond;
+
     public bool Idle => InFlight == 0 && Ready.Count == 0;
 
     /// <summary>
-    /// Whether the lane wants more from storage: it has less than one window of work in hand, and work is likely
-    /// (the last claim was full, it was just announced, or it is time for the periodic look).
+    /// How much the lane claims at once: what it sends in half a second at its recent pace, at least two rounds of its
+    /// limit, at most <see cref="LargestWindow"/>. A claim is a write that may queue behind others (on SQLite, behind
+    /// the click writer), so a fast endpoint is fed in large windows and a slow one in small.
+    /// </summary>
+    public int Window => Math.Clamp(_sentLastSecond / 2, 2 * Concurrency.Limit, LargestWindow);
+
+    /// <summary>The most deliveries one claim takes for an endpoint.</summary>
+    public const int LargestWindow = 1000;
+
+    /// <summary>
+    /// How many deliveries the lane wants from storage now: none while it has more than half a window in hand, else
+    /// enough to hold a window and a round more, when work is likely (the last claim was full, it was just announced,
+    /// or it is time for the periodic look).
     /// </summary>
     public int Wanted(long now, bool periodicLook)
     {
         var inHand = Ready.Count + InFlight;
-        var limit = Concurrency.Limit;
-        if (!Enabled || now < RestingUntil || inHand > limit || !(MoreWaiting || AnnouncedUntil > now || periodicLook))
+        var window = Window;
+        if (!Enabled || now < RestingUntil || inHand > Math.Max(Concurrency.Limit, window / 2)
+            || !(MoreWaiting || AnnouncedUntil > now || periodicLook))
         {
             return 0;
         }
 
-        return Math.Min(500, (2 * limit) - inHand);
+        return Math.Min(LargestWindow, window + Concurrency.Limit - inHand);
+    }
+
+    /// <summary>Counts a request sent, for the lane's pace (requests in the last whole second).</summary>
+    public void CountSent(long now)
+    {
+        var second = now / 1000;
+        if (second != _second)
+        {
+            _sentLastSecond = second == _second + 1 ? _sentThisSecond : 0;
+            _sentThisSecond = 0;
+            _second = second;
+        }
+
+        _sentThisSecond++;
     }
 
     /// <summary>True when another request may go out now.</summary>

@@ -90,10 +90,14 @@ public sealed class WebhookDispatcher : BackgroundService
         }
     }
 
-    /// <summary>The loop that owns the lanes.</summary>
+    /// <summary>
+    /// The loop that owns the lanes. A claim runs beside it (one at a time), so sends keep starting and outcomes keep
+    /// arriving while the claim waits for storage.
+    /// </summary>
     private async Task PumpAsync(CancellationToken stoppingToken)
     {
         var nextLook = 0L;
+        Claim? claim = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -109,26 +113,40 @@ public sealed class WebhookDispatcher : BackgroundService
                 }
 
                 TakeAnnouncements(now);
+                if (claim is { Task.IsCompleted: true })
+                {
+                    TakeClaimed(claim);
+                    claim = null;
+                }
+
                 StartSends(now, stoppingToken);
-                await ClaimAsync(now, periodicLook, stoppingToken);
-                StartSends(Now(), stoppingToken);
+                claim ??= StartClaim(now, periodicLook, stoppingToken);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
                 Log.DispatchFailed(_logger, exception);
-                await WaitAsync(Poll, stoppingToken);
+                await WaitAsync(Poll, null, stoppingToken);
                 continue;
             }
 
             var announced = _lanes.Values.Any(l => l.AnnouncedUntil > Now() && l.Wanted(Now(), false) > 0);
-            await WaitAsync(announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), stoppingToken);
+            await WaitAsync(announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), claim?.Task, stoppingToken);
+        }
+
+        if (claim is not null)
+        {
+            await claim.Task.ContinueWith(_ => { }, TaskScheduler.Default);
+            if (claim.Task.IsCompletedSuccessfully)
+            {
+                TakeClaimed(claim);
+            }
         }
     }
 
-    /// <summary>Waits for an outcome, a new event, or the timeout, whichever comes first.</summary>
-    private async Task WaitAsync(TimeSpan timeout, CancellationToken stoppingToken)
+    /// <summary>Waits for an outcome, a new event, the claim in progress, or the timeout, whichever comes first.</summary>
+    private async Task WaitAsync(TimeSpan timeout, Task? claim, CancellationToken stoppingToken)
     {
-        if (_outcomes.Reader.TryPeek(out _) || _outbox.Signals.TryPeek(out _))
+        if (_outcomes.Reader.TryPeek(out _) || _outbox.Signals.TryPeek(out _) || claim is { IsCompleted: true })
         {
             return;
         }
@@ -137,7 +155,7 @@ public sealed class WebhookDispatcher : BackgroundService
         var outcome = _outcomes.Reader.WaitToReadAsync(wake.Token).AsTask();
         var signal = _outbox.Signals.WaitToReadAsync(wake.Token).AsTask();
         var delay = Task.Delay(timeout, _timeProvider, wake.Token);
-        await Task.WhenAny(outcome, signal, delay);
+        await Task.WhenAny(outcome, signal, delay, claim ?? delay);
         await wake.CancelAsync();
     }
 
@@ -188,23 +206,32 @@ public sealed class WebhookDispatcher : BackgroundService
         }
     }
 
-    /// <summary>Claims a window for every lane that wants one, all in one transaction.</summary>
-    private async Task ClaimAsync(long now, bool periodicLook, CancellationToken stoppingToken)
+    /// <summary>Starts claiming a window for every lane that wants one, all in one transaction; null when none does.</summary>
+    private Claim? StartClaim(long now, bool periodicLook, CancellationToken stoppingToken)
     {
         var wanted = _lanes.Values.Select(l => (l.WebhookId, Count: l.Wanted(now, periodicLook))).Where(w => w.Count > 0).ToList();
-        if (wanted.Count == 0)
+        return wanted.Count == 0 ? null : new Claim(wanted, _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken));
+    }
+
+    /// <summary>Hands what a claim took to the lanes; a lane that got all it asked for probably has more waiting.</summary>
+    private void TakeClaimed(Claim claim)
+    {
+        if (!claim.Task.IsCompletedSuccessfully)
         {
+            // The claim failed: its rows, if any, were not taken; the lanes ask again on their next look.
+            Log.DispatchFailed(_logger, claim.Task.Exception?.GetBaseException() ?? new OperationCanceledException());
             return;
         }
 
-        var claimed = await _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken);
-        var got = claimed.GroupBy(c => c.Delivery.WebhookId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-        foreach (var (webhookId, count) in wanted)
+        var got = claim.Task.Result.GroupBy(c => c.Delivery.WebhookId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        foreach (var (webhookId, count) in claim.Wanted)
         {
-            var lane = _lanes[webhookId];
-            var taken = got.GetValueOrDefault(webhookId) ?? [];
-            taken.ForEach(lane.Ready.Enqueue);
-            lane.MoreWaiting = taken.Count == count;
+            if (_lanes.TryGetValue(webhookId, out var lane))
+            {
+                var taken = got.GetValueOrDefault(webhookId) ?? [];
+                taken.ForEach(lane.Ready.Enqueue);
+                lane.MoreWaiting = taken.Count == count;
+            }
         }
     }
 
@@ -231,6 +258,7 @@ public sealed class WebhookDispatcher : BackgroundService
                 }
 
                 var saturated = lane.InFlight + 1 >= lane.Concurrency.Limit;
+                lane.CountSent(now);
                 lane.InFlight++;
                 _inFlight++;
                 room--;
@@ -404,4 +432,6 @@ public sealed class WebhookDispatcher : BackgroundService
     internal sealed record SendResult(DeliveryAttempt Attempt, bool Succeeded, TimeSpan? RetryAfter, ReceiverSignal Signal);
 
     private sealed record Outcome(EndpointLane Lane, ClaimedDelivery Item, bool Saturated, SendResult? Result);
+
+    private sealed record Claim(IReadOnlyList<(string WebhookId, int Count)> Wanted, Task<IReadOnlyList<ClaimedDelivery>> Task);
 }
