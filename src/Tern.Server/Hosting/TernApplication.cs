@@ -99,6 +99,7 @@ public static class TernApplication
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<MaintenanceService>();
         services.AddSingleton<TernMetrics>();
+        services.AddSingleton<WebhookMetrics>();
 
         // Errors, JSON and the API document
         // Bare status codes from routing and the framework (404, 405, 415, …) get Tern's problem types too.
@@ -168,6 +169,7 @@ public static class TernApplication
         app.UseAuthorization();
 
         _ = app.Services.GetRequiredService<TernMetrics>();
+        _ = app.Services.GetRequiredService<WebhookMetrics>();
 
         var api = app.MapGroup("/api/v1");
         api.MapAccess();

@@ -275,6 +275,18 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         return new DeliveryBacklog(webhookId, queue.Pending, queue.Due ?? 0, queue.Oldest, recent.Succeeded ?? 0, recent.Failed ?? 0);
     }
 
+    /// <summary>Every endpoint's pending deliveries and the oldest of them (the last minute's outcomes are left at 0).</summary>
+    public async Task<IReadOnlyList<DeliveryBacklog>> BacklogsAsync(long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string WebhookId, long Pending, long? Due, long? Oldest)>(new CommandDefinition(
+            $"""
+            SELECT webhook_id, COUNT(*), SUM(CASE WHEN next_attempt_at <= @now THEN 1 ELSE 0 END), MIN(created_at)
+            FROM webhook_deliveries WHERE status = {Pending} GROUP BY webhook_id
+            """, new { now }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => new DeliveryBacklog(r.WebhookId, r.Pending, r.Due ?? 0, r.Oldest, 0, 0))];
+    }
+
     private sealed class DeliveryRow
     {
         public string Id { get; set; } = "";

@@ -30,6 +30,11 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
 
     public int FailuresInARow { get; private set; }
 
+    /// <summary>Attempts this node made to the endpoint since it started, that succeeded and that failed.</summary>
+    public long Succeeded { get; private set; }
+
+    public long Failed { get; private set; }
+
     /// <summary>Still enabled as of the last look at the subscriptions.</summary>
     public bool Enabled { get; set; } = true;
 
@@ -92,6 +97,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     public void Count(bool succeeded, long now)
     {
         FailuresInARow = succeeded ? 0 : FailuresInARow + 1;
+        _ = succeeded ? Succeeded++ : Failed++;
         if (FailuresInARow >= FailuresBeforeRest)
         {
             var rest = Math.Min(LongestRest.TotalMilliseconds, 1000 * Math.Pow(2, Math.Min(10, FailuresInARow - FailuresBeforeRest)));

@@ -56,12 +56,12 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>Attempts made since start, successful or not.</summary>
     public long Attempts => Interlocked.Read(ref _attempts);
 
-    /// <summary>This node's view of each endpoint: requests in flight and the current limit. Read by metrics.</summary>
-    public IReadOnlyList<(string WebhookId, int InFlight, int Limit)> Lanes()
+    /// <summary>This node's view of each endpoint: requests in flight, the current limit, and attempts made. Read by metrics.</summary>
+    public IReadOnlyList<LaneView> Lanes()
     {
         lock (_lanes)
         {
-            return [.. _lanes.Values.Select(l => (l.WebhookId, l.InFlight, l.Concurrency.Limit))];
+            return [.. _lanes.Values.Select(l => new LaneView(l.WebhookId, l.InFlight, l.Concurrency.Limit, l.Succeeded, l.Failed))];
         }
     }
 
@@ -428,6 +428,8 @@ public sealed class WebhookDispatcher : BackgroundService
         _http.Dispose();
         base.Dispose();
     }
+
+    public sealed record LaneView(string WebhookId, int InFlight, int Limit, long Succeeded, long Failed);
 
     internal sealed record SendResult(DeliveryAttempt Attempt, bool Succeeded, TimeSpan? RetryAfter, ReceiverSignal Signal);
 

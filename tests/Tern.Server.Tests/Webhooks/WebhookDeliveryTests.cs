@@ -133,6 +133,27 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task MetricsShowEachEndpointsAttemptsAndBacklog()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (n, _) => Task.FromResult((n == 1 ? 200 : 503, (string?)null));
+        var (api, webhook) = await SubscribeAsync(receiver, ["link.created"]);
+        using var metrics = new WebhookMeterReader(webhook.Id);
+        await api.CreateLinkAsync(new { url = "https://example.com/metrics-1", slug = UniqueSlug() });
+        await WaitForDeliveryAsync(api, webhook.Id, d => d.Status == "succeeded");
+        await api.CreateLinkAsync(new { url = "https://example.com/metrics-2", slug = UniqueSlug() });
+        await WaitForDeliveryAsync(api, webhook.Id, d => d is { Status: "pending", Attempts: >= 1 });
+
+        var seen = await WaitForAsync(() => Task.FromResult(metrics.Read()), m => m.ContainsKey("tern.webhooks.pending"));
+
+        Assert.Equal(1, seen["tern.webhooks.attempts/succeeded"]);
+        Assert.True(seen["tern.webhooks.attempts/failed"] >= 1);
+        Assert.Equal(1, seen["tern.webhooks.pending"]);
+        Assert.True(seen["tern.webhooks.oldest_pending_age"] >= 0);
+        Assert.InRange(seen["tern.webhooks.concurrency_limit"], 1, 2);
+    }
+
+    [Fact]
     public async Task AnExhaustedDeliveryFailsAndCanBeRetriedByHand()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -1,0 +1,75 @@
+using System.Diagnostics.Metrics;
+
+namespace Tern.Server.Webhooks;
+
+/// <summary>
+/// Webhook instruments on the <c>Tern</c> meter, per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
+/// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery. The backlog
+/// is counted in storage, at most every 15 seconds and only while something reads the instruments.
+/// </summary>
+public sealed class WebhookMetrics : IDisposable
+{
+    public const string MeterName = "Tern";
+
+    private static readonly TimeSpan BacklogFreshFor = TimeSpan.FromSeconds(15);
+
+    private readonly Meter _meter;
+    private readonly DeliveryQueue _queue;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<WebhookMetrics> _logger;
+    private IReadOnlyList<DeliveryBacklog> _backlogs = [];
+    private long _backlogsAt;
+    private int _refreshing;
+
+    public WebhookMetrics(IMeterFactory meterFactory, WebhookDispatcher dispatcher, DeliveryQueue queue, TimeProvider timeProvider, ILogger<WebhookMetrics> logger)
+    {
+        (_queue, _timeProvider, _logger) = (queue, timeProvider, logger);
+        _meter = meterFactory.Create(MeterName);
+        _meter.CreateObservableCounter("tern.webhooks.attempts", () => dispatcher.Lanes().SelectMany(l => new[]
+            {
+                new Measurement<long>(l.Succeeded, Tag(l.WebhookId), new("outcome", "succeeded")),
+                new Measurement<long>(l.Failed, Tag(l.WebhookId), new("outcome", "failed")),
+            }), description: "Delivery attempts this node made, by endpoint and outcome");
+        _meter.CreateObservableGauge("tern.webhooks.in_flight", () => dispatcher.Lanes().Select(l => new Measurement<int>(l.InFlight, Tag(l.WebhookId))),
+            description: "Attempts in flight from this node, by endpoint");
+        _meter.CreateObservableGauge("tern.webhooks.concurrency_limit", () => dispatcher.Lanes().Select(l => new Measurement<int>(l.Limit, Tag(l.WebhookId))),
+            description: "Attempts this node lets be in flight to the endpoint now (it adapts to the receiver)");
+        _meter.CreateObservableGauge("tern.webhooks.pending", () => Backlogs().Select(b => new Measurement<long>(b.Pending, Tag(b.WebhookId))),
+            description: "Deliveries waiting for an attempt, by endpoint");
+        _meter.CreateObservableGauge("tern.webhooks.oldest_pending_age", () => Backlogs().Select(b => new Measurement<double>(
+                b.OldestPendingAt is { } oldest ? Math.Max(0, Now - oldest) / 1000d : 0, Tag(b.WebhookId))),
+            unit: "s", description: "How long the oldest pending delivery has waited, by endpoint");
+    }
+
+    private long Now => _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static KeyValuePair<string, object?> Tag(string webhookId) => new("webhook.id", webhookId);
+
+    /// <summary>The last counted backlogs; a count older than 15 s starts a new one in the background.</summary>
+    private IReadOnlyList<DeliveryBacklog> Backlogs()
+    {
+        if (Now - Volatile.Read(ref _backlogsAt) > BacklogFreshFor.TotalMilliseconds && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    _backlogs = await _queue.BacklogsAsync(Now, CancellationToken.None);
+                    Volatile.Write(ref _backlogsAt, Now);
+                }
+                catch (Exception exception)
+                {
+                    Hosting.Log.DispatchFailed(_logger, exception);
+                }
+                finally
+                {
+                    Volatile.Write(ref _refreshing, 0);
+                }
+            });
+        }
+
+        return _backlogs;
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
