@@ -3,7 +3,6 @@ using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tern.Contracts;
 using Tern.Server.Access;
-using Tern.Server.Clicks;
 using Tern.Server.Hosting;
 
 namespace Tern.Server.Links;
@@ -148,8 +147,15 @@ public static class LinkEndpoints
     };
 }
 
+/// <summary>A link's click count as this node knows it, which may run ahead of storage while clicks await their batch.</summary>
+public interface ILiveClickCounts
+{
+    /// <summary>The count for the link: <paramref name="stored"/>, or more when this node has answered clicks not yet stored.</summary>
+    long CountFor(string linkId, long stored);
+}
+
 /// <summary>Shapes a stored link for the API: its short URL, and the click count this node knows.</summary>
-public sealed class LinkResponses(ShortDomains domains, ClickTallies tallies)
+public sealed class LinkResponses(ShortDomains domains, ILiveClickCounts clickCounts)
 {
     public LinkResponse From(Link link) => new()
     {
@@ -168,7 +174,7 @@ public sealed class LinkResponses(ShortDomains domains, ClickTallies tallies)
         RedirectType = link.RedirectType,
         ForwardQuery = link.ForwardQuery,
         Archived = link.Archived,
-        Clicks = tallies.CountFor(link.Id, link.Clicks),
+        Clicks = clickCounts.CountFor(link.Id, link.Clicks),
         CreatedAt = link.CreatedAt,
         UpdatedAt = link.UpdatedAt,
     };
