@@ -13,18 +13,19 @@ public static class LinkEndpoints
     public static void MapLinks(this RouteGroupBuilder api)
     {
         var links = api.MapGroup("/links").WithTags("Links");
-        links.MapPost("/", CreateLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("CreateLink").WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
-        links.MapGet("/", ListLinks).RequireAuthorization(Scopes.LinksRead)
-            .WithName("ListLinks").WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
-        links.MapGet("/{id}", GetLink).RequireAuthorization(Scopes.LinksRead)
-            .WithName("GetLink").WithSummary("Get a link");
-        links.MapPatch("/{id}", UpdateLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
-        links.MapDelete("/{id}", DeleteLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("DeleteLink").WithSummary("Delete a link");
-        links.MapPut("/external/{externalId}", UpsertLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("UpsertLinkByExternalId").WithSummary("Create or replace the link with this externalId");
+
+        var reads = links.MapGroup("").RequireAuthorization(Scopes.LinksRead);
+        reads.MapGet("/", ListLinks).WithName("ListLinks")
+            .WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
+        reads.MapGet("/{id}", GetLink).WithName("GetLink").WithSummary("Get a link");
+
+        var writes = links.MapGroup("").RequireAuthorization(Scopes.LinksWrite);
+        writes.MapPost("/", CreateLink).WithName("CreateLink")
+            .WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
+        writes.MapPatch("/{id}", UpdateLink).WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
+        writes.MapDelete("/{id}", DeleteLink).WithName("DeleteLink").WithSummary("Delete a link");
+        writes.MapPut("/external/{externalId}", UpsertLink).WithName("UpsertLinkByExternalId")
+            .WithSummary("Create or replace the link with this externalId");
         links.MapBulkLinks();
     }
 
