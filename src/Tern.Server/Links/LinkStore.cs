@@ -31,7 +31,7 @@ public sealed class LinkStore(Database database)
     public async Task<bool> TryInsertAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken)
     {
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
-            InsertLink, LinkRow.From(link).Parameters(_ => true), transaction, cancellationToken: cancellationToken));
+            InsertLink, LinkRow.From(link).Parameters(), transaction, cancellationToken: cancellationToken));
         if (inserted == 1)
         {
             await InsertTagsAsync(connection, transaction, [link], cancellationToken);
@@ -65,7 +65,7 @@ public sealed class LinkStore(Database database)
     /// <summary>Writes every field of the link; a taken slug or externalId throws a unique violation.</summary>
     public async Task UpdateAsync(DbConnection connection, DbTransaction transaction, Link link, bool expiryChanged, CancellationToken cancellationToken)
     {
-        var parameters = LinkRow.From(link).Parameters(c => c.Updated || c.Name is "id" or "workspace_id");
+        var parameters = LinkRow.From(link).Parameters();
         parameters.Add("expiry_changed", expiryChanged);
         await connection.ExecuteAsync(new CommandDefinition(UpdateLink, parameters, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
@@ -322,11 +322,11 @@ public sealed class LinkStore(Database database)
             }
         }
 
-        /// <summary>The values of the chosen columns as parameters named after them (<c>@external_id</c>).</summary>
-        public DynamicParameters Parameters(Func<LinkColumn, bool> chosen)
+        /// <summary>The row's values as parameters named after their columns (<c>@external_id</c>).</summary>
+        public DynamicParameters Parameters()
         {
             var parameters = new DynamicParameters();
-            foreach (var column in Map.Where(chosen))
+            foreach (var column in Map)
             {
                 parameters.Add(column.Name, column.Value(this));
             }
