@@ -9,7 +9,7 @@ public static class LinkObserversRegistration
     /// </summary>
     public static IServiceCollection AddLinkObservers(this IServiceCollection s)
     {
-        var singletons = s.Where(d => d.Lifetime == ServiceLifetime.Singleton && d.ServiceType == d.ImplementationType)
+        var singletons = s.Where(d => !d.IsKeyedService && d.Lifetime == ServiceLifetime.Singleton && d.ServiceType == d.ImplementationType)
             .Select(d => d.ServiceType).ToList();
         foreach (var type in singletons)
         {
