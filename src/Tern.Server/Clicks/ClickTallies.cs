@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Tern.Server.Links;
 
 namespace Tern.Server.Clicks;
 
@@ -45,7 +46,7 @@ public sealed class ClickTally(long stored)
 }
 
 /// <summary>The tallies of the links this node has served, by link id.</summary>
-public sealed class ClickTallies
+public sealed class ClickTallies : ILiveClickCounts, ILinkChangeObserver
 {
     private readonly ConcurrentDictionary<string, ClickTally> _tallies = new(StringComparer.Ordinal);
 
@@ -65,4 +66,6 @@ public sealed class ClickTallies
         _tallies.TryGetValue(linkId, out var tally) ? Math.Max(stored, tally.Total) : stored;
 
     public void Forget(string linkId) => _tallies.TryRemove(linkId, out _);
+
+    void ILinkChangeObserver.OnDeleted(Link link) => Forget(link.Id);
 }

@@ -71,6 +71,7 @@ public static class TernApplication
         services.AddSingleton<LinkCache>();
         services.AddSingleton<Redirector>();
         services.AddSingleton<ClickTallies>();
+        services.AddLinkObservers();
         // With PostgreSQL, other nodes' link changes reach this node's cache through LISTEN/NOTIFY.
         services.AddSingleton<LinkChangeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<LinkChangeListener>());

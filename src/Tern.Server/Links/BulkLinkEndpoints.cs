@@ -17,21 +17,22 @@ public static class BulkLinkEndpoints
 {
     public static void MapBulkLinks(this RouteGroupBuilder links)
     {
-        links.MapPost("/bulk", CreateLinks).RequireAuthorization(Scopes.LinksWrite)
+        var writes = links.MapGroup("").RequireAuthorization(Scopes.LinksWrite);
+        writes.MapPost("/bulk", CreateLinks)
             .Accepts<BulkCreateRequest>("application/json", "text/csv")
             .Produces<BulkCreateResponse>(StatusCodes.Status200OK, "application/json", "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("CreateLinks")
-            .WithSummary("Create up to 1000 links from JSON items or CSV rows; one result per item, in order (200 even when some fail)");
-        links.MapPatch("/bulk", UpdateLinks).RequireAuthorization(Scopes.LinksWrite)
+            .WithSummary($"Create up to {BulkLinkService.MaxItems} links from JSON items or CSV rows; one result per item, in order (200 even when some fail)");
+        writes.MapPatch("/bulk", UpdateLinks)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("UpdateLinks")
-            .WithSummary("Change every link with the given ids or tag (at most 10000, all or none): absent fields stay, null clears");
-        links.MapPost("/bulk-delete", DeleteLinks).RequireAuthorization(Scopes.LinksWrite)
+            .WithSummary($"Change every link with the given ids or tag (at most {BulkLinkService.MaxUpdated}, all or none): absent fields stay, null clears");
+        writes.MapPost("/bulk-delete", DeleteLinks)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .WithName("DeleteLinks").WithSummary("Delete every link with the given ids or tag, 500 per transaction");
-        links.MapPost("/matrix", CreateMatrix).RequireAuthorization(Scopes.LinksWrite)
+        writes.MapPost("/matrix", CreateMatrix)
             .WithName("CreateLinkMatrix")
             .WithSummary("Create one link per combination of the dimensions' values from a template with {dimension} placeholders (dryRun: preview)");
     }

@@ -1,9 +1,7 @@
 using System.Data.Common;
 using Tern.Contracts;
-using Tern.Server.Clicks;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
-using Tern.Server.Redirect;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Links;
@@ -53,9 +51,11 @@ public abstract record BulkChange
 /// the same validation, the same answer to a repeated create, the same PATCH semantics.
 /// </summary>
 public sealed class BulkLinkService(
-    Database database, LinkStore store, LinkValidator validator, LinkService links, LinkCache cache, ClickTallies tallies,
+    Database database, LinkStore store, LinkValidator validator, LinkService links, IEnumerable<ILinkChangeObserver> observers,
     LinkEvents outbox, TimeProvider timeProvider)
 {
+    private readonly LinkChanges _changes = new(observers, outbox);
+
     public const int MaxItems = 1000;
     public const int MaxIds = 1000;
 
@@ -173,7 +173,7 @@ public sealed class BulkLinkService(
             IReadOnlyList<int> todo = chunk;
             for (var attempt = 0; attempt < MaxAttempts && todo.Count > 0; attempt++)
             {
-                var now = Now();
+                var now = Link.Now(timeProvider);
                 var candidates = todo.Select(i => plan.Definitions[i]!.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId,
                     // After a few random collisions (astronomically rare at 62^7) the slug grows a character.
                     plan.Definitions[i]!.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3), now)).ToList();
@@ -212,15 +212,7 @@ public sealed class BulkLinkService(
             return created;
         }, cancellationToken);
 
-        foreach (var link in created)
-        {
-            cache.ForgetMiss(link.Domain, link.Slug);
-        }
-
-        if (created.Count > 0)
-        {
-            outbox.Signal();
-        }
+        _changes.Created(created);
     }
 
     /// <summary>
@@ -290,7 +282,7 @@ public sealed class BulkLinkService(
                             "all or none. Nothing was changed; select fewer links (filter.ids, or a narrower tag)."));
                     }
 
-                    var now = Now();
+                    var now = Link.Now(timeProvider);
                     var changed = new List<Link>();
                     foreach (var existing in page)
                     {
@@ -326,17 +318,7 @@ public sealed class BulkLinkService(
                 "A changed link would take a slug already used on its new domain; nothing was changed."));
         }
 
-        foreach (var (before, after) in changes)
-        {
-            cache.Invalidate(before.Domain, before.Slug);
-            cache.Invalidate(after.Domain, after.Slug);
-        }
-
-        if (changes.Count > 0)
-        {
-            outbox.Signal();
-        }
-
+        _changes.Changed(changes);
         return new BulkChange.Done(changes.Count, matched);
     }
 
@@ -367,17 +349,7 @@ public sealed class BulkLinkService(
                 return (page, gone);
             }, cancellationToken);
 
-            foreach (var link in gone)
-            {
-                cache.Invalidate(link.Domain, link.Slug);
-                tallies.Forget(link.Id);
-            }
-
-            if (gone.Count > 0)
-            {
-                outbox.Signal();
-            }
-
+            _changes.Deleted(gone);
             total += gone.Count;
             if (page.Count < PageSize)
             {
@@ -458,8 +430,6 @@ public sealed class BulkLinkService(
             errors["set.externalId"] = ["externalId is unique per link; a bulk change can only clear it (null)."];
         }
     }
-
-    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Unwinds the transaction of a bulk change that turned out invalid part-way.</summary>
     private sealed class BulkRefusal(LinkOutcome outcome) : Exception("The bulk change was refused.")

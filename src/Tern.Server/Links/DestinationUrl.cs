@@ -18,16 +18,52 @@ public static class DestinationUrl
     public static bool TryNormalize(string? input, out string normalized, out string error)
     {
         normalized = "";
+        if (CheckText(input) is { } textError)
+        {
+            error = textError;
+            return false;
+        }
+
+        if (!TrySplit(input!, out var parts, out error))
+        {
+            return false;
+        }
+
+        var builder = new StringBuilder(input!.Length + 16);
+        builder.Append(parts.Scheme).Append("://").Append(parts.Host.ToLowerInvariant());
+        if (parts.Port is { } port)
+        {
+            builder.Append(':').Append(port);
+        }
+
+        if (parts.Rest.Length == 0 || parts.Rest[0] != '/')
+        {
+            builder.Append('/');
+        }
+
+        AppendPercentEncodingNonAscii(builder, parts.Rest);
+        normalized = builder.ToString();
+        if (normalized.Length > MaxLength)
+        {
+            error = $"is {normalized.Length} characters long once encoded; the limit is {MaxLength}.";
+            return false;
+        }
+
+        error = "";
+        return true;
+    }
+
+    /// <summary>The URL's text as given: present, not too long, no space or control character. Null when it passes.</summary>
+    private static string? CheckText(string? input)
+    {
         if (string.IsNullOrEmpty(input))
         {
-            error = "is required.";
-            return false;
+            return "is required.";
         }
 
         if (input.Length > MaxLength)
         {
-            error = $"is {input.Length} characters long; the limit is {MaxLength}.";
-            return false;
+            return $"is {input.Length} characters long; the limit is {MaxLength}.";
         }
 
         for (var i = 0; i < input.Length; i++)
@@ -35,11 +71,20 @@ public static class DestinationUrl
             var c = input[i];
             if (char.IsControl(c) || char.IsWhiteSpace(c) || c is '\u200B' or '\uFEFF')
             {
-                error = $"contains a space or control character (U+{(int)c:X4}) at position {i + 1}; percent-encode it.";
-                return false;
+                return $"contains a space or control character (U+{(int)c:X4}) at position {i + 1}; percent-encode it.";
             }
         }
 
+        return null;
+    }
+
+    /// <summary>The destination's scheme (lower case), host (ASCII form), port when not the default, and everything after the authority.</summary>
+    private readonly record struct UrlParts(string Scheme, string Host, int? Port, string Rest);
+
+    /// <summary>Splits an absolute http or https URL without user-info into its parts.</summary>
+    private static bool TrySplit(string input, out UrlParts parts, out string error)
+    {
+        parts = default;
         var schemeEnd = input.IndexOf("://", StringComparison.Ordinal);
         var scheme = schemeEnd > 0 ? input[..schemeEnd].ToLowerInvariant() : "";
         if (scheme is not ("http" or "https"))
@@ -74,26 +119,7 @@ public static class DestinationUrl
             return false;
         }
 
-        var builder = new StringBuilder(input.Length + 16);
-        builder.Append(scheme).Append("://").Append(host.ToLowerInvariant());
-        if (!uri.IsDefaultPort)
-        {
-            builder.Append(':').Append(uri.Port);
-        }
-
-        if (rest.Length == 0 || rest[0] != '/')
-        {
-            builder.Append('/');
-        }
-
-        AppendPercentEncodingNonAscii(builder, rest);
-        normalized = builder.ToString();
-        if (normalized.Length > MaxLength)
-        {
-            error = $"is {normalized.Length} characters long once encoded; the limit is {MaxLength}.";
-            return false;
-        }
-
+        parts = new UrlParts(scheme, host, uri.IsDefaultPort ? null : uri.Port, rest);
         error = "";
         return true;
     }

@@ -25,6 +25,10 @@ public sealed record Link
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>The current instant to the millisecond, the precision links are stored with, so a link in hand equals the link read back.</summary>
+    internal static DateTimeOffset Now(TimeProvider timeProvider) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+
     /// <summary>True when the fields a caller defines are equal (ids, counters and times aside).</summary>
     public bool SameDefinitionAs(Link other) =>
         Domain == other.Domain && Slug == other.Slug && Url == other.Url && BaseUrl == other.BaseUrl

@@ -3,7 +3,6 @@ using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tern.Contracts;
 using Tern.Server.Access;
-using Tern.Server.Clicks;
 using Tern.Server.Hosting;
 
 namespace Tern.Server.Links;
@@ -14,18 +13,19 @@ public static class LinkEndpoints
     public static void MapLinks(this RouteGroupBuilder api)
     {
         var links = api.MapGroup("/links").WithTags("Links");
-        links.MapPost("/", CreateLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("CreateLink").WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
-        links.MapGet("/", ListLinks).RequireAuthorization(Scopes.LinksRead)
-            .WithName("ListLinks").WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
-        links.MapGet("/{id}", GetLink).RequireAuthorization(Scopes.LinksRead)
-            .WithName("GetLink").WithSummary("Get a link");
-        links.MapPatch("/{id}", UpdateLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
-        links.MapDelete("/{id}", DeleteLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("DeleteLink").WithSummary("Delete a link");
-        links.MapPut("/external/{externalId}", UpsertLink).RequireAuthorization(Scopes.LinksWrite)
-            .WithName("UpsertLinkByExternalId").WithSummary("Create or replace the link with this externalId");
+
+        var reads = links.MapGroup("").RequireAuthorization(Scopes.LinksRead);
+        reads.MapGet("/", ListLinks).WithName("ListLinks")
+            .WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
+        reads.MapGet("/{id}", GetLink).WithName("GetLink").WithSummary("Get a link");
+
+        var writes = links.MapGroup("").RequireAuthorization(Scopes.LinksWrite);
+        writes.MapPost("/", CreateLink).WithName("CreateLink")
+            .WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
+        writes.MapPatch("/{id}", UpdateLink).WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
+        writes.MapDelete("/{id}", DeleteLink).WithName("DeleteLink").WithSummary("Delete a link");
+        writes.MapPut("/external/{externalId}", UpsertLink).WithName("UpsertLinkByExternalId")
+            .WithSummary("Create or replace the link with this externalId");
         links.MapBulkLinks();
     }
 
@@ -148,8 +148,15 @@ public static class LinkEndpoints
     };
 }
 
+/// <summary>A link's click count as this node knows it, which may run ahead of storage while clicks await their batch.</summary>
+public interface ILiveClickCounts
+{
+    /// <summary>The count for the link: <paramref name="stored"/>, or more when this node has answered clicks not yet stored.</summary>
+    long CountFor(string linkId, long stored);
+}
+
 /// <summary>Shapes a stored link for the API: its short URL, and the click count this node knows.</summary>
-public sealed class LinkResponses(ShortDomains domains, ClickTallies tallies)
+public sealed class LinkResponses(ShortDomains domains, ILiveClickCounts clickCounts)
 {
     public LinkResponse From(Link link) => new()
     {
@@ -168,7 +175,7 @@ public sealed class LinkResponses(ShortDomains domains, ClickTallies tallies)
         RedirectType = link.RedirectType,
         ForwardQuery = link.ForwardQuery,
         Archived = link.Archived,
-        Clicks = tallies.CountFor(link.Id, link.Clicks),
+        Clicks = clickCounts.CountFor(link.Id, link.Clicks),
         CreatedAt = link.CreatedAt,
         UpdatedAt = link.UpdatedAt,
     };

@@ -1,9 +1,7 @@
 using System.Data.Common;
 using Tern.Contracts;
-using Tern.Server.Clicks;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
-using Tern.Server.Redirect;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Links;
@@ -31,10 +29,12 @@ public abstract record LinkOutcome
 /// any number of nodes yield one link; the loser reads the winner and answers as a repeated create.
 /// </summary>
 public sealed class LinkService(
-    Database database, LinkStore store, LinkValidator validator, LinkCache cache, ClickTallies tallies, LinkEvents outbox,
+    Database database, LinkStore store, LinkValidator validator, IEnumerable<ILinkChangeObserver> observers, LinkEvents outbox,
     TimeProvider timeProvider)
 {
     private const int MaxAttempts = 8;
+
+    private readonly LinkChanges _changes = new(observers, outbox);
 
     public async Task<LinkOutcome> CreateAsync(string workspaceId, CreateLinkRequest request, CancellationToken cancellationToken)
     {
@@ -49,7 +49,7 @@ public sealed class LinkService(
         {
             // After a few random collisions (astronomically rare at 62^7) the slug grows a character.
             var slug = definition.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3);
-            var now = Now();
+            var now = Link.Now(timeProvider);
             var link = definition.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId, slug, now);
             var outcome = await database.WriteAsync(async (connection, transaction) =>
             {
@@ -64,8 +64,7 @@ public sealed class LinkService(
 
             if (outcome is LinkOutcome.Created created)
             {
-                cache.ForgetMiss(created.Link.Domain, created.Link.Slug);
-                outbox.Signal();
+                _changes.Created([created.Link]);
             }
 
             if (outcome is not null)
@@ -227,7 +226,7 @@ public sealed class LinkService(
             return new LinkOutcome.Updated(existing);
         }
 
-        updated = updated with { UpdatedAt = Now() };
+        updated = updated with { UpdatedAt = Link.Now(timeProvider) };
         try
         {
             var expiryChanged = updated.ExpiresAt != existing.ExpiresAt || updated.MaxClicks != existing.MaxClicks;
@@ -246,9 +245,7 @@ public sealed class LinkService(
                 : new LinkOutcome.Conflict(Problems.ExternalIdTaken, $"Another link of the workspace has the externalId '{updated.ExternalId}'.");
         }
 
-        cache.Invalidate(existing.Domain, existing.Slug);
-        cache.Invalidate(updated.Domain, updated.Slug);
-        outbox.Signal();
+        _changes.Changed([(existing, updated)]);
         return new LinkOutcome.Updated(updated);
     }
 
@@ -266,9 +263,7 @@ public sealed class LinkService(
         }, cancellationToken);
         if (deleted is not null)
         {
-            cache.Invalidate(deleted.Domain, deleted.Slug);
-            tallies.Forget(deleted.Id);
-            outbox.Signal();
+            _changes.Deleted([deleted]);
         }
 
         return deleted;
@@ -282,6 +277,4 @@ public sealed class LinkService(
         await using var connection = await database.OpenAsync(cancellationToken);
         return await LinkStore.FindByExternalIdAsync(connection, null, workspaceId, externalId, cancellationToken);
     }
-
-    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 }

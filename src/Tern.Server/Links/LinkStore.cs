@@ -17,22 +17,21 @@ public sealed record LinkFilter(string? Tag, string? Query, bool? Archived, stri
 /// </summary>
 public sealed class LinkStore(Database database)
 {
-    private const string Columns =
-        "id, workspace_id, domain, slug, base_url, url, utm_source, utm_medium, utm_campaign, utm_term, utm_content, " +
-        "tags, external_id, title, expires_at, expired_url, max_clicks, redirect_type, forward_query, archived, clicks, " +
-        "created_at, updated_at";
+    private static readonly string Columns = string.Join(", ", LinkRow.Map.Select(c => c.Name));
+
+    private static readonly string InsertLink =
+        $"INSERT INTO links ({Columns}) VALUES ({string.Join(", ", LinkRow.Map.Select(c => "@" + c.Name))}) ON CONFLICT DO NOTHING";
+
+    /// <summary>Every column an update writes, then the expiry mark, which a changed expiry or click limit clears.</summary>
+    private static readonly string UpdateLink =
+        $"UPDATE links SET {string.Join(", ", LinkRow.Map.Where(c => c.Updated).Select(c => $"{c.Name} = @{c.Name}"))}, " +
+        "expired_event_at = CASE WHEN @expiry_changed THEN NULL ELSE expired_event_at END WHERE id = @id AND workspace_id = @workspace_id";
 
     /// <summary>Inserts the link unless its slug or externalId is taken; true when it was inserted.</summary>
     public async Task<bool> TryInsertAsync(DbConnection connection, DbTransaction transaction, Link link, CancellationToken cancellationToken)
     {
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            INSERT INTO links ({Columns})
-            VALUES (@Id, @WorkspaceId, @Domain, @Slug, @BaseUrl, @Url, @UtmSource, @UtmMedium, @UtmCampaign, @UtmTerm, @UtmContent,
-                    @Tags, @ExternalId, @Title, @ExpiresAt, @ExpiredUrl, @MaxClicks, @RedirectType, @ForwardQuery, @Archived, @Clicks,
-                    @CreatedAt, @UpdatedAt)
-            ON CONFLICT DO NOTHING
-            """, LinkRow.From(link), transaction, cancellationToken: cancellationToken));
+            InsertLink, LinkRow.From(link).Parameters(), transaction, cancellationToken: cancellationToken));
         if (inserted == 1)
         {
             await InsertTagsAsync(connection, transaction, [link], cancellationToken);
@@ -66,72 +65,51 @@ public sealed class LinkStore(Database database)
     /// <summary>Writes every field of the link; a taken slug or externalId throws a unique violation.</summary>
     public async Task UpdateAsync(DbConnection connection, DbTransaction transaction, Link link, bool expiryChanged, CancellationToken cancellationToken)
     {
-        var row = LinkRow.From(link);
-        row.ExpiryChanged = expiryChanged;
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE links SET domain = @Domain, slug = @Slug, base_url = @BaseUrl, url = @Url,
-                utm_source = @UtmSource, utm_medium = @UtmMedium, utm_campaign = @UtmCampaign, utm_term = @UtmTerm, utm_content = @UtmContent,
-                tags = @Tags, external_id = @ExternalId, title = @Title, expires_at = @ExpiresAt, expired_url = @ExpiredUrl,
-                max_clicks = @MaxClicks, redirect_type = @RedirectType, forward_query = @ForwardQuery, archived = @Archived,
-                updated_at = @UpdatedAt, expired_event_at = CASE WHEN @ExpiryChanged THEN NULL ELSE expired_event_at END
-            WHERE id = @Id AND workspace_id = @WorkspaceId
-            """, row, transaction, cancellationToken: cancellationToken));
+        var parameters = LinkRow.From(link).Parameters();
+        parameters.Add("expiry_changed", expiryChanged);
+        await connection.ExecuteAsync(new CommandDefinition(UpdateLink, parameters, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM link_tags WHERE link_id = @Id", new { link.Id }, transaction, cancellationToken: cancellationToken));
         await InsertTagsAsync(connection, transaction, [link], cancellationToken);
     }
 
     /// <summary>Deletes the link and returns it, or null when the workspace has no such link.</summary>
-    public async Task<Link?> DeleteAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string id, CancellationToken cancellationToken)
-    {
-        var row = await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
-            $"DELETE FROM links WHERE id = @id AND workspace_id = @workspaceId RETURNING {Columns}",
-            new { id, workspaceId }, transaction, cancellationToken: cancellationToken));
-        return row?.ToLink();
-    }
+    public Task<Link?> DeleteAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string id, CancellationToken cancellationToken) =>
+        QueryOneAsync(connection, transaction, $"DELETE FROM links WHERE id = @id AND workspace_id = @workspaceId RETURNING {Columns}",
+            new { id, workspaceId }, cancellationToken);
 
-    public async Task<Link?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await FindAsync(connection, null, workspaceId, id, cancellationToken);
-    }
+    public Task<Link?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
+        ReadAsync(connection => FindAsync(connection, null, workspaceId, id, cancellationToken), cancellationToken);
 
-    public static async Task<Link?> FindAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string id, CancellationToken cancellationToken) =>
-        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM links WHERE id = @id AND workspace_id = @workspaceId",
-            new { id, workspaceId }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+    public static Task<Link?> FindAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string id, CancellationToken cancellationToken) =>
+        QueryOneAsync(connection, transaction, $"SELECT {Columns} FROM links WHERE id = @id AND workspace_id = @workspaceId",
+            new { id, workspaceId }, cancellationToken);
 
     /// <summary>The link on this domain and slug, in whichever workspace it is.</summary>
-    public async Task<Link?> FindBySlugAsync(string domain, string slug, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await FindBySlugAsync(connection, null, domain, slug, cancellationToken);
-    }
+    public Task<Link?> FindBySlugAsync(string domain, string slug, CancellationToken cancellationToken) =>
+        ReadAsync(connection => FindBySlugAsync(connection, null, domain, slug, cancellationToken), cancellationToken);
 
-    public static async Task<Link?> FindBySlugAsync(DbConnection connection, DbTransaction? transaction, string domain, string slug, CancellationToken cancellationToken) =>
-        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM links WHERE domain = @domain AND slug = @slug",
-            new { domain, slug }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+    public static Task<Link?> FindBySlugAsync(DbConnection connection, DbTransaction? transaction, string domain, string slug, CancellationToken cancellationToken) =>
+        QueryOneAsync(connection, transaction, $"SELECT {Columns} FROM links WHERE domain = @domain AND slug = @slug",
+            new { domain, slug }, cancellationToken);
 
-    public static async Task<Link?> FindByExternalIdAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string externalId, CancellationToken cancellationToken) =>
-        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND external_id = @externalId",
-            new { workspaceId, externalId }, transaction, cancellationToken: cancellationToken)))?.ToLink();
+    public static Task<Link?> FindByExternalIdAsync(DbConnection connection, DbTransaction? transaction, string workspaceId, string externalId, CancellationToken cancellationToken) =>
+        QueryOneAsync(connection, transaction, $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND external_id = @externalId",
+            new { workspaceId, externalId }, cancellationToken);
 
     /// <summary>The links with any of these slugs, on any domain and in any workspace (the caller matches the domain).</summary>
     public async Task<IReadOnlyList<Link>> FindBySlugsAsync(
         DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<string> slugs, CancellationToken cancellationToken) =>
-        slugs.Count == 0 ? [] : [.. (await connection.QueryAsync<LinkRow>(new CommandDefinition(
+        slugs.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE {database.Dialect.InList("slug", "slugs")}",
-            new { slugs = slugs.ToArray() }, transaction, cancellationToken: cancellationToken))).Select(r => r.ToLink())];
+            new { slugs = slugs.ToArray() }, cancellationToken);
 
     public async Task<IReadOnlyList<Link>> FindByExternalIdsAsync(
         DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> externalIds,
         CancellationToken cancellationToken) =>
-        externalIds.Count == 0 ? [] : [.. (await connection.QueryAsync<LinkRow>(new CommandDefinition(
+        externalIds.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("external_id", "externalIds")}",
-            new { workspaceId, externalIds = externalIds.ToArray() }, transaction, cancellationToken: cancellationToken))).Select(r => r.ToLink())];
+            new { workspaceId, externalIds = externalIds.ToArray() }, cancellationToken);
 
     /// <summary>
     /// One page of the links a bulk filter selects (the given ids, the links with the tag, or both), in id order
@@ -158,38 +136,25 @@ public sealed class LinkStore(Database database)
         }
 
         sql.Append(" ORDER BY id LIMIT @limit");
-        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(sql.ToString(),
-            new { workspaceId, ids = ids?.ToArray(), tag, after, limit }, transaction, cancellationToken: cancellationToken));
-        return [.. rows.Select(r => r.ToLink())];
+        return await QueryAsync(connection, transaction, sql.ToString(), new { workspaceId, ids = ids?.ToArray(), tag, after, limit }, cancellationToken);
     }
 
     /// <summary>Deletes the workspace's links among these ids; returns those deleted.</summary>
     public async Task<IReadOnlyList<Link>> DeleteManyAsync(
         DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        ids.Count == 0 ? [] : [.. (await connection.QueryAsync<LinkRow>(new CommandDefinition(
+        ids.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"DELETE FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")} RETURNING {Columns}",
-            new { workspaceId, ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken))).Select(r => r.ToLink())];
+            new { workspaceId, ids = ids.ToArray() }, cancellationToken);
 
     /// <summary>The workspace's links among these ids (missing ones are left out).</summary>
-    public async Task<IReadOnlyList<Link>> FindManyAsync(string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await FindManyAsync(connection, null, workspaceId, ids, cancellationToken);
-    }
+    public Task<IReadOnlyList<Link>> FindManyAsync(string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ReadAsync(connection => FindManyAsync(connection, null, workspaceId, ids, cancellationToken), cancellationToken);
 
     public async Task<IReadOnlyList<Link>> FindManyAsync(
-        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
-    {
-        if (ids.Count == 0)
-        {
-            return [];
-        }
-
-        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(
+        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
-            new { workspaceId, ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken));
-        return [.. rows.Select(r => r.ToLink())];
-    }
+            new { workspaceId, ids = ids.ToArray() }, cancellationToken);
 
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
@@ -226,11 +191,9 @@ public sealed class LinkStore(Database database)
         }
 
         sql.Append(" ORDER BY id DESC LIMIT @limit");
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(sql.ToString(),
+        return await ReadAsync(connection => QueryAsync(connection, null, sql.ToString(),
             new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit },
-            cancellationToken: cancellationToken));
-        return [.. rows.Select(r => r.ToLink())];
+            cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -260,6 +223,23 @@ public sealed class LinkStore(Database database)
 
         return marked;
     }
+
+    /// <summary>Runs a read on a connection of its own.</summary>
+    private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await read(connection);
+    }
+
+    private static async Task<Link?> QueryOneAsync(
+        DbConnection connection, DbTransaction? transaction, string sql, object parameters, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)))
+            ?.ToLink();
+
+    private static async Task<IReadOnlyList<Link>> QueryAsync(
+        DbConnection connection, DbTransaction? transaction, string sql, object parameters, CancellationToken cancellationToken) =>
+        [.. (await connection.QueryAsync<LinkRow>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)))
+            .Select(r => r.ToLink())];
 
     private static Task InsertTagsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Link> links, CancellationToken cancellationToken) =>
         MultiRowStatement.ExecuteAsync(connection, transaction,
@@ -299,38 +279,59 @@ public sealed class LinkStore(Database database)
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
 
-        /// <summary>Only a parameter of updates: a changed expiry or click limit lets link.expired fire again.</summary>
-        public bool ExpiryChanged { get; set; }
+        /// <summary>
+        /// The stored columns in order, each with its value in a row and whether an update writes it (an update
+        /// keeps the link's identity, click count and creation time): the one list behind the column list, the
+        /// binders of inserts and the SET clause of updates.
+        /// </summary>
+        public static readonly LinkColumn[] Map =
+        [
+            new("id", r => r.Id, Updated: false),
+            new("workspace_id", r => r.WorkspaceId, Updated: false),
+            new("domain", r => r.Domain),
+            new("slug", r => r.Slug),
+            new("base_url", r => r.BaseUrl),
+            new("url", r => r.Url),
+            new("utm_source", r => r.UtmSource),
+            new("utm_medium", r => r.UtmMedium),
+            new("utm_campaign", r => r.UtmCampaign),
+            new("utm_term", r => r.UtmTerm),
+            new("utm_content", r => r.UtmContent),
+            new("tags", r => r.Tags),
+            new("external_id", r => r.ExternalId),
+            new("title", r => r.Title),
+            new("expires_at", r => r.ExpiresAt),
+            new("expired_url", r => r.ExpiredUrl),
+            new("max_clicks", r => r.MaxClicks),
+            new("redirect_type", r => r.RedirectType),
+            new("forward_query", r => r.ForwardQuery),
+            new("archived", r => r.Archived),
+            new("clicks", r => r.Clicks, Updated: false),
+            new("created_at", r => r.CreatedAt, Updated: false),
+            new("updated_at", r => r.UpdatedAt),
+        ];
 
-        /// <summary>How many columns <see cref="Columns"/> names, and <see cref="CopyTo"/> fills.</summary>
-        public const int ColumnCount = 23;
+        public static int ColumnCount => Map.Length;
 
-        /// <summary>The row's values in the order of <see cref="Columns"/>, for multi-row statements.</summary>
+        /// <summary>The row's values in the order of <see cref="Map"/>, for multi-row statements.</summary>
         public void CopyTo(object?[] values)
         {
-            values[0] = Id;
-            values[1] = WorkspaceId;
-            values[2] = Domain;
-            values[3] = Slug;
-            values[4] = BaseUrl;
-            values[5] = Url;
-            values[6] = UtmSource;
-            values[7] = UtmMedium;
-            values[8] = UtmCampaign;
-            values[9] = UtmTerm;
-            values[10] = UtmContent;
-            values[11] = Tags;
-            values[12] = ExternalId;
-            values[13] = Title;
-            values[14] = ExpiresAt;
-            values[15] = ExpiredUrl;
-            values[16] = MaxClicks;
-            values[17] = RedirectType;
-            values[18] = ForwardQuery;
-            values[19] = Archived;
-            values[20] = Clicks;
-            values[21] = CreatedAt;
-            values[22] = UpdatedAt;
+            for (var i = 0; i < Map.Length; i++)
+            {
+                values[i] = Map[i].Value(this);
+            }
+        }
+
+        /// <summary>The row's values as parameters named after their columns (<c>@external_id</c>).</summary>
+        public DynamicParameters Parameters()
+        {
+            var parameters = new DynamicParameters();
+            foreach (var column in Map)
+            {
+                parameters.Add(column.Name, column.Value(this));
+            }
+
+            return parameters;
         }
 
         public static LinkRow From(Link link) => new()
@@ -390,6 +391,9 @@ public sealed class LinkStore(Database database)
             UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt),
         };
     }
+
+    /// <summary>A column of <c>links</c>: its name, its value in a row, and whether an update writes it.</summary>
+    private sealed record LinkColumn(string Name, Func<LinkRow, object?> Value, bool Updated = true);
 }
 
 [JsonSerializable(typeof(IReadOnlyList<string>))]

@@ -12,82 +12,16 @@ public sealed class LinkValidator(ShortDomains domains)
 
     public LinkDefinition? Validate(CreateLinkRequest request, Dictionary<string, string[]> errors)
     {
-        void Fail(string field, string message) => errors[field] = [message];
-
-        if (!DestinationUrl.TryNormalize(request.Url, out var baseUrl, out var urlError))
-        {
-            Fail("url", "url " + urlError);
-        }
-
-        if (request.Slug is not null && SlugRules.Check(request.Slug) is { } slugError)
-        {
-            Fail("slug", slugError);
-        }
-
-        var domain = domains.Default;
-        if (request.Domain is not null)
-        {
-            if (!ShortDomains.TryNormalize(request.Domain, out domain))
-            {
-                Fail("domain", $"'{request.Domain}' is not a host name.");
-            }
-            else if (!domains.IsServed(domain))
-            {
-                Fail("domain", $"'{domain}' is not a short domain of this server; configured: {string.Join(", ", [domains.Default, .. domains.Extra])}.");
-            }
-        }
-
-        var utm = Normalize(request.Utm);
-        if (utm is not null)
-        {
-            foreach (var (name, value) in UtmMerge.Parameters(utm))
-            {
-                if (value is not null && (value.Length > UtmMerge.MaxValueLength || value.Any(char.IsControl)))
-                {
-                    Fail($"utm.{name[4..]}", $"utm.{name[4..]} must be at most {UtmMerge.MaxValueLength} characters without control characters.");
-                }
-            }
-        }
-
-        List<string>? tags = null;
-        if (request.Tags is not null)
-        {
-            tags = [.. request.Tags.Select(t => t?.Trim() ?? "").Distinct(StringComparer.Ordinal)];
-            if (tags.Count > MaxTags)
-            {
-                Fail("tags", $"at most {MaxTags} tags per link.");
-            }
-            else if (tags.FirstOrDefault(t => t.Length is 0 or > MaxTagLength || t.Any(char.IsControl)) is { } bad)
-            {
-                Fail("tags", $"each tag must be 1 to {MaxTagLength} characters without control characters; '{bad}' is not.");
-            }
-        }
-
-        if (request.ExternalId is { } externalId
-            && (externalId.Length is 0 or > MaxExternalIdLength || externalId.Any(c => char.IsControl(c) || c == '/')))
-        {
-            Fail("externalId", $"externalId must be 1 to {MaxExternalIdLength} characters without control characters or '/'.");
-        }
-
-        if (request.Title is { Length: > MaxTitleLength })
-        {
-            Fail("title", $"title must be at most {MaxTitleLength} characters.");
-        }
-
-        string? expiredUrl = null;
-        if (request.ExpiredUrl is not null && !DestinationUrl.TryNormalize(request.ExpiredUrl, out expiredUrl, out var expiredError))
-        {
-            Fail("expiredUrl", "expiredUrl " + expiredError);
-        }
-
-        if (request.MaxClicks is < 1)
-        {
-            Fail("maxClicks", "maxClicks must be at least 1.");
-        }
-
+        // Checked in this order, so that the fields of an answer naming several problems keep their order.
+        var baseUrl = CheckDestination(request.Url, errors);
+        var domain = CheckAddress(request.Slug, request.Domain, errors);
+        var utm = CheckUtm(request.Utm, errors);
+        var tags = CheckTags(request.Tags, errors);
+        CheckLabels(request.ExternalId, request.Title, errors);
+        var expiredUrl = CheckExpiry(request.ExpiredUrl, request.MaxClicks, errors);
         if (request.RedirectType is not (null or 301 or 302 or 307 or 308))
         {
-            Fail("redirectType", "redirectType must be 301, 302, 307 or 308.");
+            Fail(errors, "redirectType", "redirectType must be 301, 302, 307 or 308.");
         }
 
         if (errors.Count > 0)
@@ -112,6 +46,113 @@ public sealed class LinkValidator(ShortDomains domains)
             RedirectType = request.RedirectType,
             ForwardQuery = request.ForwardQuery,
         };
+    }
+
+    private static void Fail(Dictionary<string, string[]> errors, string field, string message) => errors[field] = [message];
+
+    /// <summary>The normalised destination.</summary>
+    private static string CheckDestination(string? url, Dictionary<string, string[]> errors)
+    {
+        if (!DestinationUrl.TryNormalize(url, out var baseUrl, out var urlError))
+        {
+            Fail(errors, "url", "url " + urlError);
+        }
+
+        return baseUrl;
+    }
+
+    /// <summary>The slug's form and the short domain it goes on; returns the domain, the default one when none is given.</summary>
+    private string CheckAddress(string? slug, string? requestedDomain, Dictionary<string, string[]> errors)
+    {
+        if (slug is not null && SlugRules.Check(slug) is { } slugError)
+        {
+            Fail(errors, "slug", slugError);
+        }
+
+        var domain = domains.Default;
+        if (requestedDomain is not null)
+        {
+            if (!ShortDomains.TryNormalize(requestedDomain, out domain))
+            {
+                Fail(errors, "domain", $"'{requestedDomain}' is not a host name.");
+            }
+            else if (!domains.IsServed(domain))
+            {
+                Fail(errors, "domain", $"'{domain}' is not a short domain of this server; configured: {string.Join(", ", [domains.Default, .. domains.Extra])}.");
+            }
+        }
+
+        return domain;
+    }
+
+    private static UtmParameters? CheckUtm(UtmParameters? requested, Dictionary<string, string[]> errors)
+    {
+        var utm = Normalize(requested);
+        if (utm is not null)
+        {
+            foreach (var (name, value) in UtmMerge.Parameters(utm))
+            {
+                if (value is not null && (value.Length > UtmMerge.MaxValueLength || value.Any(char.IsControl)))
+                {
+                    Fail(errors, $"utm.{name[4..]}", $"utm.{name[4..]} must be at most {UtmMerge.MaxValueLength} characters without control characters.");
+                }
+            }
+        }
+
+        return utm;
+    }
+
+    /// <summary>The tags trimmed and without repeats, or null when none were given.</summary>
+    private static List<string>? CheckTags(IReadOnlyList<string>? requested, Dictionary<string, string[]> errors)
+    {
+        if (requested is null)
+        {
+            return null;
+        }
+
+        List<string> tags = [.. requested.Select(t => t?.Trim() ?? "").Distinct(StringComparer.Ordinal)];
+        if (tags.Count > MaxTags)
+        {
+            Fail(errors, "tags", $"at most {MaxTags} tags per link.");
+        }
+        else if (tags.FirstOrDefault(t => t.Length is 0 or > MaxTagLength || t.Any(char.IsControl)) is { } bad)
+        {
+            Fail(errors, "tags", $"each tag must be 1 to {MaxTagLength} characters without control characters; '{bad}' is not.");
+        }
+
+        return tags;
+    }
+
+    /// <summary>What the caller names the link by: its externalId and title.</summary>
+    private static void CheckLabels(string? externalId, string? title, Dictionary<string, string[]> errors)
+    {
+        if (externalId is not null
+            && (externalId.Length is 0 or > MaxExternalIdLength || externalId.Any(c => char.IsControl(c) || c == '/')))
+        {
+            Fail(errors, "externalId", $"externalId must be 1 to {MaxExternalIdLength} characters without control characters or '/'.");
+        }
+
+        if (title is { Length: > MaxTitleLength })
+        {
+            Fail(errors, "title", $"title must be at most {MaxTitleLength} characters.");
+        }
+    }
+
+    /// <summary>Where an expired link goes, and after how many clicks it expires; returns the normalised expiredUrl.</summary>
+    private static string? CheckExpiry(string? requestedExpiredUrl, long? maxClicks, Dictionary<string, string[]> errors)
+    {
+        string? expiredUrl = null;
+        if (requestedExpiredUrl is not null && !DestinationUrl.TryNormalize(requestedExpiredUrl, out expiredUrl, out var expiredError))
+        {
+            Fail(errors, "expiredUrl", "expiredUrl " + expiredError);
+        }
+
+        if (maxClicks is < 1)
+        {
+            Fail(errors, "maxClicks", "maxClicks must be at least 1.");
+        }
+
+        return expiredUrl;
     }
 
     /// <summary>Empty strings count as absent, and an object with no value as no UTM at all.</summary>

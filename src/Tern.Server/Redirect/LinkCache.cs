@@ -78,6 +78,7 @@ public enum CacheLookup
 /// never stops another from being cached, and telling costs no allocation.
 /// </summary>
 public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
+    : ILinkChangeObserver
 {
     private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
     private readonly LinkCacheOptions _options = options.Value;
@@ -192,6 +193,16 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             entries.Misses.TryRemove(slug, out _);
         }
     }
+
+    void ILinkChangeObserver.OnCreated(Link link) => ForgetMiss(link.Domain, link.Slug);
+
+    void ILinkChangeObserver.OnChanged(Link before, Link after)
+    {
+        Invalidate(before.Domain, before.Slug);
+        Invalidate(after.Domain, after.Slug);
+    }
+
+    void ILinkChangeObserver.OnDeleted(Link link) => Invalidate(link.Domain, link.Slug);
 
     /// <summary>Drops everything; the next request for each link reloads it.</summary>
     public void Clear()
