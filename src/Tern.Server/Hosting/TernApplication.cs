@@ -90,9 +90,8 @@ public static class TernApplication
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        services.AddSingleton<ExpirySweeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
-        services.AddHostedService<MaintenanceService>();
+        services.AddClusterJob<ExpirySweeper>();
+        services.AddClusterJob<MaintenanceService>();
         services.AddSingleton<TernMetrics>();
 
         // Errors, JSON and the API document
