@@ -93,6 +93,7 @@ public static class TernApplication
         services.AddClusterJob<ExpirySweeper>();
         services.AddClusterJob<MaintenanceService>();
         services.AddSingleton<TernMetrics>();
+        services.AddHealth();
 
         // Errors, JSON and the API document
         // Bare status codes from routing and the framework (404, 405, 415, …) get Tern's problem types too.

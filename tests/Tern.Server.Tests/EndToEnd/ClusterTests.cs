@@ -209,7 +209,8 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
                     .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 await (await cluster.Api(node).PostJsonAsync("/api/v1/links", new { url = "https://example.com/during-outage" }))
                     .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await cluster.Visitor(node).GetAsync("/readyz", Cancel)).StatusCode);
+                await (await cluster.Visitor(node).GetAsync("/readyz", Cancel))
+                    .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 Assert.Equal(HttpStatusCode.OK, (await cluster.Visitor(node).GetAsync("/healthz", Cancel)).StatusCode);
             }
         }
