@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Tern.Contracts;
@@ -20,10 +22,8 @@ public static class TernApplication
     public static WebApplicationBuilder AddTern(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var configuration = builder.Configuration;
 
         services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LinkCacheOptions>().BindConfiguration(LinkCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration(ClickOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -35,14 +35,14 @@ public static class TernApplication
         // set here rather than in appsettings.json so it holds whatever folder the server is started from.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<TernOptions>>((kestrel, tern) =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes(configuration);
+            kestrel.Limits.MaxRequestBodySize = tern.Value.MaxRequestBodyBytes;
         });
 
         // Storage first: hosted services start in registration order, and everything after needs the schema.
-        services.AddTernStorage(configuration);
+        services.AddTernStorage();
 
         // Access
         services.AddSingleton<AccessStore>();
@@ -143,7 +143,7 @@ public static class TernApplication
         app.UseStatusCodePages();
 
         // Kestrel enforces the limit on every body; declared lengths are refused up front, on any server.
-        var maxBody = MaxRequestBodyBytes(app.Configuration);
+        var maxBody = app.Services.GetRequiredService<IOptions<TernOptions>>().Value.MaxRequestBodyBytes;
         app.Use((context, next) => context.Request.ContentLength > maxBody
             ? WriteProblemAsync(context, Problems.PayloadTooLarge, $"The body is {context.Request.ContentLength} bytes; the limit is {maxBody}.")
             : next(context));
@@ -182,10 +182,6 @@ public static class TernApplication
         app.MapRedirects();
         return app;
     }
-
-    /// <summary>Largest request body accepted, <c>Tern:MaxRequestBodyBytes</c> (default 4 MiB).</summary>
-    private static long MaxRequestBodyBytes(IConfiguration configuration) =>
-        configuration.GetValue<long?>("Tern:MaxRequestBodyBytes") ?? 4 * 1024 * 1024;
 
     private static Task WriteProblemAsync(HttpContext context, ProblemKind kind, string detail)
     {
