@@ -26,9 +26,14 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
     }
 
     /// <summary>Brings the schema to the newest version and returns it.</summary>
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    public Task<int> MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(Scripts(database.Provider), cancellationToken);
+
+    /// <summary>
+    /// Applies, in order, every script numbered above the newest one applied. Numbers need not be consecutive: a
+    /// number that belongs to a change this provider does not have is simply not there.
+    /// </summary>
+    internal async Task<int> MigrateAsync(IReadOnlyList<Migration> scripts, CancellationToken cancellationToken)
     {
-        var scripts = Scripts(database.Provider);
         var latest = scripts.Count == 0 ? 0 : scripts[^1].Version;
         await using var connection = await database.OpenAsync(cancellationToken);
         if (database.Provider == StorageProvider.Postgres)

@@ -97,6 +97,31 @@ public abstract class StorageCompliance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MigrationsSkipNumbersThisProviderDoesNotUse()
+    {
+        var next = LatestVersion + 2;
+        var scripts = Migrator.Scripts(Database.Provider).Append(new Migration(next, "after_a_gap", "CREATE TABLE after_a_gap (id INTEGER PRIMARY KEY)")).ToList();
+
+        var version = await MigratorFor(Database).MigrateAsync(scripts, Ct);
+
+        Assert.Equal(next, version);
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM after_a_gap"));
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM schema_migrations WHERE version = @gap", new { gap = next - 1 }));
+    }
+
+    [Fact]
+    public async Task AScriptWithNothingToDoIsRecordedUnderItsNumber()
+    {
+        var next = LatestVersion + 1;
+        var scripts = Migrator.Scripts(Database.Provider).Append(new Migration(next, "elsewhere_only", "-- Nothing to do on this provider.\n")).ToList();
+
+        var version = await MigratorFor(Database).MigrateAsync(scripts, Ct);
+
+        Assert.Equal(next, version);
+        Assert.Equal("elsewhere_only", await ScalarAsync<string>(Database, "SELECT name FROM schema_migrations WHERE version = @next", new { next }));
+    }
+
+    [Fact]
     public async Task ConcurrentMigrationsApplyEachScriptOnce()
     {
         var database = await CreateDatabaseAsync();
