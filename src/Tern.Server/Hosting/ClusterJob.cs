@@ -12,6 +12,7 @@ internal abstract class ClusterJob
     /// <summary>The job's name in <c>cluster_jobs</c> and in the log.</summary>
     public abstract string Name { get; }
 
+    /// <summary>How often the job runs, once across the cluster; also the time between this node's attempts.</summary>
     public abstract TimeSpan Period { get; }
 
     /// <summary>What a failed run is called in the log; the job's name unless a job says better.</summary>
