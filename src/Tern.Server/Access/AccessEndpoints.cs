@@ -10,11 +10,13 @@ public static class AccessEndpoints
 {
     public static void MapAccess(this RouteGroupBuilder api)
     {
-        var workspaces = api.MapGroup("/workspaces").WithTags("Access").RequireAuthorization(Scopes.Admin);
+        var admin = api.MapGroup("").WithTags("Access").RequireAuthorization(Scopes.Admin);
+
+        var workspaces = admin.MapGroup("/workspaces");
         workspaces.MapPost("/", CreateWorkspace).WithName("CreateWorkspace").WithSummary("Create a workspace");
         workspaces.MapGet("/", ListWorkspaces).WithName("ListWorkspaces").WithSummary("List workspaces");
 
-        var keys = api.MapGroup("/keys").WithTags("Access").RequireAuthorization(Scopes.Admin);
+        var keys = admin.MapGroup("/keys");
         keys.MapPost("/", CreateKey).WithName("CreateKey").WithSummary("Create an API key (shown once)");
         keys.MapGet("/", ListKeys).WithName("ListKeys").WithSummary("List the active keys of a workspace");
         keys.MapDelete("/{id}", RevokeKey).WithName("RevokeKey").WithSummary("Revoke a key at once");

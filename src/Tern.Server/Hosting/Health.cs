@@ -1,20 +1,43 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Hosting;
 
-/// <summary><c>/healthz</c>: the process serves. <c>/readyz</c>: and storage answers.</summary>
+/// <summary><c>/healthz</c>: the process serves (no check runs). <c>/readyz</c>: and the checks tagged ready pass, i.e. storage answers.</summary>
 public static class Health
 {
-    public static void MapHealth(this IEndpointRouteBuilder app)
+    private const string ReadyTag = "ready";
+    private static readonly HttpMethodMetadata GetOnly = new([HttpMethods.Get]);
+
+    public static IServiceCollection AddHealth(this IServiceCollection services)
     {
-        app.MapGet("/healthz", () => TypedResults.Text("ok\n")).WithTags("Health")
-            .WithName("Healthz").WithSummary("200 while the process serves");
-        app.MapGet("/readyz", Ready).WithTags("Health")
-            .WithName("Readyz").WithSummary("200 when storage is reachable, else 503");
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [ReadyTag]);
+        return services;
     }
 
-    public static async Task<IResult> Ready(Database database, CancellationToken cancellationToken) =>
+    public static void MapHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/healthz", Probe(_ => false, "ok\n")).WithMetadata(GetOnly);
+        app.MapHealthChecks("/readyz", Probe(check => check.Tags.Contains(ReadyTag), "ready\n")).WithMetadata(GetOnly);
+    }
+
+    private static HealthCheckOptions Probe(Func<HealthCheckRegistration, bool> predicate, string healthy) => new()
+    {
+        Predicate = predicate,
+        // No cache headers, like every other Tern answer; probers do not cache.
+        AllowCachingResponses = true,
+        ResponseWriter = (context, report) => (report.Status == HealthStatus.Healthy
+            ? TypedResults.Text(healthy)
+            : (IResult)Problems.Result(Problems.StorageUnavailable, "The database does not answer.")).ExecuteAsync(context),
+    };
+}
+
+/// <summary>Healthy while storage answers a trivial query within a few seconds.</summary>
+internal sealed class StorageHealthCheck(Database database) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
         await database.PingAsync(cancellationToken)
-            ? TypedResults.Text("ready\n")
-            : Problems.Result(Problems.StorageUnavailable, "The database does not answer.");
+            ? HealthCheckResult.Healthy()
+            : new HealthCheckResult(context.Registration.FailureStatus, "The database does not answer.");
 }

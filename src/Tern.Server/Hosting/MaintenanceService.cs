@@ -15,48 +15,35 @@ namespace Tern.Server.Hosting;
 internal sealed class MaintenanceService(
     Database database, IdempotencyKeys idempotencyKeys, ClickStore clicks, IOptions<ClickOptions> clickOptions, DeliveryQueue deliveries, EventLog events,
     IOptions<WebhookOptions> webhookOptions, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
-    ILogger<MaintenanceService> logger) : BackgroundService
+    ILogger<MaintenanceService> logger) : ClusterJob
 {
     public const string JobName = "maintenance";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var interval = TimeSpan.FromSeconds(options.Value.IntervalSeconds);
-        using var timer = new PeriodicTimer(interval);
-        do
-        {
-            await RunAsync(JobName, async () =>
-            {
-                if (await database.TryRunExclusiveAsync(JobName, interval, RunJobsAsync, stoppingToken) is { } claimedAt)
-                {
-                    Log.ClusterJobRan(logger, JobName, claimedAt);
-                }
-            }, stoppingToken);
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
+    public override string Name => JobName;
 
-    private async Task RunJobsAsync(CancellationToken stoppingToken)
+    public override TimeSpan Period => TimeSpan.FromSeconds(options.Value.IntervalSeconds);
+
+    public override async Task RunAsync(CancellationToken stoppingToken)
     {
         if (database is PostgresDatabase postgres)
         {
-            await RunAsync("create click partitions ahead", () => ClickPartitions.CreateAheadAsync(postgres, timeProvider.GetUtcNow(), stoppingToken), stoppingToken);
+            await StepAsync("create click partitions ahead", () => ClickPartitions.CreateAheadAsync(postgres, timeProvider.GetUtcNow(), stoppingToken), stoppingToken);
         }
 
-        await RunAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
+        await StepAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
         var deliveryCutoff = timeProvider.GetUtcNow().AddDays(-webhookOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
-        await RunAsync("purge old deliveries", () => deliveries.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
-        await RunAsync("purge old events", () => events.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
+        await StepAsync("purge old deliveries", () => deliveries.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
+        await StepAsync("purge old events", () => events.PurgeOlderThanAsync(deliveryCutoff, stoppingToken), stoppingToken);
         var twoDaysAgo = timeProvider.GetUtcNow().AddDays(-2).ToUnixTimeMilliseconds();
-        await RunAsync("forget past days' visitors", () => clicks.PurgeSightingsBeforeAsync(twoDaysAgo, stoppingToken), stoppingToken);
+        await StepAsync("forget past days' visitors", () => clicks.PurgeSightingsBeforeAsync(twoDaysAgo, stoppingToken), stoppingToken);
         if (clickOptions.Value.RetentionDays > 0)
         {
             var cutoff = timeProvider.GetUtcNow().AddDays(-clickOptions.Value.RetentionDays).ToUnixTimeMilliseconds();
-            await RunAsync("purge raw clicks past retention", () => clicks.PurgeOlderThanAsync(cutoff, stoppingToken), stoppingToken);
+            await StepAsync("purge raw clicks past retention", () => clicks.PurgeOlderThanAsync(cutoff, stoppingToken), stoppingToken);
         }
     }
 
-    private async Task RunAsync(string job, Func<Task> work, CancellationToken stoppingToken)
+    private async Task StepAsync(string job, Func<Task> work, CancellationToken stoppingToken)
     {
         try
         {
@@ -65,18 +52,6 @@ internal sealed class MaintenanceService(
         catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
         {
             Log.MaintenanceFailed(logger, exception, job);
-        }
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 }

@@ -1,6 +1,7 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Tern.Contracts;
@@ -14,132 +15,25 @@ using Tern.Server.Webhooks;
 
 namespace Tern.Server.Hosting;
 
-/// <summary>Composes Tern: each domain's services in <see cref="AddTern"/>, its endpoints in <see cref="MapTern"/>.</summary>
+/// <summary>Composes Tern: each domain registers its services in <see cref="AddTern"/>, its endpoints in <see cref="MapTern"/>.</summary>
 public static class TernApplication
 {
     public static WebApplicationBuilder AddTern(this WebApplicationBuilder builder)
     {
-        var services = builder.Services;
-        var configuration = builder.Configuration;
-
-        services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LinkCacheOptions>().BindConfiguration(LinkCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ClickOptions>().BindConfiguration(ClickOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<MaintenanceOptions>().BindConfiguration(MaintenanceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
-        // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
-        // Per-request hosting diagnostics (a log scope and an Activity on every redirect) cost more than the redirect;
-        // set here rather than in appsettings.json so it holds whatever folder the server is started from.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes(configuration);
-        });
+        builder.AddTernHost();
 
         // Storage first: hosted services start in registration order, and everything after needs the schema.
-        services.AddTernStorage(configuration);
-
-        // Access
-        services.AddSingleton<AccessStore>();
-        services.AddHostedService<AccessBootstrap>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
-                ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization(options =>
-        {
-            foreach (var scope in Scopes.All)
-            {
-                options.AddPolicy(scope, policy => policy.RequireAuthenticatedUser().RequireClaim(TernClaims.Scope, scope));
-            }
-        });
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeAuthorizationResultHandler>();
-        services.AddSingleton<ApiRateLimiter>();
-        services.AddSingleton<IdempotencyKeys>();
-
-        // Links, redirects and click counts
-        services.AddSingleton<ShortDomains>();
-        services.AddSingleton<LinkStore>();
-        services.AddSingleton<LinkValidator>();
-        services.AddSingleton<LinkService>();
-        services.AddSingleton<BulkLinkService>();
-        services.AddSingleton<LinkResponses>();
-        services.AddSingleton<LinkCache>();
-        services.AddSingleton<Redirector>();
-        services.AddSingleton<ClickTallies>();
-        services.AddLinkObservers();
-        // With PostgreSQL, other nodes' link changes reach this node's cache through LISTEN/NOTIFY.
-        services.AddSingleton<LinkChangeListener>();
-        services.AddHostedService(sp => sp.GetRequiredService<LinkChangeListener>());
-
-        // Clicks: captured on the redirect path, enriched and written in batches off it
-        services.AddOptions<GeoOptions>().BindConfiguration(GeoOptions.Section).ValidateOnStart();
-        services.AddSingleton<CountryResolver>();
-        services.AddSingleton<VisitorSalts>();
-        services.AddSingleton<ClickEnricher>();
-        services.AddSingleton<ClickQueue>();
-        services.AddSingleton<ClickStore>();
-        services.AddSingleton<ClickWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());
-        // Events and webhooks: a transactional outbox and the dispatcher that delivers it
-        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<EventLog>();
-        services.AddSingleton<EventOutbox>();
-        services.AddSingleton<LinkEvents>();
-        services.AddSingleton<WebhookStore>();
-        services.AddSingleton<DeliveryQueue>();
-        services.AddSingleton<DeliveryAnnouncements>();
-        services.AddSingleton<IEventSubscriber, WebhookFanOut>();
-        services.AddSingleton<WebhookDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        services.AddSingleton<ExpirySweeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
-        services.AddHostedService<MaintenanceService>();
-        services.AddSingleton<TernMetrics>();
-        services.AddSingleton<WebhookMetrics>();
-
-        // Errors, JSON and the API document
-        // Bare status codes from routing and the framework (404, 405, 415, …) get Tern's problem types too.
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-        {
-            var problem = context.ProblemDetails;
-            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
-            {
-                var kind = Problems.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
-                problem.Type = kind.Type;
-                problem.Title = kind.Title;
-                problem.Detail ??= kind.Description;
-            }
-        });
-        services.AddExceptionHandler<TernExceptionHandler>();
-        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        services.Configure<JsonOptions>(options =>
-        {
-            options.SerializerOptions.TypeInfoResolverChain.Insert(0, TernJsonContext.Default);
-            options.SerializerOptions.Converters.Add(new UtcTimestampConverter());
-            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
-        });
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Tern API";
-            document.Info.Description =
-                "Short links as infrastructure: create links at send time, follow them, and read what happened. " +
-                "Authenticate with Authorization: Bearer tern_…; errors are application/problem+json.";
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "An API key: Authorization: Bearer tern_…",
-            };
-            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddTernStorage()
+            .AddAccess()
+            .AddLinks()
+            .AddRedirects()
+            .AddClicks()
+            .AddWebhooks()
+            .AddEvents()
+            .AddHosting()
+            .AddProblems()
+            .AddJson()
+            .AddApiDocument();
         return builder;
     }
 
@@ -150,7 +44,7 @@ public static class TernApplication
         app.UseStatusCodePages();
 
         // Kestrel enforces the limit on every body; declared lengths are refused up front, on any server.
-        var maxBody = MaxRequestBodyBytes(app.Configuration);
+        var maxBody = app.Services.GetRequiredService<IOptions<TernOptions>>().Value.MaxRequestBodyBytes;
         app.Use((context, next) => context.Request.ContentLength > maxBody
             ? WriteProblemAsync(context, Problems.PayloadTooLarge, $"The body is {context.Request.ContentLength} bytes; the limit is {maxBody}.")
             : next(context));
@@ -191,9 +85,83 @@ public static class TernApplication
         return app;
     }
 
-    /// <summary>Largest request body accepted, <c>Tern:MaxRequestBodyBytes</c> (default 4 MiB).</summary>
-    private static long MaxRequestBodyBytes(IConfiguration configuration) =>
-        configuration.GetValue<long?>("Tern:MaxRequestBodyBytes") ?? 4 * 1024 * 1024;
+    /// <summary>Tern's own settings, the clock, logging filters and Kestrel.</summary>
+    private static void AddTernHost(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Per-request hosting diagnostics (a log scope and an Activity on every redirect) cost more than the redirect;
+        // set here rather than in appsettings.json so it holds whatever folder the server is started from.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<TernOptions>>((kestrel, tern) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = tern.Value.MaxRequestBodyBytes;
+        });
+    }
+
+    /// <summary>What serves every room: Idempotency-Key replay, the periodic housekeeping, metrics and the health probes.</summary>
+    private static IServiceCollection AddHosting(this IServiceCollection services)
+    {
+        services.AddOptions<MaintenanceOptions>().BindConfiguration(MaintenanceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IdempotencyKeys>();
+        services.AddClusterJob<MaintenanceService>();
+        services.AddSingleton<TernMetrics>();
+        services.AddHealth();
+        return services;
+    }
+
+    /// <summary>Errors as problem details, with Tern's problem types also for bare status codes from routing and the framework (404, 405, 415, …).</summary>
+    private static IServiceCollection AddProblems(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+            {
+                var kind = Problems.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
+                problem.Type = kind.Type;
+                problem.Title = kind.Title;
+                problem.Detail ??= kind.Description;
+            }
+        });
+        services.AddExceptionHandler<TernExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    /// <summary>JSON through the source-generated contracts, instants in UTC, numbers strictly as numbers.</summary>
+    private static IServiceCollection AddJson(this IServiceCollection services) =>
+        services.Configure<JsonOptions>(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, TernJsonContext.Default);
+            options.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+
+    /// <summary>The OpenAPI document: title, description and the API-key security scheme.</summary>
+    private static IServiceCollection AddApiDocument(this IServiceCollection services) =>
+        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Tern API";
+            document.Info.Description =
+                "Short links as infrastructure: create links at send time, follow them, and read what happened. " +
+                "Authenticate with Authorization: Bearer tern_…; errors are application/problem+json.";
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key: Authorization: Bearer tern_…",
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
+            return Task.CompletedTask;
+        }));
 
     private static Task WriteProblemAsync(HttpContext context, ProblemKind kind, string detail)
     {

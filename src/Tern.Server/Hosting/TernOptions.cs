@@ -21,6 +21,9 @@ public sealed class TernOptions
 
     /// <summary>Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when finding a visitor's address.</summary>
     public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Largest request body accepted, in bytes (default 4 MiB).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 }
 
 /// <summary>Settings under <c>Tern:Database</c>.</summary>

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Reflection;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Tern.Server.Hosting;
 
 namespace Tern.Server.Storage;
@@ -25,9 +26,14 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
     }
 
     /// <summary>Brings the schema to the newest version and returns it.</summary>
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    public Task<int> MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(Scripts(database.Provider), cancellationToken);
+
+    /// <summary>
+    /// Applies, in order, every script numbered above the newest one applied. Numbers need not be consecutive: a
+    /// number that belongs to a change this provider does not have is simply not there.
+    /// </summary>
+    internal async Task<int> MigrateAsync(IReadOnlyList<Migration> scripts, CancellationToken cancellationToken)
     {
-        var scripts = Scripts(database.Provider);
         var latest = scripts.Count == 0 ? 0 : scripts[^1].Version;
         await using var connection = await database.OpenAsync(cancellationToken);
         if (database.Provider == StorageProvider.Postgres)
@@ -109,17 +115,18 @@ internal sealed class StorageInitializer(Migrator migrator) : IHostedService
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>Chooses and builds the provider from configuration.</summary>
+/// <summary>Chooses and builds the provider from the bound options.</summary>
 public static class StorageServiceCollectionExtensions
 {
-    public static IServiceCollection AddTernStorage(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddTernStorage(this IServiceCollection services)
     {
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Database>(sp =>
         {
-            var provider = configuration["Tern:Database:Provider"] ?? "sqlite";
+            var provider = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider;
             if (provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
             {
-                var connectionString = configuration.GetConnectionString("Tern")
+                var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString("Tern")
                     ?? throw new InvalidOperationException("Tern:Database:Provider is 'postgres' but ConnectionStrings:Tern is not set.");
                 return new Postgres.PostgresDatabase(connectionString);
             }
@@ -129,7 +136,7 @@ public static class StorageServiceCollectionExtensions
                 throw new InvalidOperationException($"Tern:Database:Provider must be 'sqlite' or 'postgres', not '{provider}'.");
             }
 
-            var dataDir = configuration["Tern:DataDir"] ?? "./data";
+            var dataDir = sp.GetRequiredService<IOptions<TernOptions>>().Value.DataDir;
             return new Sqlite.SqliteDatabase(System.IO.Path.Combine(dataDir, "tern.db"));
         });
         services.AddSingleton<Migrator>();

@@ -209,7 +209,8 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
                     .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 await (await cluster.Api(node).PostJsonAsync("/api/v1/links", new { url = "https://example.com/during-outage" }))
                     .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await cluster.Visitor(node).GetAsync("/readyz", Cancel)).StatusCode);
+                await (await cluster.Visitor(node).GetAsync("/readyz", Cancel))
+                    .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 Assert.Equal(HttpStatusCode.OK, (await cluster.Visitor(node).GetAsync("/healthz", Cancel)).StatusCode);
             }
         }
@@ -349,7 +350,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             "--Tern:Database:Provider=postgres", $"--Tern:AdminKey={AdminKey}", "--Tern:BaseUrl=http://go.test",
             "--Tern:Webhooks:AllowPrivateNetworks=true", "--Tern:RateLimit:Burst=1000000", "--Tern:RateLimit:PerSecond=1000000",
             $"--Tern:Maintenance:ExpirySweepSeconds={SweepSeconds}", $"--Tern:Maintenance:IntervalSeconds={MaintenanceSeconds}",
-            "--Logging:LogLevel:Tern.Server.Events.ExpirySweeper=Debug", "--Logging:LogLevel:Tern.Server.Hosting.MaintenanceService=Debug",
+            "--Logging:LogLevel:Tern.Server.Links.ExpirySweeper=Debug", "--Logging:LogLevel:Tern.Server.Hosting.MaintenanceService=Debug",
         ];
         // Started together, so that both migrate the empty database at once.
         var nodes = await Task.WhenAll(Start(), Start());

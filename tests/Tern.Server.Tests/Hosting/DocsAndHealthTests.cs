@@ -54,8 +54,22 @@ public sealed class DocsAndHealthTests(TernFactory tern) : IClassFixture<TernFac
     [Fact]
     public async Task HealthAndReadinessAnswer200WhenStorageIsReachable()
     {
-        Assert.Equal(HttpStatusCode.OK, (await tern.Visitor().GetAsync("/healthz")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await tern.Visitor().GetAsync("/readyz")).StatusCode);
+        var health = await tern.Visitor().GetAsync("/healthz");
+        var ready = await tern.Visitor().GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("ok\n", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
+        Assert.Equal("text/plain", ready.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task HealthProbesAnswerOnlyGet()
+    {
+        var response = await tern.Visitor().PostAsync("/readyz", null);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
     }
 
     [Fact]

@@ -56,6 +56,9 @@ public abstract class StorageCompliance : IAsyncLifetime
 
     private int LatestVersion => Migrator.Scripts(Database.Provider)[^1].Version;
 
+    /// <summary>Migrates the test's database with this build's scripts and one more.</summary>
+    private Task<int> MigrateWithAsync(Migration next) => MigratorFor(Database).MigrateAsync([.. Migrator.Scripts(Database.Provider), next], Ct);
+
     [Fact]
     public async Task MigrationsBringAnEmptyDatabaseToTheNewestVersion()
     {
@@ -94,6 +97,29 @@ public abstract class StorageCompliance : IAsyncLifetime
         // A refusal must not keep the migration lock: a second node asking gets the same answer, not a hang.
         var again = MigratorFor(Database).MigrateAsync(Ct);
         await Assert.ThrowsAsync<InvalidOperationException>(() => again.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+    }
+
+    [Fact]
+    public async Task MigrationsSkipNumbersThisProviderDoesNotUse()
+    {
+        var next = LatestVersion + 2;
+
+        var version = await MigrateWithAsync(new Migration(next, "after_a_gap", "CREATE TABLE after_a_gap (id INTEGER PRIMARY KEY)"));
+
+        Assert.Equal(next, version);
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM after_a_gap"));
+        Assert.Equal(0, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM schema_migrations WHERE version = @gap", new { gap = next - 1 }));
+    }
+
+    [Fact]
+    public async Task AScriptWithNothingToDoIsRecordedUnderItsNumber()
+    {
+        var next = LatestVersion + 1;
+
+        var version = await MigrateWithAsync(new Migration(next, "elsewhere_only", "-- Nothing to do on this provider.\n"));
+
+        Assert.Equal(next, version);
+        Assert.Equal("elsewhere_only", await ScalarAsync<string>(Database, "SELECT name FROM schema_migrations WHERE version = @next", new { next }));
     }
 
     [Fact]

@@ -265,8 +265,8 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
         await tern.Get<Tern.Server.Clicks.ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
 
         var expiring = await api.CreateLinkAsync(new { url = "https://example.com/soon", expiresAt = DateTimeOffset.UtcNow.AddSeconds(-1) });
-        await tern.Get<Tern.Server.Events.ExpirySweeper>().SweepAsync(CancellationToken.None);
-        await tern.Get<Tern.Server.Events.ExpirySweeper>().SweepAsync(CancellationToken.None);
+        await tern.Get<Tern.Server.Links.ExpirySweeper>().SweepAsync(CancellationToken.None);
+        await tern.Get<Tern.Server.Links.ExpirySweeper>().SweepAsync(CancellationToken.None);
         await api.DeleteAsync($"/api/v1/links/{link.Id}");
 
         var events = (await api.GetFromJsonAsync<ListResponse<EventEnvelope>>("/api/v1/events?limit=100", Json))!.Items;

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
+using Tern.Server.Events;
 using Tern.Server.Hosting;
-using Tern.Server.Links;
 using Tern.Server.Storage;
 
-namespace Tern.Server.Events;
+namespace Tern.Server.Links;
 
 /// <summary>
 /// Announces links whose <c>expiresAt</c> has passed with a link.expired event, within
@@ -12,11 +12,18 @@ namespace Tern.Server.Events;
 /// across the cluster. (Click limits are announced by the click writer in the batch that reaches them.)
 /// </summary>
 internal sealed class ExpirySweeper(
-    Database database, LinkStore links, LinkEvents outbox, IOptions<MaintenanceOptions> options, TimeProvider timeProvider,
-    ILogger<ExpirySweeper> logger) : BackgroundService
+    Database database, LinkStore links, LinkEvents outbox, IOptions<MaintenanceOptions> options, TimeProvider timeProvider) : ClusterJob
 {
     public const string JobName = "expiry sweep";
     private const int BatchSize = 500;
+
+    public override string Name => JobName;
+
+    public override TimeSpan Period => TimeSpan.FromSeconds(options.Value.ExpirySweepSeconds);
+
+    public override string Description => "announce expired links";
+
+    public override Task RunAsync(CancellationToken cancellationToken) => SweepAsync(cancellationToken);
 
     /// <summary>Announces every link due now; returns how many.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
@@ -42,39 +49,6 @@ internal sealed class ExpirySweeper(
             {
                 return total;
             }
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var interval = TimeSpan.FromSeconds(options.Value.ExpirySweepSeconds);
-        using var timer = new PeriodicTimer(interval, timeProvider);
-        do
-        {
-            try
-            {
-                if (await database.TryRunExclusiveAsync(JobName, interval, SweepAsync, stoppingToken) is { } claimedAt)
-                {
-                    Log.ClusterJobRan(logger, JobName, claimedAt);
-                }
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                Log.MaintenanceFailed(logger, exception, "announce expired links");
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 }

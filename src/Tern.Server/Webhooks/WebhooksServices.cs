@@ -1,0 +1,23 @@
+using Tern.Server.Events;
+
+namespace Tern.Server.Webhooks;
+
+public static class WebhooksServices
+{
+    /// <summary>
+    /// Subscriptions, the fan-out that queues a delivery per subscription as events are appended, the dispatcher that
+    /// sends them, and its metrics.
+    /// </summary>
+    public static IServiceCollection AddWebhooks(this IServiceCollection services)
+    {
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<WebhookStore>();
+        services.AddSingleton<DeliveryQueue>();
+        services.AddSingleton<DeliveryAnnouncements>();
+        services.AddSingleton<IEventSubscriber, WebhookFanOut>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<WebhookMetrics>();
+        return services;
+    }
+}
