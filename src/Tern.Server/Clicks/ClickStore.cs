@@ -96,31 +96,6 @@ public sealed class ClickStore(Database database)
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
-    /// <summary>Adds each link's new clicks to its stored count (a link listed twice gets both).</summary>
-    public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken)
-    {
-        // In id order, so that nodes writing at once lock the links' rows in the same order and never deadlock.
-        KeyValuePair<string, long>[] sums = [.. counts.GroupBy(c => c.Key, StringComparer.Ordinal)
-            .Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value))).OrderBy(c => c.Key, StringComparer.Ordinal)];
-        if (connection is NpgsqlConnection)
-        {
-            // One statement with two arrays rather than a round trip per chunk.
-            return connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE links SET clicks = links.clicks + v.n FROM unnest(@ids, @counts) AS v(id, n) WHERE links.id = v.id",
-                new { ids = sums.Select(c => c.Key).ToArray(), counts = sums.Select(c => c.Value).ToArray() }, transaction,
-                cancellationToken: cancellationToken));
-        }
-
-        // SQLite names the columns of a VALUES list column1, column2, … and accepts UPDATE … FROM.
-        return ExecuteRowByRowAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
-            ") AS v WHERE links.id = v.column1", 2, sums,
-            static (count, values) =>
-            {
-                values[0] = count.Key;
-                values[1] = count.Value;
-            }, cancellationToken);
-    }
-
     /// <summary>
     /// Records each (scope, day, visitor) once and adds a 'uniques' cell for the first sighting of a visitor in a
     /// day (hourly and daily), so that summing 'uniques' gives daily unique visitors.
@@ -296,15 +271,6 @@ public sealed class ClickStore(Database database)
             """,
             new { scopes = scopes.ToArray(), granularity = granularity.ToString(), fromMs, toMs }, cancellationToken: cancellationToken));
         return [.. rows];
-    }
-
-    /// <summary>The ids of a workspace's links with this tag.</summary>
-    public async Task<IReadOnlyList<string>> LinksTaggedAsync(string workspaceId, string tag, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return [.. await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT link_id FROM link_tags WHERE workspace_id = @workspaceId AND tag = @tag",
-            new { workspaceId, tag }, cancellationToken: cancellationToken))];
     }
 
     /// <summary>Clicks newest first; <paramref name="before"/> is the last id of the previous page.</summary>

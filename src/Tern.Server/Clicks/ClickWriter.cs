@@ -383,7 +383,7 @@ public sealed class ClickWriter(
             appended = await database.WriteAsync(async (connection, transaction) =>
             {
                 await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
-                await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, _abandon.Token);
+                await LinkClickCounts.AddAsync(connection, transaction, perLink, _abandon.Token);
                 if (_marksRollups)
                 {
                     through = await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token);
@@ -476,7 +476,7 @@ public sealed class ClickWriter(
             var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
                 [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], _abandon.Token)).ToDictionary(l => l.Id);
             List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
-                .Select(click => new LinkEvent(clicked[click.LinkId], AnalyticsEndpoints.ToResponse(click), click.IsBot, click.TimestampMs))];
+                .Select(click => new LinkEvent(clicked[click.LinkId], click.ToResponse(), click.IsBot, click.TimestampMs))];
             await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, _abandon.Token, subscriptions);
             appended |= events.Count > 0;
         }
