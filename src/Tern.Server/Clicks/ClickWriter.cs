@@ -238,7 +238,7 @@ public sealed class ClickWriter(
         {
             clicks ??= await EnrichAsync(batch);
             sums ??= Sum(clicks);
-            var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
+            var limited = batch.Where(c => c.HasClickLimit).Select(c => c.LinkId).ToHashSet(StringComparer.Ordinal);
             if (await WriteAsync(clicks, sums, limited))
             {
                 outbox.Signal();
