@@ -39,8 +39,8 @@ public sealed class ClickWriter(
 
     private readonly ClickOptions _options = options.Value;
     private readonly CancellationTokenSource _abandon = new();
-    private readonly bool _marksRollups = database.Provider == StorageProvider.Sqlite;
-    private readonly TimeSpan _rollupInterval = database.Provider == StorageProvider.Sqlite
+    private readonly bool _marksRollups = store.MarksRollups;
+    private readonly TimeSpan _rollupInterval = store.MarksRollups
         ? TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds)
         : TimeSpan.Zero;
 
@@ -302,7 +302,7 @@ public sealed class ClickWriter(
 
         await database.WriteAsync(async (connection, transaction) =>
         {
-            await ClickStore.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
+            await store.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, _pendingThrough, _abandon.Token);
             return true;
         }, _abandon.Token);
@@ -326,7 +326,7 @@ public sealed class ClickWriter(
             var (clicks, through) = await ClickStore.NotRolledUpAsync(connection, transaction, _abandon.Token);
             if (clicks.Count > 0)
             {
-                await ClickStore.AddToRollupsAsync(connection, transaction, Sum(clicks), _abandon.Token);
+                await store.AddToRollupsAsync(connection, transaction, Sum(clicks), _abandon.Token);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
                 Log.ClicksRolledUpAfterRestart(logger, clicks.Count);
             }
@@ -394,12 +394,12 @@ public sealed class ClickWriter(
                     // First sightings are decided here, against what is stored, so their cells go with the batch.
                     var uniques = new Dictionary<RollupKey, long>();
                     await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
-                    await ClickStore.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
+                    await store.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
                 }
 
                 if (flush)
                 {
-                    await ClickStore.AddToRollupsAsync(connection, transaction, gather ? _pending : sums, _abandon.Token);
+                    await store.AddToRollupsAsync(connection, transaction, gather ? _pending : sums, _abandon.Token);
                     if (_marksRollups)
                     {
                         await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
