@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Polly;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
 using Tern.Server.Links;
@@ -32,13 +33,14 @@ public sealed class ClickWriter(
     TimeProvider timeProvider,
     ILogger<ClickWriter> logger) : IHostedLifecycleService
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
-
     /// <summary>Most rollup cells held in memory before they are written, whatever the interval.</summary>
     private const int MaxPendingCells = 200_000;
 
     private readonly ClickOptions _options = options.Value;
     private readonly CancellationTokenSource _abandon = new();
+
+    // Every failure is retried; abandoning the writer at shutdown cancels the wait, which ends it.
+    private readonly ResiliencePipeline _retry = StorageRetry.Forever(timeProvider, static _ => true);
     private readonly bool _marksRollups = store.MarksRollups;
     private readonly TimeSpan _rollupInterval = store.MarksRollups
         ? TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds)
@@ -258,33 +260,25 @@ public sealed class ClickWriter(
     /// </summary>
     private async Task RetryUntilDoneAsync(Func<Task> write, Action<Exception> logFailure)
     {
-        var backoff = TimeSpan.FromMilliseconds(100);
-        while (true)
+        try
         {
-            try
+            await _retry.ExecuteAsync(async _ =>
             {
-                await write();
-                return;
-            }
-            catch (Exception exception) when (!_abandon.IsCancellationRequested)
-            {
-                FailedWrites++;
-                logFailure(exception);
                 try
                 {
-                    await Task.Delay(backoff, timeProvider, _abandon.Token);
+                    await write();
                 }
-                catch (OperationCanceledException)
+                catch (Exception exception) when (!_abandon.IsCancellationRequested)
                 {
-                    return;
+                    FailedWrites++;
+                    logFailure(exception);
+                    throw;
                 }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-            catch (Exception)
-            {
-                return;
-            }
+            }, _abandon.Token);
+        }
+        catch (Exception) when (_abandon.IsCancellationRequested)
+        {
+            // Abandoned at shutdown: what is still held is given up.
         }
     }
 
