@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -351,23 +352,17 @@ public sealed class ClickWriter(
     }
 
     /// <summary>
-    /// Writes the batch: its clicks, the links' counts, and either its rollup sums or (when gathering on SQLite)
-    /// nothing of them until the pending sums are due, then all of them. True when it appended events
-    /// (link.clicked, or link.expired at a click limit).
+    /// Writes the batch in one transaction: the batch itself (<see cref="StoreBatchAsync"/>), the rollups the policy
+    /// says are due (<see cref="WriteDueRollupsAsync"/>) and its events (<see cref="PublishAsync"/>). True when it
+    /// appended events (link.clicked, or link.expired at a click limit).
     /// </summary>
     private async Task<bool> WriteAsync(List<Click> clicks, Dictionary<RollupKey, long> sums, IReadOnlyCollection<string> linksWithLimits)
     {
-        var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var click in clicks)
-        {
-            perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
-        }
-
         var gather = _rollupInterval > TimeSpan.Zero;
         var flush = !gather || _flushRequested || (_pending.Count > 0 && RollupsDue()) || _pending.Count + sums.Count > MaxPendingCells;
         if (gather)
         {
-            Merge(sums, +1);
+            MergePending(sums, +1);
         }
 
         long through = 0;
@@ -376,47 +371,20 @@ public sealed class ClickWriter(
         {
             appended = await database.WriteAsync(async (connection, transaction) =>
             {
-                await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
-                await LinkClickCounts.AddAsync(connection, transaction, perLink, _abandon.Token);
-                if (_marksRollups)
-                {
-                    through = await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token);
-                }
-
-                if (_options.UniqueVisitors)
-                {
-                    // First sightings are decided here, against what is stored, so their cells go with the batch.
-                    var uniques = new Dictionary<RollupKey, long>();
-                    await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
-                    await store.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
-                }
-
+                through = await StoreBatchAsync(connection, transaction, clicks);
                 if (flush)
                 {
-                    await store.AddToRollupsAsync(connection, transaction, gather ? _pending : sums, _abandon.Token);
-                    if (_marksRollups)
-                    {
-                        await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
-                    }
+                    await WriteDueRollupsAsync(connection, transaction, gather ? _pending : sums, through);
                 }
 
-                var appended = await AppendClickEventsAsync(connection, transaction, clicks);
-                if (linksWithLimits.Count > 0)
-                {
-                    var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                    var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token);
-                    await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, _abandon.Token);
-                    appended |= expired.Count > 0;
-                }
-
-                return appended;
+                return await PublishAsync(connection, transaction, clicks, linksWithLimits);
             }, _abandon.Token);
         }
         catch
         {
             if (gather)
             {
-                Merge(sums, -1);
+                MergePending(sums, -1);
             }
 
             throw;
@@ -434,20 +402,72 @@ public sealed class ClickWriter(
         }
 
         return appended;
+    }
 
-        void Merge(Dictionary<RollupKey, long> batchSums, int sign)
+    /// <summary>
+    /// Stores the raw clicks, adds them to their links' counts and, with unique visitors on, records first sightings
+    /// with their cells. Returns the rowid of the last click where rollups are marked, else 0.
+    /// </summary>
+    private async Task<long> StoreBatchAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks)
+    {
+        var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var click in clicks)
         {
-            foreach (var (key, count) in batchSums)
+            perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
+        }
+
+        await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
+        await LinkClickCounts.AddAsync(connection, transaction, perLink, _abandon.Token);
+        var through = _marksRollups ? await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token) : 0;
+        if (_options.UniqueVisitors)
+        {
+            // First sightings are decided here, against what is stored, so their cells go with the batch.
+            var uniques = new Dictionary<RollupKey, long>();
+            await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
+            await store.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
+        }
+
+        return through;
+    }
+
+    /// <summary>Writes rollup sums, with the mark of the last click they cover where rollups are marked.</summary>
+    private async Task WriteDueRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, long through)
+    {
+        await store.AddToRollupsAsync(connection, transaction, sums, _abandon.Token);
+        if (_marksRollups)
+        {
+            await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
+        }
+    }
+
+    /// <summary>Appends the batch's events: link.clicked where subscribed, link.expired for links it took to their click limit.</summary>
+    private async Task<bool> PublishAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks, IReadOnlyCollection<string> linksWithLimits)
+    {
+        var appended = await AppendClickEventsAsync(connection, transaction, clicks);
+        if (linksWithLimits.Count > 0)
+        {
+            var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token);
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, _abandon.Token);
+            appended |= expired.Count > 0;
+        }
+
+        return appended;
+    }
+
+    /// <summary>Adds a batch's sums to the pending ones (<paramref name="sign"/> +1), or takes them back out (-1).</summary>
+    private void MergePending(Dictionary<RollupKey, long> batchSums, int sign)
+    {
+        foreach (var (key, count) in batchSums)
+        {
+            var sum = _pending.GetValueOrDefault(key) + (sign * count);
+            if (sum == 0)
             {
-                var sum = _pending.GetValueOrDefault(key) + (sign * count);
-                if (sum == 0)
-                {
-                    _pending.Remove(key);
-                }
-                else
-                {
-                    _pending[key] = sum;
-                }
+                _pending.Remove(key);
+            }
+            else
+            {
+                _pending[key] = sum;
             }
         }
     }
@@ -456,7 +476,7 @@ public sealed class ClickWriter(
     /// link.clicked events go to the log only for workspaces that subscribe to them; everyone else reads clicks
     /// from GET /clicks, and the writer keeps its pace.
     /// </summary>
-    private async Task<bool> AppendClickEventsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, List<Click> clicks)
+    private async Task<bool> AppendClickEventsAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks)
     {
         var appended = false;
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
