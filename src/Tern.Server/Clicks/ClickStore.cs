@@ -147,38 +147,36 @@ public sealed class ClickStore(Database database)
     /// With <paramref name="wholeDays"/> (a link's breakdowns, which are kept by day only) the range is widened to
     /// the whole UTC days it touches.
     /// </summary>
-    public async Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
+    public Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
         IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken, bool wholeDays = false)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
-
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
-            $"""
-            SELECT key, SUM(clicks) FROM ({Cells("key, clicks", "dimension = @dimension")}) AS cells
-            GROUP BY key
-            ORDER BY SUM(clicks) DESC, key
-            """,
-            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom, dayTo }, cancellationToken: cancellationToken));
-        return [.. rows];
+        var days = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
+        return SumCellsAsync("key", scopes, dimension, from, to, days, null, cancellationToken);
     }
 
     /// <summary>Total clicks of each scope over [from, to), most first, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
+    public Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
         IReadOnlyList<string> scopes, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = DaySpan(from, to);
+        return SumCellsAsync("scope_id", scopes, "total", from, to, DaySpan(from, to), limit, cancellationToken);
+    }
+
+    /// <summary>The sums of one dimension's cells of [from, to), grouped by <paramref name="column"/>, most first.</summary>
+    private async Task<IReadOnlyList<(string Key, long Clicks)>> SumCellsAsync(
+        string column, IReadOnlyList<string> scopes, string dimension, long from, long to, (long DayFrom, long DayTo) days, int? limit,
+        CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
             $"""
-            SELECT scope_id, SUM(clicks) FROM ({Cells("scope_id, clicks", "dimension = 'total'")}) AS cells
-            GROUP BY scope_id
-            ORDER BY SUM(clicks) DESC, scope_id
-            LIMIT @limit
+            SELECT {column}, SUM(clicks) FROM ({Cells($"{column}, clicks", "dimension = @dimension")}) AS cells
+            GROUP BY {column}
+            ORDER BY SUM(clicks) DESC, {column}{(limit is null ? "" : " LIMIT @limit")}
             """,
-            new { scopes = scopes.ToArray(), from, to, dayFrom, dayTo, limit }, cancellationToken: cancellationToken));
+            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom = days.DayFrom, dayTo = days.DayTo, limit },
+            cancellationToken: cancellationToken));
         return [.. rows];
     }
 
