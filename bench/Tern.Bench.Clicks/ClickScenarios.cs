@@ -168,9 +168,9 @@ internal static class ClickScenarios
             {
                 await store.InsertAsync(connection, transaction, enriched, CancellationToken.None);
                 t2 = clock.Elapsed.TotalMilliseconds;
-                await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, CancellationToken.None);
+                await LinkClickCounts.AddAsync(connection, transaction, perLink, CancellationToken.None);
                 t3 = clock.Elapsed.TotalMilliseconds;
-                await ClickStore.AddToRollupsAsync(connection, transaction, rollups, CancellationToken.None);
+                await store.AddToRollupsAsync(connection, transaction, rollups, CancellationToken.None);
                 t4 = clock.Elapsed.TotalMilliseconds;
                 return true;
             }, CancellationToken.None);

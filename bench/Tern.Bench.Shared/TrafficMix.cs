@@ -102,7 +102,7 @@ public sealed class TrafficMix
 
     /// <summary>One click on <paramref name="link"/> at <paramref name="timestampMs"/> as the redirect path would capture it.</summary>
     public ClickCapture Capture(CachedLink link, long timestampMs) => new(
-        link, timestampMs, Agent(), Referrer(), _languages[_random.Next(_languages.Length)], _countries[_random.Next(_countries.Length)],
+        link.Id, link.WorkspaceId, link.Domain, link.Slug, link.MaxClicks != long.MaxValue, timestampMs, Agent(), Referrer(), _languages[_random.Next(_languages.Length)], _countries[_random.Next(_countries.Length)],
         _addresses[_random.Next(_addresses.Length)], null);
 
     public int Next(int max) => _random.Next(max);

@@ -7,6 +7,7 @@ using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Hosting;
 using Tern.Server.Links;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Clicks;
 
@@ -47,7 +48,7 @@ public static class AnalyticsEndpoints
     }
 
     public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> WorkspaceStats(
-        ClaimsPrincipal user, LinkStore links, ClickStore clicks, ShortDomains domains, TimeProvider time,
+        ClaimsPrincipal user, Database database, LinkStore links, ClickStore clicks, ShortDomains domains, TimeProvider time,
         IOptions<ClickOptions> options, CancellationToken cancellationToken, string? from = null, string? to = null, string? interval = null, string? tag = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -58,7 +59,7 @@ public static class AnalyticsEndpoints
         }
 
         var workspaceId = TernClaims.WorkspaceOf(user);
-        IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await clicks.LinksTaggedAsync(workspaceId, tag, cancellationToken);
+        IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await LinkClickCounts.LinkIdsTaggedAsync(database, workspaceId, tag, cancellationToken);
         var stats = await StatsAsync(clicks, scopes, linkScopes: tag is not null, query, options.Value.UniqueVisitors, cancellationToken);
         var top = scopes.Count == 0 ? []
             : tag is null ? (await clicks.SumAsync(scopes, "link", query.FromMs, query.ToMs, cancellationToken)).Take(TopLinks).ToList()
@@ -160,25 +161,9 @@ public static class AnalyticsEndpoints
         }
 
         var page = await clicks.ListAsync(filter, cursor, pageSize + 1, cancellationToken);
-        var items = page.Take(pageSize).Select(ToResponse).ToList();
+        var items = page.Take(pageSize).Select(c => c.ToResponse()).ToList();
         return TypedResults.Ok(new ListResponse<ClickResponse>(items, page.Count > pageSize ? items[^1].Id : null));
     }
-
-    public static ClickResponse ToResponse(Click click) => new()
-    {
-        Id = click.Id,
-        LinkId = click.LinkId,
-        Slug = click.Slug,
-        Domain = click.Domain,
-        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(click.TimestampMs),
-        DeviceCategory = click.Device,
-        Browser = click.Browser,
-        Os = click.Os,
-        Country = click.Country,
-        Referrer = click.Referrer,
-        Language = click.Language,
-        IsBot = click.IsBot,
-    };
 
     private static readonly string CsvHeader = "id,timestamp,linkId,slug,domain,deviceCategory,browser,os,country,referrer,language,isBot\r\n";
 

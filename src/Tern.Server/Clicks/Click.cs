@@ -1,3 +1,5 @@
+using Tern.Contracts;
+
 namespace Tern.Server.Clicks;
 
 /// <summary>A stored click: what the contract exposes, plus the language and the optional daily visitor hash.</summary>
@@ -18,4 +20,21 @@ public sealed record Click
     public string? Language { get; init; }
     public required bool IsBot { get; init; }
     public string? Visitor { get; init; }
+
+    /// <summary>The click as the API and the <c>link.clicked</c> event show it (no visitor hash).</summary>
+    public ClickResponse ToResponse() => new()
+    {
+        Id = Id,
+        LinkId = LinkId,
+        Slug = Slug,
+        Domain = Domain,
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(TimestampMs),
+        DeviceCategory = Device,
+        Browser = Browser,
+        Os = Os,
+        Country = Country,
+        Referrer = Referrer,
+        Language = Language,
+        IsBot = IsBot,
+    };
 }

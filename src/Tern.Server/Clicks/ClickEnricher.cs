@@ -30,10 +30,10 @@ public sealed class ClickEnricher(
         return new Click
         {
             Id = Ids.New("clk", capture.TimestampMs),
-            WorkspaceId = capture.Link.WorkspaceId,
-            LinkId = capture.Link.Id,
-            Slug = capture.Link.Slug,
-            Domain = capture.Link.Domain,
+            WorkspaceId = capture.WorkspaceId,
+            LinkId = capture.LinkId,
+            Slug = capture.Slug,
+            Domain = capture.Domain,
             TimestampMs = capture.TimestampMs,
             Device = agent.Device,
             Browser = agent.Browser,
@@ -114,7 +114,7 @@ public sealed class ClickEnricher(
     private async Task<string> VisitorHashAsync(ClickCapture capture, IPAddress address, CancellationToken cancellationToken)
     {
         var salt = await salts.ForDayAsync(capture.TimestampMs, cancellationToken);
-        var input = Encoding.UTF8.GetBytes($"{address}|{capture.UserAgent}|{capture.Link.WorkspaceId}");
+        var input = Encoding.UTF8.GetBytes($"{address}|{capture.UserAgent}|{capture.WorkspaceId}");
         return Convert.ToHexStringLower(HMACSHA256.HashData(salt, input).AsSpan(0, 12));
     }
 }

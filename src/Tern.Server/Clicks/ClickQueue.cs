@@ -2,17 +2,20 @@ using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Tern.Server.Hosting;
-using Tern.Server.Redirect;
 
 namespace Tern.Server.Clicks;
 
 /// <summary>
-/// What the redirect path hands over for one answered click: references to strings Kestrel already holds,
-/// nothing parsed. Enrichment happens in the <see cref="ClickWriter"/>, off the request path. The address is
+/// What the redirect path hands over for one answered click: references to strings the link cache and Kestrel
+/// already hold, nothing parsed. Enrichment happens in the <see cref="ClickWriter"/>, off the request path. The address is
 /// kept in memory only, to find the country and the daily visitor hash; it is never stored.
 /// </summary>
 public readonly record struct ClickCapture(
-    CachedLink Link,
+    string LinkId,
+    string WorkspaceId,
+    string Domain,
+    string Slug,
+    bool HasClickLimit,
     long TimestampMs,
     string? UserAgent,
     string? Referrer,

@@ -1,11 +1,8 @@
 using System.Data.Common;
 using System.Text;
 using Dapper;
-using Npgsql;
-using NpgsqlTypes;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
-using Tern.Server.Storage.Postgres;
 
 namespace Tern.Server.Clicks;
 
@@ -26,100 +23,27 @@ public sealed class ClickStore(Database database)
 
     public static readonly string[] Dimensions = ["country", "device", "browser", "os", "referrer"];
 
-    private const string Columns =
-        "id, workspace_id, link_id, slug, domain, ts, device, browser, os, country, referrer, referrer_host, language, is_bot, visitor";
+    /// <summary>The columns of <c>clicks</c>, in the order every insert, COPY and select of them uses.</summary>
+    private static readonly ColumnMap<Click> ClickColumns = new(
+        ("id", c => c.Id),
+        ("workspace_id", c => c.WorkspaceId),
+        ("link_id", c => c.LinkId),
+        ("slug", c => c.Slug),
+        ("domain", c => c.Domain),
+        ("ts", c => c.TimestampMs),
+        ("device", c => c.Device),
+        ("browser", c => c.Browser),
+        ("os", c => c.Os),
+        ("country", c => c.Country),
+        ("referrer", c => c.Referrer),
+        ("referrer_host", c => c.ReferrerHost),
+        ("language", c => c.Language),
+        ("is_bot", c => c.IsBot),
+        ("visitor", c => c.Visitor));
 
-    public async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
-    {
-        if (connection is NpgsqlConnection npgsql)
-        {
-            await CopyAsync(npgsql, clicks, cancellationToken);
-            return;
-        }
-
-        await ExecuteRowByRowAsync(connection, transaction, $"INSERT INTO clicks ({Columns}) VALUES ", "", 15, clicks, static (click, values) =>
-        {
-            values[0] = click.Id;
-            values[1] = click.WorkspaceId;
-            values[2] = click.LinkId;
-            values[3] = click.Slug;
-            values[4] = click.Domain;
-            values[5] = click.TimestampMs;
-            values[6] = click.Device;
-            values[7] = click.Browser;
-            values[8] = click.Os;
-            values[9] = click.Country;
-            values[10] = click.Referrer;
-            values[11] = click.ReferrerHost;
-            values[12] = click.Language;
-            values[13] = click.IsBot;
-            values[14] = click.Visitor;
-        }, cancellationToken);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="head"/> (…) <paramref name="tail"/> over the rows: on SQLite row by row through one prepared
-    /// statement (in-process, several times faster than wide multi-row statements, whose hundreds of named parameters
-    /// cost more to bind than the calls they save); on PostgreSQL an insert goes as one statement of column arrays.
-    /// </summary>
-    private static Task ExecuteRowByRowAsync<T>(
-        DbConnection connection, DbTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
-        Action<T, object?[]> bind, CancellationToken cancellationToken) =>
-        MultiRowStatement.ExecuteAsync(connection, transaction, head, tail, columns, 1, rows, bind, cancellationToken);
-
-    private static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
-    {
-        await using var importer = await connection.BeginBinaryImportAsync($"COPY clicks ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var click in clicks)
-        {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(click.Id, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.WorkspaceId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.LinkId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.Slug, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.Domain, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.TimestampMs, NpgsqlDbType.Bigint, cancellationToken);
-            await importer.WriteAsync(click.Device, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.Browser, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(click.Os, NpgsqlDbType.Text, cancellationToken);
-            await WriteNullableAsync(importer, click.Country, cancellationToken);
-            await WriteNullableAsync(importer, click.Referrer, cancellationToken);
-            await WriteNullableAsync(importer, click.ReferrerHost, cancellationToken);
-            await WriteNullableAsync(importer, click.Language, cancellationToken);
-            await importer.WriteAsync(click.IsBot, NpgsqlDbType.Boolean, cancellationToken);
-            await WriteNullableAsync(importer, click.Visitor, cancellationToken);
-        }
-
-        await importer.CompleteAsync(cancellationToken);
-    }
-
-    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
-
-    /// <summary>Adds each link's new clicks to its stored count (a link listed twice gets both).</summary>
-    public static Task AddToLinkCountsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<KeyValuePair<string, long>> counts, CancellationToken cancellationToken)
-    {
-        // In id order, so that nodes writing at once lock the links' rows in the same order and never deadlock.
-        KeyValuePair<string, long>[] sums = [.. counts.GroupBy(c => c.Key, StringComparer.Ordinal)
-            .Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value))).OrderBy(c => c.Key, StringComparer.Ordinal)];
-        if (connection is NpgsqlConnection)
-        {
-            // One statement with two arrays rather than a round trip per chunk.
-            return connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE links SET clicks = links.clicks + v.n FROM unnest(@ids, @counts) AS v(id, n) WHERE links.id = v.id",
-                new { ids = sums.Select(c => c.Key).ToArray(), counts = sums.Select(c => c.Value).ToArray() }, transaction,
-                cancellationToken: cancellationToken));
-        }
-
-        // SQLite names the columns of a VALUES list column1, column2, … and accepts UPDATE … FROM.
-        return ExecuteRowByRowAsync(connection, transaction, "UPDATE links SET clicks = links.clicks + v.column2 FROM (VALUES ",
-            ") AS v WHERE links.id = v.column1", 2, sums,
-            static (count, values) =>
-            {
-                values[0] = count.Key;
-                values[1] = count.Value;
-            }, cancellationToken);
-    }
+    /// <summary>Writes the raw clicks in the caller's transaction (a binary COPY on PostgreSQL, a prepared statement on SQLite).</summary>
+    public Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, CancellationToken cancellationToken) =>
+        database.InsertManyAsync(connection, transaction, "clicks", ClickColumns, clicks, cancellationToken);
 
     /// <summary>
     /// Records each (scope, day, visitor) once and adds a 'uniques' cell for the first sighting of a visitor in a
@@ -183,7 +107,7 @@ public sealed class ClickStore(Database database)
         var mark = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT rolled_up_through FROM click_rollup_state", transaction: transaction, cancellationToken: cancellationToken));
         var rows = (await connection.QueryAsync<ClickRow>(new CommandDefinition(
-            $"SELECT rowid AS row_id, {Columns} FROM clicks WHERE rowid > @mark ORDER BY rowid",
+            $"SELECT rowid AS row_id, {ClickColumns.List} FROM clicks WHERE rowid > @mark ORDER BY rowid",
             new { mark }, transaction, cancellationToken: cancellationToken))).AsList();
         return ([.. rows.Select(r => r.ToClick())], rows.Count == 0 ? mark : rows[^1].RowId);
     }
@@ -195,18 +119,18 @@ public sealed class ClickStore(Database database)
             cancellationToken);
 
     /// <summary>
-    /// Adds the batch's sums to the rollups, creating cells as needed. On PostgreSQL the cells go in key order, so that
-    /// nodes adding to the same cells at once lock them in the same order and never deadlock.
+    /// Adds the batch's sums to the rollups, creating cells as needed. Where several nodes write (PostgreSQL) the cells
+    /// go in key order, so that nodes adding to the same cells at once lock them in the same order and never deadlock.
     /// </summary>
-    public static Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken) =>
-        ExecuteRowByRowAsync<KeyValuePair<RollupKey, long>>(connection, transaction,
+    public Task AddToRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync<KeyValuePair<RollupKey, long>>(connection, transaction,
             "INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks) VALUES ",
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
-            6,
-            connection is NpgsqlConnection
-                ? [.. sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity)
-                    .ThenBy(c => c.Key.Dimension, StringComparer.Ordinal).ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal)]
-                : [.. sums],
+            6, 1,
+            database.SingleWriter
+                ? [.. sums]
+                : [.. sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity)
+                    .ThenBy(c => c.Key.Dimension, StringComparer.Ordinal).ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal)],
             static (cell, values) =>
             {
                 values[0] = cell.Key.ScopeId;
@@ -223,38 +147,36 @@ public sealed class ClickStore(Database database)
     /// With <paramref name="wholeDays"/> (a link's breakdowns, which are kept by day only) the range is widened to
     /// the whole UTC days it touches.
     /// </summary>
-    public async Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
+    public Task<IReadOnlyList<(string Key, long Clicks)>> SumAsync(
         IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken, bool wholeDays = false)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
-
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
-            $"""
-            SELECT key, SUM(clicks) FROM ({Cells("key, clicks", "dimension = @dimension")}) AS cells
-            GROUP BY key
-            ORDER BY SUM(clicks) DESC, key
-            """,
-            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom, dayTo }, cancellationToken: cancellationToken));
-        return [.. rows];
+        var days = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
+        return SumCellsAsync("key", scopes, dimension, from, to, days, null, cancellationToken);
     }
 
     /// <summary>Total clicks of each scope over [from, to), most first, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
+    public Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
         IReadOnlyList<string> scopes, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = DaySpan(from, to);
+        return SumCellsAsync("scope_id", scopes, "total", from, to, DaySpan(from, to), limit, cancellationToken);
+    }
+
+    /// <summary>The sums of one dimension's cells of [from, to), grouped by <paramref name="column"/>, most first.</summary>
+    private async Task<IReadOnlyList<(string Key, long Clicks)>> SumCellsAsync(
+        string column, IReadOnlyList<string> scopes, string dimension, long from, long to, (long DayFrom, long DayTo) days, int? limit,
+        CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
             $"""
-            SELECT scope_id, SUM(clicks) FROM ({Cells("scope_id, clicks", "dimension = 'total'")}) AS cells
-            GROUP BY scope_id
-            ORDER BY SUM(clicks) DESC, scope_id
-            LIMIT @limit
+            SELECT {column}, SUM(clicks) FROM ({Cells($"{column}, clicks", "dimension = @dimension")}) AS cells
+            GROUP BY {column}
+            ORDER BY SUM(clicks) DESC, {column}{(limit is null ? "" : " LIMIT @limit")}
             """,
-            new { scopes = scopes.ToArray(), from, to, dayFrom, dayTo, limit }, cancellationToken: cancellationToken));
+            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom = days.DayFrom, dayTo = days.DayTo, limit },
+            cancellationToken: cancellationToken));
         return [.. rows];
     }
 
@@ -298,15 +220,6 @@ public sealed class ClickStore(Database database)
         return [.. rows];
     }
 
-    /// <summary>The ids of a workspace's links with this tag.</summary>
-    public async Task<IReadOnlyList<string>> LinksTaggedAsync(string workspaceId, string tag, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return [.. await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT link_id FROM link_tags WHERE workspace_id = @workspaceId AND tag = @tag",
-            new { workspaceId, tag }, cancellationToken: cancellationToken))];
-    }
-
     /// <summary>Clicks newest first; <paramref name="before"/> is the last id of the previous page.</summary>
     public async Task<IReadOnlyList<Click>> ListAsync(ClickFilter filter, string? before, int limit, CancellationToken cancellationToken)
     {
@@ -333,17 +246,16 @@ public sealed class ClickStore(Database database)
     /// </summary>
     public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
     {
-        var total = database is PostgresDatabase postgres ? await ClickPartitions.DropOlderThanAsync(postgres, cutoffMs, cancellationToken) : 0;
+        var total = await database.DropClickMonthsOlderThanAsync(cutoffMs, cancellationToken);
         while (true)
         {
             // Click ids start with their time, so the primary key finds the old ones without an index on ts.
             var deleted = await database.WriteAsync(async (connection, transaction) =>
             {
-                var sqlite = database.Provider == StorageProvider.Sqlite;
                 var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                    $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(sqlite ? RolledUpOnly : "")} ORDER BY id LIMIT 10000)",
+                    $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(MarksRollups ? RolledUpOnly : "")} ORDER BY id LIMIT 10000)",
                     new { bound = Ids.LowerBound("clk", cutoffMs) }, transaction, cancellationToken: cancellationToken));
-                if (sqlite && deleted > 0)
+                if (MarksRollups && deleted > 0)
                 {
                     await connection.ExecuteAsync(new CommandDefinition(LowerMarkToLastClick, transaction: transaction, cancellationToken: cancellationToken));
                 }
@@ -358,6 +270,12 @@ public sealed class ClickStore(Database database)
         }
     }
 
+    /// <summary>
+    /// True where the click writer may hold rollup sums in memory, marking in storage the rowid of the last click they
+    /// cover (SQLite, the single writer); elsewhere the sums go with every batch, so that any number of nodes can write.
+    /// </summary>
+    public bool MarksRollups => database.SingleWriter;
+
     /// <summary>On SQLite, retention never deletes a click whose sums may still be only in the writer's memory.</summary>
     private const string RolledUpOnly = " AND rowid <= (SELECT rolled_up_through FROM click_rollup_state)";
 
@@ -371,7 +289,7 @@ public sealed class ClickStore(Database database)
 
     private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder($"SELECT {Columns} FROM clicks WHERE workspace_id = @WorkspaceId");
+        var sql = new StringBuilder($"SELECT {ClickColumns.List} FROM clicks WHERE workspace_id = @WorkspaceId");
         sql.Append(filter.LinkId is null ? "" : " AND link_id = @LinkId");
         sql.Append(filter.FromMs is null ? "" : " AND ts >= @FromMs");
         sql.Append(filter.ToMs is null ? "" : " AND ts < @ToMs");

@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Polly;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
 using Tern.Server.Links;
@@ -32,15 +34,16 @@ public sealed class ClickWriter(
     TimeProvider timeProvider,
     ILogger<ClickWriter> logger) : IHostedLifecycleService
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
-
     /// <summary>Most rollup cells held in memory before they are written, whatever the interval.</summary>
     private const int MaxPendingCells = 200_000;
 
     private readonly ClickOptions _options = options.Value;
     private readonly CancellationTokenSource _abandon = new();
-    private readonly bool _marksRollups = database.Provider == StorageProvider.Sqlite;
-    private readonly TimeSpan _rollupInterval = database.Provider == StorageProvider.Sqlite
+
+    // Every failure is retried; abandoning the writer at shutdown cancels the wait, which ends it.
+    private readonly ResiliencePipeline _retry = StorageRetry.Forever(timeProvider, static _ => true);
+    private readonly bool _marksRollups = store.MarksRollups;
+    private readonly TimeSpan _rollupInterval = store.MarksRollups
         ? TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds)
         : TimeSpan.Zero;
 
@@ -238,7 +241,7 @@ public sealed class ClickWriter(
         {
             clicks ??= await EnrichAsync(batch);
             sums ??= Sum(clicks);
-            var limited = batch.Where(c => c.Link.MaxClicks != long.MaxValue).Select(c => c.Link.Id).ToHashSet(StringComparer.Ordinal);
+            var limited = batch.Where(c => c.HasClickLimit).Select(c => c.LinkId).ToHashSet(StringComparer.Ordinal);
             if (await WriteAsync(clicks, sums, limited))
             {
                 outbox.Signal();
@@ -258,33 +261,25 @@ public sealed class ClickWriter(
     /// </summary>
     private async Task RetryUntilDoneAsync(Func<Task> write, Action<Exception> logFailure)
     {
-        var backoff = TimeSpan.FromMilliseconds(100);
-        while (true)
+        try
         {
-            try
+            await _retry.ExecuteAsync(async _ =>
             {
-                await write();
-                return;
-            }
-            catch (Exception exception) when (!_abandon.IsCancellationRequested)
-            {
-                FailedWrites++;
-                logFailure(exception);
                 try
                 {
-                    await Task.Delay(backoff, timeProvider, _abandon.Token);
+                    await write();
                 }
-                catch (OperationCanceledException)
+                catch (Exception exception) when (!_abandon.IsCancellationRequested)
                 {
-                    return;
+                    FailedWrites++;
+                    logFailure(exception);
+                    throw;
                 }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-            catch (Exception)
-            {
-                return;
-            }
+            }, _abandon.Token);
+        }
+        catch (Exception) when (_abandon.IsCancellationRequested)
+        {
+            // Abandoned at shutdown: what is still held is given up.
         }
     }
 
@@ -302,7 +297,7 @@ public sealed class ClickWriter(
 
         await database.WriteAsync(async (connection, transaction) =>
         {
-            await ClickStore.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
+            await store.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, _pendingThrough, _abandon.Token);
             return true;
         }, _abandon.Token);
@@ -326,7 +321,7 @@ public sealed class ClickWriter(
             var (clicks, through) = await ClickStore.NotRolledUpAsync(connection, transaction, _abandon.Token);
             if (clicks.Count > 0)
             {
-                await ClickStore.AddToRollupsAsync(connection, transaction, Sum(clicks), _abandon.Token);
+                await store.AddToRollupsAsync(connection, transaction, Sum(clicks), _abandon.Token);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
                 Log.ClicksRolledUpAfterRestart(logger, clicks.Count);
             }
@@ -357,23 +352,17 @@ public sealed class ClickWriter(
     }
 
     /// <summary>
-    /// Writes the batch: its clicks, the links' counts, and either its rollup sums or (when gathering on SQLite)
-    /// nothing of them until the pending sums are due, then all of them. True when it appended events
-    /// (link.clicked, or link.expired at a click limit).
+    /// Writes the batch in one transaction: the batch itself (<see cref="StoreBatchAsync"/>), the rollups the policy
+    /// says are due (<see cref="WriteDueRollupsAsync"/>) and its events (<see cref="PublishAsync"/>). True when it
+    /// appended events (link.clicked, or link.expired at a click limit).
     /// </summary>
     private async Task<bool> WriteAsync(List<Click> clicks, Dictionary<RollupKey, long> sums, IReadOnlyCollection<string> linksWithLimits)
     {
-        var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var click in clicks)
-        {
-            perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
-        }
-
         var gather = _rollupInterval > TimeSpan.Zero;
         var flush = !gather || _flushRequested || (_pending.Count > 0 && RollupsDue()) || _pending.Count + sums.Count > MaxPendingCells;
         if (gather)
         {
-            Merge(sums, +1);
+            MergePending(sums, +1);
         }
 
         long through = 0;
@@ -382,47 +371,20 @@ public sealed class ClickWriter(
         {
             appended = await database.WriteAsync(async (connection, transaction) =>
             {
-                await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
-                await ClickStore.AddToLinkCountsAsync(connection, transaction, perLink, _abandon.Token);
-                if (_marksRollups)
-                {
-                    through = await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token);
-                }
-
-                if (_options.UniqueVisitors)
-                {
-                    // First sightings are decided here, against what is stored, so their cells go with the batch.
-                    var uniques = new Dictionary<RollupKey, long>();
-                    await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
-                    await ClickStore.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
-                }
-
+                through = await StoreBatchAsync(connection, transaction, clicks);
                 if (flush)
                 {
-                    await ClickStore.AddToRollupsAsync(connection, transaction, gather ? _pending : sums, _abandon.Token);
-                    if (_marksRollups)
-                    {
-                        await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
-                    }
+                    await WriteDueRollupsAsync(connection, transaction, gather ? _pending : sums, through);
                 }
 
-                var appended = await AppendClickEventsAsync(connection, transaction, clicks);
-                if (linksWithLimits.Count > 0)
-                {
-                    var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                    var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token);
-                    await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, _abandon.Token);
-                    appended |= expired.Count > 0;
-                }
-
-                return appended;
+                return await PublishAsync(connection, transaction, clicks, linksWithLimits);
             }, _abandon.Token);
         }
         catch
         {
             if (gather)
             {
-                Merge(sums, -1);
+                MergePending(sums, -1);
             }
 
             throw;
@@ -440,20 +402,72 @@ public sealed class ClickWriter(
         }
 
         return appended;
+    }
 
-        void Merge(Dictionary<RollupKey, long> batchSums, int sign)
+    /// <summary>
+    /// Stores the raw clicks, adds them to their links' counts and, with unique visitors on, records first sightings
+    /// with their cells. Returns the rowid of the last click where rollups are marked, else 0.
+    /// </summary>
+    private async Task<long> StoreBatchAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks)
+    {
+        var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var click in clicks)
         {
-            foreach (var (key, count) in batchSums)
+            perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
+        }
+
+        await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
+        await LinkClickCounts.AddAsync(connection, transaction, perLink, _abandon.Token);
+        var through = _marksRollups ? await ClickStore.LastInsertedRowIdAsync(connection, transaction, _abandon.Token) : 0;
+        if (_options.UniqueVisitors)
+        {
+            // First sightings are decided here, against what is stored, so their cells go with the batch.
+            var uniques = new Dictionary<RollupKey, long>();
+            await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, _abandon.Token);
+            await store.AddToRollupsAsync(connection, transaction, uniques, _abandon.Token);
+        }
+
+        return through;
+    }
+
+    /// <summary>Writes rollup sums, with the mark of the last click they cover where rollups are marked.</summary>
+    private async Task WriteDueRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, long> sums, long through)
+    {
+        await store.AddToRollupsAsync(connection, transaction, sums, _abandon.Token);
+        if (_marksRollups)
+        {
+            await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, _abandon.Token);
+        }
+    }
+
+    /// <summary>Appends the batch's events: link.clicked where subscribed, link.expired for links it took to their click limit.</summary>
+    private async Task<bool> PublishAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks, IReadOnlyCollection<string> linksWithLimits)
+    {
+        var appended = await AppendClickEventsAsync(connection, transaction, clicks);
+        if (linksWithLimits.Count > 0)
+        {
+            var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, _abandon.Token);
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, _abandon.Token);
+            appended |= expired.Count > 0;
+        }
+
+        return appended;
+    }
+
+    /// <summary>Adds a batch's sums to the pending ones (<paramref name="sign"/> +1), or takes them back out (-1).</summary>
+    private void MergePending(Dictionary<RollupKey, long> batchSums, int sign)
+    {
+        foreach (var (key, count) in batchSums)
+        {
+            var sum = _pending.GetValueOrDefault(key) + (sign * count);
+            if (sum == 0)
             {
-                var sum = _pending.GetValueOrDefault(key) + (sign * count);
-                if (sum == 0)
-                {
-                    _pending.Remove(key);
-                }
-                else
-                {
-                    _pending[key] = sum;
-                }
+                _pending.Remove(key);
+            }
+            else
+            {
+                _pending[key] = sum;
             }
         }
     }
@@ -462,7 +476,7 @@ public sealed class ClickWriter(
     /// link.clicked events go to the log only for workspaces that subscribe to them; everyone else reads clicks
     /// from GET /clicks, and the writer keeps its pace.
     /// </summary>
-    private async Task<bool> AppendClickEventsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, List<Click> clicks)
+    private async Task<bool> AppendClickEventsAsync(DbConnection connection, DbTransaction transaction, List<Click> clicks)
     {
         var appended = false;
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
@@ -475,7 +489,7 @@ public sealed class ClickWriter(
             var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
                 [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], _abandon.Token)).ToDictionary(l => l.Id);
             List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
-                .Select(click => new LinkEvent(clicked[click.LinkId], AnalyticsEndpoints.ToResponse(click), click.IsBot, click.TimestampMs))];
+                .Select(click => new LinkEvent(clicked[click.LinkId], click.ToResponse(), click.IsBot, click.TimestampMs))];
             await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, _abandon.Token);
             appended |= events.Count > 0;
         }

@@ -133,14 +133,53 @@ public static class UserAgentClassifier
     private static readonly SearchValues<string> AppleMobileTokens =
         SearchValues.Create(["iPhone", "iPad", "iPod"], StringComparison.Ordinal);
 
-    private static readonly SearchValues<string> EdgeTokens =
-        SearchValues.Create(["Edg/", "EdgA/", "EdgiOS/", "Edge/"], StringComparison.Ordinal);
+    /// <summary>A browser family and what names it: any of some tokens, and a condition on the string and the OS.</summary>
+    private sealed record BrowserRule(string Family, SearchValues<string>? AnyOf, BrowserCondition? When = null);
 
-    private static readonly SearchValues<string> TikTokTokens =
-        SearchValues.Create(["musical_ly", "BytedanceWebview", "TikTok"], StringComparison.Ordinal);
+    private delegate bool BrowserCondition(ReadOnlySpan<char> ua, string os);
 
-    private static readonly SearchValues<string> FacebookTokens =
-        SearchValues.Create(["FBAN/", "FBAV/", "FB_IAB/"], StringComparison.Ordinal);
+    private static BrowserRule Rule(string family, params string[] anyOf) => new(family, SearchValues.Create(anyOf, StringComparison.Ordinal));
+
+    private static bool AndroidLike(string os) => os is Android or FireOs;
+
+    // The first rule that matches names the browser.
+    private static readonly BrowserRule[] BrowserRules =
+    [
+        // In-app browsers first: each wraps a system engine whose own token would otherwise win.
+        Rule("Instagram", "Instagram"),
+        Rule("Facebook", "FBAN/", "FBAV/", "FB_IAB/"),
+        Rule("LinkedIn", "LinkedInApp"),
+        Rule("TikTok", "musical_ly", "BytedanceWebview", "TikTok"),
+        Rule("Snapchat", "Snapchat"),
+        Rule("Twitter", "Twitter"),
+        Rule("Threads", "Barcelona "),
+        Rule("Pinterest", "[Pinterest/"),
+
+        // Browsers built on Chromium or WebKit also carry the engine's tokens, so they are looked for first.
+        Rule("Edge", "Edg/", "EdgA/", "EdgiOS/", "Edge/"),
+        Rule("Opera Mini", "Opera Mini", "OPiOS/"),
+        Rule("Opera", "OPR/", "OPT/", "Opera"),
+        Rule("Samsung Internet", "SamsungBrowser/"),
+        Rule("Yandex Browser", "YaBrowser/"),
+        Rule("UC Browser", "UCBrowser", "UCWEB"),
+        Rule("Vivaldi", "Vivaldi/"),
+        Rule("Huawei Browser", "HuaweiBrowser/"),
+        Rule("Brave", "Brave"),
+        Rule("DuckDuckGo", "Ddg/", "DuckDuckGo/"),
+
+        // The PlayStation Vita's NetFront browser also says Silk.
+        Rule("Silk", "Silk/") with { When = static (_, os) => os is not PlayStation },
+        Rule("Google App", "GSA/"),
+        Rule("Firefox", "Firefox/", "FxiOS/"),
+        Rule("Chrome", "CriOS/"),
+        new("Android WebView", null, static (ua, os) => AndroidLike(os) && (Has(ua, "; wv)") || (Has(ua, "Version/") && Has(ua, "Chrome/")))),
+        Rule("Chrome", "Chrome/", "Chromium/", "CrMo/"),
+        Rule("Internet Explorer", "MSIE ", "Trident/"),
+        Rule("Android Browser", "Safari/") with { When = static (_, os) => AndroidLike(os) },
+
+        // Safari runs on Apple's systems only; elsewhere "Safari/" is a WebKit browser copying the token.
+        Rule("Safari", "Safari/") with { When = static (_, os) => os is Ios or MacOs },
+    ];
 
     public static UserAgentInfo Classify(string? userAgent)
     {
@@ -356,145 +395,17 @@ public static class UserAgentClassifier
 
     private static string BrowserOf(ReadOnlySpan<char> ua, string os)
     {
-        // In-app browsers first: each wraps a system engine whose own token would otherwise win.
-        if (Has(ua, "Instagram"))
+        foreach (var rule in BrowserRules)
         {
-            return "Instagram";
+            if ((rule.AnyOf is null || ua.ContainsAny(rule.AnyOf)) && (rule.When is null || rule.When(ua, os)))
+            {
+                return rule.Family;
+            }
         }
 
-        if (ua.ContainsAny(FacebookTokens))
-        {
-            return "Facebook";
-        }
-
-        if (Has(ua, "LinkedInApp"))
-        {
-            return "LinkedIn";
-        }
-
-        if (ua.ContainsAny(TikTokTokens))
-        {
-            return "TikTok";
-        }
-
-        if (Has(ua, "Snapchat"))
-        {
-            return "Snapchat";
-        }
-
-        if (Has(ua, "Twitter"))
-        {
-            return "Twitter";
-        }
-
-        if (Has(ua, "Barcelona "))
-        {
-            return "Threads";
-        }
-
-        if (Has(ua, "[Pinterest/"))
-        {
-            return "Pinterest";
-        }
-
-        // Browsers built on Chromium or WebKit also carry the engine's tokens, so they are looked for first.
-        if (ua.ContainsAny(EdgeTokens))
-        {
-            return "Edge";
-        }
-
-        if (Has(ua, "Opera Mini") || Has(ua, "OPiOS/"))
-        {
-            return "Opera Mini";
-        }
-
-        if (Has(ua, "OPR/") || Has(ua, "OPT/") || Has(ua, "Opera"))
-        {
-            return "Opera";
-        }
-
-        if (Has(ua, "SamsungBrowser/"))
-        {
-            return "Samsung Internet";
-        }
-
-        if (Has(ua, "YaBrowser/"))
-        {
-            return "Yandex Browser";
-        }
-
-        if (Has(ua, "UCBrowser") || Has(ua, "UCWEB"))
-        {
-            return "UC Browser";
-        }
-
-        if (Has(ua, "Vivaldi/"))
-        {
-            return "Vivaldi";
-        }
-
-        if (Has(ua, "HuaweiBrowser/"))
-        {
-            return "Huawei Browser";
-        }
-
-        if (Has(ua, "Brave"))
-        {
-            return "Brave";
-        }
-
-        if (Has(ua, "Ddg/") || Has(ua, "DuckDuckGo/"))
-        {
-            return "DuckDuckGo";
-        }
-
-        // The PlayStation Vita's NetFront browser also says Silk.
-        if (Has(ua, "Silk/") && os is not PlayStation)
-        {
-            return "Silk";
-        }
-
-        if (Has(ua, "GSA/"))
-        {
-            return "Google App";
-        }
-
-        if (Has(ua, "Firefox/") || Has(ua, "FxiOS/"))
-        {
-            return "Firefox";
-        }
-
-        if (Has(ua, "CriOS/"))
-        {
-            return "Chrome";
-        }
-
-        var androidLike = os is Android or FireOs;
-        if (androidLike && (Has(ua, "; wv)") || (Has(ua, "Version/") && Has(ua, "Chrome/"))))
-        {
-            return "Android WebView";
-        }
-
-        if (Has(ua, "Chrome/") || Has(ua, "Chromium/") || Has(ua, "CrMo/"))
-        {
-            return "Chrome";
-        }
-
-        if (Has(ua, "MSIE ") || Has(ua, "Trident/"))
-        {
-            return "Internet Explorer";
-        }
-
-        if (androidLike && Has(ua, "Safari/"))
-        {
-            return "Android Browser";
-        }
-
-        // Safari runs on Apple's systems only; elsewhere "Safari/" is a WebKit browser copying the token.
-        return (os is Ios or MacOs) && Has(ua, "Safari/") ? "Safari" : Other;
+        return Other;
     }
 
-    // Amazon's model codes follow a fixed prefix: "; KFTT Build/...", "; AFTMM)".
     private static bool HasAmazonModel(ReadOnlySpan<char> ua, string prefix)
     {
         var at = ua.IndexOf(prefix, StringComparison.Ordinal);

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Tern.Server.Clicks;
 using Tern.Server.Events;
 using Tern.Server.Storage;
-using Tern.Server.Storage.Postgres;
 using Tern.Server.Webhooks;
 
 namespace Tern.Server.Hosting;
@@ -25,10 +24,7 @@ internal sealed class MaintenanceService(
 
     public override async Task RunAsync(CancellationToken stoppingToken)
     {
-        if (database is PostgresDatabase postgres)
-        {
-            await StepAsync("create click partitions ahead", () => ClickPartitions.CreateAheadAsync(postgres, timeProvider.GetUtcNow(), stoppingToken), stoppingToken);
-        }
+        await StepAsync("create click partitions ahead", () => database.PrepareClickStorageAheadAsync(timeProvider.GetUtcNow(), stoppingToken), stoppingToken);
 
         await StepAsync("purge idempotency keys", () => idempotencyKeys.PurgeExpiredAsync(stoppingToken), stoppingToken);
         var deliveryCutoff = timeProvider.GetUtcNow().AddDays(-webhookOptions.Value.RetentionDays).ToUnixTimeMilliseconds();

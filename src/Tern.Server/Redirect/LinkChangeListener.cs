@@ -1,7 +1,5 @@
-using Npgsql;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
-using Tern.Server.Storage.Postgres;
 
 namespace Tern.Server.Redirect;
 
@@ -10,18 +8,17 @@ namespace Tern.Server.Redirect;
 /// long-lived connection outside the pool listens on <see cref="Channel"/>, where the <c>links</c> table's trigger
 /// announces every committed change as <c>domain/slug</c>; each announcement drops that entry. Whenever listening
 /// (re)starts, the whole cache is dropped, since changes made while nobody listened were not heard: cheap (the next
-/// request for each link reloads it) and always correct. A lost connection is retried with backoff.
+/// request for each link reloads it) and always correct. A lost connection is retried with backoff for as long as it takes.
 /// </summary>
-public sealed class LinkChangeListener(Database database, LinkCache cache, ILogger<LinkChangeListener> logger) : BackgroundService
+public sealed class LinkChangeListener(Database database, LinkCache cache, TimeProvider timeProvider, ILogger<LinkChangeListener> logger)
+    : BackgroundService
 {
     public const string Channel = "tern_links";
-
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _heard;
     private int _listening;
+    private int _lost;
 
     /// <summary>
     /// Lets the host go on (and the server answer) only once the first attempt to listen has ended, so that the
@@ -48,62 +45,57 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, ILogg
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (database is not PostgresDatabase postgres)
+        if (!database.HasNotifications)
         {
             _firstAttempt.TrySetResult();
             return; // one node: LinkService invalidates the cache itself
         }
 
-        var backoff = FirstBackoff;
-        var lost = false;
-        while (!stoppingToken.IsCancellationRequested)
+        var reconnect = StorageRetry.Forever(timeProvider, _ => !stoppingToken.IsCancellationRequested, Lost);
+        try
         {
-            try
+            // Each outage runs the pipeline afresh, so the backoff starts small again after a session that worked.
+            while (true)
             {
-                await using var connection = postgres.CreateDedicatedConnection();
-                connection.Notification += (_, e) => Apply(e.Payload);
-                await connection.OpenAsync(stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
+                await reconnect.ExecuteAsync(ListenUntilLostAsync, stoppingToken);
+            }
+        }
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
 
+    /// <summary>One session: connects and listens, and returns when a session that was listening is lost.</summary>
+    private async ValueTask ListenUntilLostAsync(CancellationToken stoppingToken)
+    {
+        var listened = false;
+        try
+        {
+            await database.ListenAsync(Channel, () =>
+            {
+                listened = true;
                 cache.Clear();
                 Volatile.Write(ref _listening, 1);
                 _firstAttempt.TrySetResult();
-                if (lost)
+                if (Interlocked.Exchange(ref _lost, 0) == 1)
                 {
                     Log.LinkChangesResynced(logger);
                 }
-
-                backoff = FirstBackoff;
-                while (true)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception)
-            {
-                _firstAttempt.TrySetResult();
-                Volatile.Write(ref _listening, 0);
-                lost = true;
-                Log.LinkChangesLost(logger, exception, backoff.TotalMilliseconds);
-                try
-                {
-                    await Task.Delay(backoff, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
+            }, Apply, stoppingToken);
         }
+        catch (Exception exception) when (listened && !stoppingToken.IsCancellationRequested)
+        {
+            Lost(exception, TimeSpan.Zero);
+        }
+    }
+
+    private void Lost(Exception exception, TimeSpan retryIn)
+    {
+        _firstAttempt.TrySetResult();
+        Volatile.Write(ref _listening, 0);
+        Volatile.Write(ref _lost, 1);
+        Log.LinkChangesLost(logger, exception, retryIn.TotalMilliseconds);
     }
 
     /// <summary>

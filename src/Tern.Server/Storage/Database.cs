@@ -52,6 +52,47 @@ public abstract class Database
         return claimedAt;
     }
 
+    /// <summary>
+    /// True when this process is storage's only writer (SQLite: one node, writes queued in-process): work may then be
+    /// gathered in memory across transactions, and rows need no fixed lock order. False when any number of nodes
+    /// write at once (PostgreSQL), so that rows are locked in a fixed order to keep concurrent writers from deadlocking.
+    /// </summary>
+    public virtual bool SingleWriter => true;
+
+    /// <summary>
+    /// Inserts many rows in the caller's transaction by the fastest way the engine has: on SQLite one prepared
+    /// single-row statement (in-process, binding a few parameters per call beats wide statements); PostgreSQL
+    /// overrides it with a binary <c>COPY</c>.
+    /// </summary>
+    public virtual Task InsertManyAsync<T>(
+        DbConnection connection, DbTransaction transaction, string table, ColumnMap<T> columns, IReadOnlyList<T> rows,
+        CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction, $"INSERT INTO {table} ({columns.List}) VALUES ", "", columns.Count, 1,
+            rows, columns.Bind, cancellationToken);
+
+    /// <summary>
+    /// Makes ready ahead of time what raw clicks will need in the coming months (PostgreSQL: the monthly partitions of
+    /// <c>clicks</c>, so they never land in DEFAULT); nothing on SQLite. Run by the maintenance job.
+    /// </summary>
+    public virtual Task PrepareClickStorageAheadAsync(DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Drops raw clicks older than the cutoff in whole months where storage keeps them by month (PostgreSQL's
+    /// partitions), and returns how many clicks went; 0 on SQLite. The rest is left to a row-wise delete.
+    /// </summary>
+    public virtual Task<int> DropClickMonthsOlderThanAsync(long cutoffMs, CancellationToken cancellationToken) => Task.FromResult(0);
+
+    /// <summary>True when other nodes' changes can be heard (<see cref="ListenAsync"/>); false with one node.</summary>
+    public virtual bool HasNotifications => false;
+
+    /// <summary>
+    /// Listens on a notification channel on a connection of its own: calls <paramref name="onListening"/> once
+    /// listening is in place, then <paramref name="onNotification"/> with each payload, until cancelled or the connection
+    /// is lost (which throws). Only where <see cref="HasNotifications"/>.
+    /// </summary>
+    public virtual Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This storage has one node and announces no changes.");
+
     /// <summary>True when storage answers a trivial query within a few seconds.</summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {

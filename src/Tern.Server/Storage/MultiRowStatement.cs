@@ -5,11 +5,13 @@ using Npgsql;
 namespace Tern.Server.Storage;
 
 /// <summary>
-/// A statement of the form <c>head VALUES (…),(…),… tail</c> run over many rows. On SQLite, which runs in-process, a
-/// fixed number of rows per execution (its driver binds named parameters one by one, so narrow statements win; one
-/// row through one prepared statement is the fastest for plain inserts). On PostgreSQL, where each statement is a
-/// round trip to be parsed and planned, all rows go in one statement: each column is sent as one typed array and
-/// the rows are rebuilt by <c>unnest</c>, in the order given (which callers use to lock rows in a fixed order).
+/// A statement of the form <c>head VALUES (…),(…),… tail</c> run over many rows: an <c>INSERT … VALUES</c>, or a
+/// statement that reads the rows as a table, <c>… FROM (VALUES (…),(…)) AS v …</c>, whose columns are then named
+/// <c>column1</c>, <c>column2</c>, … on both engines. On SQLite, which runs in-process, a fixed number of rows per
+/// execution (its driver binds named parameters one by one, so narrow statements win; one row through one prepared
+/// statement is the fastest for plain inserts). On PostgreSQL, where each statement is a round trip to be parsed and
+/// planned, all rows go in one statement: each column is sent as one typed array and the rows are rebuilt by
+/// <c>unnest</c>, in the order given (which callers use to lock rows in a fixed order).
 /// </summary>
 public static class MultiRowStatement
 {
@@ -38,7 +40,7 @@ public static class MultiRowStatement
             return;
         }
 
-        if (connection is NpgsqlConnection npgsql && IsInsertValues(head))
+        if (connection is NpgsqlConnection npgsql && (IsInsertValues(head) || IsValuesTable(head)))
         {
             await RunAsArraysAsync(npgsql, (NpgsqlTransaction)transaction, head, tail, columns, rows, bind, returned, cancellationToken);
             return;
@@ -107,7 +109,8 @@ public static class MultiRowStatement
     }
 
     /// <summary>
-    /// PostgreSQL: <c>head</c> ends in <c>VALUES</c>, which becomes <c>SELECT … FROM unnest(@c0, @c1, …)</c>. Each
+    /// PostgreSQL: <c>head</c> ends in <c>VALUES</c>, which becomes <c>SELECT … FROM unnest(@c0, @c1, …)</c> (its
+    /// columns named <c>column1</c>, <c>column2</c>, … as a VALUES list's would be). Each
     /// column's array takes the type of its values (text, bigint, integer, smallint, boolean, double precision); a
     /// column with no value in any row is sent as a bare <c>NULL</c>, which takes the target column's type.
     /// </summary>
@@ -142,18 +145,18 @@ public static class MultiRowStatement
             select.Append(column == 0 ? "" : ", ");
             if (ToArray(cells[column]) is not { } array)
             {
-                select.Append("NULL");
+                select.Append("NULL AS column").Append(column + 1);
                 continue;
             }
 
             var name = $"c{column}";
             command.Parameters.Add(new NpgsqlParameter(name, array));
-            select.Append(name);
+            select.Append(name).Append(" AS column").Append(column + 1);
             from.Append(from.Length == 0 ? "" : ", ").Append('@').Append(name);
             names.Append(names.Length == 0 ? "" : ", ").Append(name);
         }
 
-        command.CommandText = $"{trimmed[..^"VALUES".Length]}SELECT {select} FROM unnest({from}) AS v({names}){tail}";
+        command.CommandText = $"{trimmed[..^"VALUES".Length]}SELECT {select} FROM unnest({from}) AS u({names}){tail}";
         await ExecuteAsync(command, returned, cancellationToken);
     }
 
@@ -180,6 +183,8 @@ public static class MultiRowStatement
             && trimmed.EndsWith("VALUES", StringComparison.OrdinalIgnoreCase)
             && char.IsWhiteSpace(trimmed[^("VALUES".Length + 1)]);
     }
+
+    private static bool IsValuesTable(string head) => head.AsSpan().TrimEnd().EndsWith("(VALUES", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A typed array of one column's values, or null when every value is null.</summary>
     private static Array? ToArray(object?[] column) => Array.Find(column, v => v is not null) switch

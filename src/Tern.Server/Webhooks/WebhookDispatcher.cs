@@ -3,8 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Polly;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Webhooks;
 
@@ -32,6 +34,7 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
+    private readonly ResiliencePipeline _recordRetry;
     private readonly Dictionary<string, EndpointLane> _lanes = new(StringComparer.Ordinal);
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
@@ -46,6 +49,7 @@ public sealed class WebhookDispatcher : BackgroundService
         (_queue, _webhooks, _outbox, _announcements, _options, _timeProvider, _logger) =
             (queue, webhooks, outbox, announcements, options.Value, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
+        _recordRetry = StorageRetry.Times(4, timeProvider, _ => true, (exception, _) => Log.DispatchFailed(logger, exception));
         _http = new HttpClient(SsrfGuard.CreateHandler(_options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds)))
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -341,24 +345,14 @@ public sealed class WebhookDispatcher : BackgroundService
                 batch.Add(record);
             }
 
-            for (var attempt = 1; ; attempt++)
+            try
             {
-                try
-                {
-                    await _queue.RecordAsync(batch, disableAfterMs, CancellationToken.None);
-                    break;
-                }
-                catch (Exception exception) when (attempt < 5)
-                {
-                    Log.DispatchFailed(_logger, exception);
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _timeProvider, CancellationToken.None);
-                }
-                catch (Exception exception)
-                {
-                    // Unrecorded: the claims expire and the deliveries are sent again (at least once, never lost).
-                    Log.DispatchFailed(_logger, exception);
-                    break;
-                }
+                await _recordRetry.ExecuteAsync(async _ => await _queue.RecordAsync(batch, disableAfterMs, CancellationToken.None), CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                // Unrecorded: the claims expire and the deliveries are sent again (at least once, never lost).
+                Log.DispatchFailed(_logger, exception);
             }
 
             foreach (var record in batch.Where(r => !r.Succeeded))

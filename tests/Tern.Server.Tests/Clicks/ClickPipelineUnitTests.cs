@@ -106,7 +106,7 @@ public sealed class ClickPipelineUnitTests
     public async Task AFullQueuePushesBackUntilTheWriterTakesAClick()
     {
         var queue = new ClickQueue(Options.Create(new ClickOptions { QueueCapacity = 1000 }));
-        var capture = new ClickCapture(null!, 0, null, null, null, null, null, null);
+        var capture = new ClickCapture("lnk_1", "ws_1", "t.example", "s", false, 0, null, null, null, null, null, null);
         for (var i = 0; i < 1000; i++)
         {
             var enqueued = queue.EnqueueAsync(capture, CancellationToken.None).AsTask();

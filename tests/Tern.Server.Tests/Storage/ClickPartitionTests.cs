@@ -72,7 +72,7 @@ public sealed class ClickPartitionTests : IAsyncLifetime
 
         await InsertAsync([late]);
         var before = await WhereAsync();
-        await ClickPartitions.CreateAheadAsync(_database, At(2020, 5, 20), Ct);
+        await _database.PrepareClickStorageAheadAsync(At(2020, 5, 20), Ct);
 
         Assert.Equal([("clicks_default", late.Id)], before);
         Assert.Equal([("clicks_2020_06", late.Id)], await WhereAsync());
@@ -84,7 +84,7 @@ public sealed class ClickPartitionTests : IAsyncLifetime
     {
         await MigrateAsync();
         var clicks = new[] { At(2026, 1, 10), At(2026, 2, 10), At(2026, 3, 5), At(2026, 3, 20) }.Select(Click).ToList();
-        await ClickPartitions.CreateAheadAsync(_database, At(2026, 1, 1), Ct);
+        await _database.PrepareClickStorageAheadAsync(At(2026, 1, 1), Ct);
         await InsertAsync(clicks);
 
         var purged = await new ClickStore(_database).PurgeOlderThanAsync(At(2026, 3, 15).ToUnixTimeMilliseconds(), Ct);

@@ -418,7 +418,7 @@ public abstract class StorageCompliance : IAsyncLifetime
 
         await Database.WriteAsync(async (c, t) =>
         {
-            await Tern.Server.Clicks.ClickStore.AddToLinkCountsAsync(c, t, [new(busy.Id, 3), new(quiet.Id, 1), new(busy.Id, 2)], Ct);
+            await LinkClickCounts.AddAsync(c, t, new Dictionary<string, long> { [busy.Id] = 5, [quiet.Id] = 1 }, Ct);
             return 0;
         }, Ct);
 

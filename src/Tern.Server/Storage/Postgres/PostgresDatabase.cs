@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Tern.Server.Storage.Postgres;
 
@@ -32,6 +33,10 @@ public sealed class PostgresDatabase : Database
 
     public override SqlDialect Dialect { get; } = new PostgresDialect();
 
+    public override bool SingleWriter => false;
+
+    public override bool HasNotifications => true;
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await DataSource.OpenConnectionAsync(cancellationToken);
 
@@ -54,6 +59,64 @@ public sealed class PostgresDatabase : Database
         Pooling = false,
         KeepAlive = 10,
     }.ConnectionString);
+
+    /// <summary>Raw clicks by binary COPY: one stream for the whole batch, no statement to parse or plan.</summary>
+    public override async Task InsertManyAsync<T>(
+        DbConnection connection, DbTransaction transaction, string table, ColumnMap<T> columns, IReadOnlyList<T> rows,
+        CancellationToken cancellationToken)
+    {
+        var values = new object?[columns.Count];
+        await using var importer = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
+            $"COPY {table} ({columns.List}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var row in rows)
+        {
+            columns.Bind(row, values);
+            await importer.StartRowAsync(cancellationToken);
+            foreach (var value in values)
+            {
+                await WriteAsync(importer, value, cancellationToken);
+            }
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    private static Task WriteAsync(NpgsqlBinaryImporter importer, object? value, CancellationToken cancellationToken) => value switch
+    {
+        null => importer.WriteNullAsync(cancellationToken),
+        string text => importer.WriteAsync(text, NpgsqlDbType.Text, cancellationToken),
+        long number => importer.WriteAsync(number, NpgsqlDbType.Bigint, cancellationToken),
+        int number => importer.WriteAsync(number, NpgsqlDbType.Integer, cancellationToken),
+        bool flag => importer.WriteAsync(flag, NpgsqlDbType.Boolean, cancellationToken),
+        _ => throw new NotSupportedException($"No COPY type for values of type {value.GetType().Name}."),
+    };
+
+    public override Task PrepareClickStorageAheadAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ClickPartitions.CreateAheadAsync(this, now, cancellationToken);
+
+    public override Task<int> DropClickMonthsOlderThanAsync(long cutoffMs, CancellationToken cancellationToken) =>
+        ClickPartitions.DropOlderThanAsync(this, cutoffMs, cancellationToken);
+
+    /// <summary>
+    /// LISTEN holds a session as long as the node lives, so it gets a connection outside the pool; Npgsql's keepalive
+    /// lets the wait notice a dead server.
+    /// </summary>
+    public override async Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken)
+    {
+        await using var connection = CreateDedicatedConnection();
+        connection.Notification += (_, e) => onNotification(e.Payload);
+        await connection.OpenAsync(cancellationToken);
+        await using (var listen = new NpgsqlCommand($"LISTEN {channel}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        onListening();
+        while (true)
+        {
+            await connection.WaitAsync(cancellationToken);
+        }
+    }
 
     /// <summary>
     /// The job's advisory lock is held on one session for the whole run, so runs never overlap; the period is then

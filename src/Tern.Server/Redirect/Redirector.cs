@@ -1,0 +1,175 @@
+using System.Data.Common;
+using System.Text;
+using Microsoft.Extensions.Primitives;
+using Tern.Server.Clicks;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+
+namespace Tern.Server.Redirect;
+
+/// <summary>
+/// <c>GET</c>/<c>HEAD /{slug}</c>: resolve → respond → count. Everything it needs is captured once here, so a
+/// request never opens a service scope. A cached link is answered synchronously: no storage access, no lock, and
+/// no allocation beyond Kestrel's own (the Location string is the stored destination unless the request has a
+/// query to forward; the click is a struct written into a bounded queue). Only a cache miss reads storage.
+/// </summary>
+public sealed class Redirector(
+    LinkCache cache, ShortDomains domains, ClickQueue clicks, CountryResolver countries, TimeProvider timeProvider,
+    ILogger<Redirector> logger)
+{
+    private static readonly byte[] NotFoundPage = Page("404", "Link not found",
+        "There is no short link at this address. Check it for typos.");
+
+    private static readonly byte[] GonePage = Page("410", "Link expired",
+        "This short link has expired or was archived and has no fallback page.");
+
+    private static readonly StringValues NoStore = "no-store";
+    private static readonly StringValues Html = "text/html; charset=utf-8";
+
+    private readonly string? _countryHeader = countries.HeaderName;
+
+    /// <summary>
+    /// The fast path, run before any other middleware: answers a GET or HEAD of a cached link and returns its task;
+    /// returns null for anything else (an API route, an unknown or uncached slug), which then goes through the
+    /// pipeline to the endpoint. Reserved words are never cached, so no route can be shadowed.
+    /// </summary>
+    public Task? TryServeCached(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return null;
+        }
+
+        var slug = request.Path.Value.AsSpan();
+        if (slug.Length < 2 || !SlugRules.IsWellFormed(slug = slug[1..]))
+        {
+            return null;
+        }
+
+        var (lookup, link, _) = Lookup(context, slug);
+        return lookup == CacheLookup.Found ? Respond(context, link!) : null;
+    }
+
+    /// <summary>The endpoint: answers every slug-shaped path, reading storage on a cache miss.</summary>
+    public Task HandleAsync(HttpContext context)
+    {
+        var slug = context.Request.Path.Value.AsSpan(1);
+        if (!SlugRules.IsWellFormed(slug))
+        {
+            return WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
+        }
+
+        var (lookup, link, onExtraDomain) = Lookup(context, slug);
+        return lookup switch
+        {
+            CacheLookup.Found => Respond(context, link!),
+            CacheLookup.Missing => WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage),
+            _ => LoadAndRespondAsync(context, onExtraDomain ? HostWithoutPort(context.Request.Host.Value).ToString() : null, slug.ToString()),
+        };
+    }
+
+    /// <summary>The request's own domain first (when it is one of ours), then the default domain, which any Host reaches.</summary>
+    private (CacheLookup Lookup, CachedLink? Link, bool OnExtraDomain) Lookup(HttpContext context, ReadOnlySpan<char> slug)
+    {
+        var host = HostWithoutPort(context.Request.Host.Value);
+        var onExtraDomain = domains.IsExtra(host);
+        CachedLink? link = null;
+        var lookup = onExtraDomain ? cache.Lookup(host, slug, out link) : CacheLookup.Missing;
+        if (lookup == CacheLookup.Missing)
+        {
+            lookup = cache.Lookup(domains.Default, slug, out link);
+        }
+
+        return (lookup, link, onExtraDomain);
+    }
+
+    private async Task LoadAndRespondAsync(HttpContext context, string? extraHost, string slug)
+    {
+        CachedLink? link;
+        try
+        {
+            link = extraHost is null ? null : await cache.LoadAsync(extraHost, slug, context.RequestAborted);
+            link ??= await cache.LoadAsync(domains.Default, slug, context.RequestAborted);
+        }
+        catch (DbException exception)
+        {
+            Log.LinkLoadFailed(logger, exception);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            return;
+        }
+
+        await (link is null ? WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage) : Respond(context, link));
+    }
+
+    private Task Respond(HttpContext context, CachedLink link)
+    {
+        var isHead = HttpMethods.IsHead(context.Request.Method);
+        var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var active = !link.Archived && now < link.ExpiresAtMs;
+        if (active && link.Tally is { } tally)
+        {
+            active = isHead ? tally.Total < link.MaxClicks : tally.TryCount(link.MaxClicks);
+        }
+
+        var response = context.Response;
+        response.Headers.CacheControl = NoStore;
+        if (!active)
+        {
+            if (link.ExpiredUrl is null)
+            {
+                return WritePageAsync(context, StatusCodes.Status410Gone, GonePage);
+            }
+
+            response.StatusCode = StatusCodes.Status302Found;
+            response.Headers.Location = link.ExpiredUrl;
+            return Task.CompletedTask;
+        }
+
+        response.StatusCode = link.RedirectType;
+        var query = context.Request.QueryString.Value;
+        response.Headers.Location = link.ForwardQuery && query is { Length: > 1 } ? link.WithQuery(query.AsSpan(1)) : link.Destination;
+        if (isHead)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Counted: hand the click to the writer. Completes synchronously unless the queue is full (back-pressure).
+        var headers = context.Request.Headers;
+        var capture = new ClickCapture(link.Id, link.WorkspaceId, link.Domain, link.Slug, link.MaxClicks != long.MaxValue, now,
+            headers.UserAgent, headers.Referer, headers.AcceptLanguage, _countryHeader is null ? null : headers[_countryHeader].ToString(), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"]);
+        var enqueued = clicks.EnqueueAsync(capture, context.RequestAborted);
+        return enqueued.IsCompletedSuccessfully ? Task.CompletedTask : enqueued.AsTask();
+    }
+
+    private static ReadOnlySpan<char> HostWithoutPort(string? host)
+    {
+        var span = host.AsSpan();
+        if (span.StartsWith('['))
+        {
+            var end = span.IndexOf(']');
+            return end < 0 ? span : span[..(end + 1)];
+        }
+
+        var colon = span.LastIndexOf(':');
+        return colon < 0 ? span : span[..colon];
+    }
+
+    private static Task WritePageAsync(HttpContext context, int status, byte[] page)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers.ContentType = Html;
+        context.Response.ContentLength = page.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.Body.WriteAsync(page).AsTask();
+    }
+
+    private static byte[] Page(string status, string title, string message) => Encoding.UTF8.GetBytes($"""
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="robots" content="noindex"><title>{title}</title>
+        <style>body{"{"}font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0;color:#1f2937{"}"}
+        main{"{"}text-align:center{"}"}h1{"{"}font-size:4rem;margin:0;color:#6b7280{"}"}</style></head>
+        <body><main><h1>{status}</h1><h2>{title}</h2><p>{message}</p></main></body></html>
+        """);
+}

@@ -1,0 +1,30 @@
+namespace Tern.Server.Storage;
+
+/// <summary>
+/// A table's columns in order, each with how a row gives its value: the one place they are spelled, from which come
+/// the column list of an insert, a COPY or a select and the values bound for each row.
+/// </summary>
+public sealed class ColumnMap<T>
+{
+    private readonly (string Name, Func<T, object?> Value)[] _columns;
+
+    public ColumnMap(params (string Name, Func<T, object?> Value)[] columns)
+    {
+        _columns = columns;
+        List = string.Join(", ", columns.Select(c => c.Name));
+    }
+
+    /// <summary>The names, comma-separated, in order.</summary>
+    public string List { get; }
+
+    public int Count => _columns.Length;
+
+    /// <summary>Fills <paramref name="values"/> with the row's values in column order.</summary>
+    public void Bind(T row, object?[] values)
+    {
+        for (var column = 0; column < _columns.Length; column++)
+        {
+            values[column] = _columns[column].Value(row);
+        }
+    }
+}
