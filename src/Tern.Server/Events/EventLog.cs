@@ -11,8 +11,6 @@ public sealed record AppendedEvent(string Id, string Type, string WorkspaceId, s
 /// <summary>The <c>events</c> table: the log every event is written to with the change that caused it.</summary>
 public sealed class EventLog(Database database)
 {
-    private const int PurgeBatch = 1000;
-
     /// <summary>Appends the events in the caller's transaction, in multi-row statements.</summary>
     public static Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken) =>
         MultiRowStatement.ExecuteAsync(connection, transaction,
@@ -57,42 +55,10 @@ public sealed class EventLog(Database database)
     }
 
     /// <summary>
-    /// Deletes events older than the cutoff that no delivery still refers to, a thousand per transaction in id order
-    /// (ids begin with their instant), so that a month of campaign traffic never holds the writer at once.
+    /// Deletes events older than the cutoff that no delivery still refers to (deliveries are the webhook room's; an
+    /// event one of them points at is its payload, so it stays), a batch per transaction.
     /// </summary>
-    public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
-    {
-        var bound = Ids.LowerBound("evt", cutoffMs);
-        var dialect = database.Dialect;
-        var after = "";
-        var total = 0;
-        while (true)
-        {
-            var (purged, last) = await database.WriteAsync(async (connection, transaction) =>
-            {
-                var ids = (await connection.QueryAsync<string>(new CommandDefinition(
-                    "SELECT id FROM events WHERE id > @after AND id < @bound ORDER BY id LIMIT @batch",
-                    new { after, bound, batch = PurgeBatch }, transaction, cancellationToken: cancellationToken))).ToArray();
-                if (ids.Length == 0)
-                {
-                    return (0, (string?)null);
-                }
-
-                // Deliveries are the webhook room's; an event one of them still points at is its payload, so it stays.
-                var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                    $"""
-                    DELETE FROM events WHERE {dialect.InList("id", "ids")}
-                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)
-                    """, new { ids }, transaction, cancellationToken: cancellationToken));
-                return (deleted, ids[^1]);
-            }, cancellationToken);
-            total += purged;
-            if (last is null)
-            {
-                return total;
-            }
-
-            after = last;
-        }
-    }
+    public Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken) =>
+        BatchedDelete.BelowAsync(database, "events", Ids.LowerBound("evt", cutoffMs),
+            "NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)", cancellationToken);
 }

@@ -34,7 +34,7 @@ public static class Problems
     public static readonly ProblemKind PayloadTooLarge = new("payload-too-large", 413, "The request body is too large",
         "Send a smaller body; the limit is configured with Tern:MaxRequestBodyBytes.");
     public static readonly ProblemKind BatchTooLarge = new("batch-too-large", 413, "The batch has too many links",
-        "A bulk create or a campaign matrix makes at most 1000 links per call; split the batch.");
+        "A bulk create or a campaign matrix makes at most 1000 links per call, and a bulk update changes at most 10,000; split the batch.");
     public static readonly ProblemKind UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported media type",
         "Send the body as application/json (or text/csv where a call takes CSV).");
     public static readonly ProblemKind RateLimited = new("rate-limited", 429, "Too many requests",

@@ -15,7 +15,6 @@ namespace Tern.Server.Webhooks;
 /// </summary>
 public sealed class DeliveryQueue(Database database, EventLog events, WebhookStore webhookStore)
 {
-    private const int PurgeBatch = 1000;
     private const int RowsPerStatement = 500;
     private const string Pending = DeliveryStatuses.PendingSql;
 
@@ -222,41 +221,11 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     }
 
     /// <summary>
-    /// Deletes finished deliveries older than the cutoff (their attempts go with them), a thousand per transaction in
-    /// id order (ids begin with their instant), so that a month of campaign traffic never holds the writer at once.
+    /// Deletes finished deliveries older than the cutoff (their attempts go with them), a batch per transaction.
     /// Pending ones stay, however old.
     /// </summary>
-    public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
-    {
-        var bound = Ids.LowerBound("dlv", cutoffMs);
-        var after = "";
-        var total = 0;
-        while (true)
-        {
-            var (purged, last) = await database.WriteAsync(async (connection, transaction) =>
-            {
-                var ids = (await connection.QueryAsync<string>(new CommandDefinition(
-                    "SELECT id FROM webhook_deliveries WHERE id > @after AND id < @bound ORDER BY id LIMIT @batch",
-                    new { after, bound, batch = PurgeBatch }, transaction, cancellationToken: cancellationToken))).ToArray();
-                if (ids.Length == 0)
-                {
-                    return (0, (string?)null);
-                }
-
-                var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                    $"DELETE FROM webhook_deliveries WHERE {database.Dialect.InList("id", "ids")} AND status <> {Pending}",
-                    new { ids }, transaction, cancellationToken: cancellationToken));
-                return (deleted, ids[^1]);
-            }, cancellationToken);
-            total += purged;
-            if (last is null)
-            {
-                return total;
-            }
-
-            after = last;
-        }
-    }
+    public Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken) =>
+        BatchedDelete.BelowAsync(database, "webhook_deliveries", Ids.LowerBound("dlv", cutoffMs), $"status <> {Pending}", cancellationToken);
 
     /// <summary>An endpoint's backlog: pending and due deliveries, the oldest pending one, and the last minute's outcomes.</summary>
     public async Task<DeliveryBacklog> BacklogAsync(string webhookId, long now, CancellationToken cancellationToken)

@@ -18,25 +18,25 @@ public static class WebhookEndpoints
     public static void MapWebhooks(this RouteGroupBuilder api)
     {
         var webhooks = api.MapGroup("/webhooks").WithTags("Webhooks");
-        webhooks.MapPost("/", Create).RequireAuthorization(Scopes.WebhooksWrite)
-            .WithName("CreateWebhook").WithSummary("Subscribe an endpoint to events (the signing secret is in the answer)");
-        webhooks.MapGet("/", List).RequireAuthorization(Scopes.WebhooksRead).WithName("ListWebhooks").WithSummary("List subscriptions");
-        webhooks.MapGet("/{id}", Get).RequireAuthorization(Scopes.WebhooksRead).WithName("GetWebhook").WithSummary("Get a subscription");
-        webhooks.MapPatch("/{id}", Update).RequireAuthorization(Scopes.WebhooksWrite)
-            .WithName("UpdateWebhook").WithSummary("Change a subscription; enabled: true re-enables a disabled one");
-        webhooks.MapDelete("/{id}", Delete).RequireAuthorization(Scopes.WebhooksWrite).WithName("DeleteWebhook").WithSummary("Delete a subscription");
-        webhooks.MapPost("/{id}/test", SendTest).RequireAuthorization(Scopes.WebhooksWrite)
-            .WithName("TestWebhook").WithSummary("Send a webhook.test event to the endpoint");
-        webhooks.MapGet("/{id}/deliveries", ListDeliveries).RequireAuthorization(Scopes.WebhooksRead)
-            .WithName("ListWebhookDeliveries").WithSummary("The delivery log, newest first, with every attempt");
-        webhooks.MapGet("/{id}/deliveries/{deliveryId}", GetDelivery).RequireAuthorization(Scopes.WebhooksRead)
-            .WithName("GetWebhookDelivery").WithSummary("One delivery with its attempts and the exact payload");
-        webhooks.MapPost("/{id}/deliveries/{deliveryId}/retry", RetryDelivery).RequireAuthorization(Scopes.WebhooksWrite)
-            .WithName("RetryWebhookDelivery").WithSummary("Send a delivery again now (also a failed one)");
-        webhooks.MapGet("/{id}/stats", GetStats).RequireAuthorization(Scopes.WebhooksRead)
-            .WithName("GetWebhookStats").WithSummary("The endpoint's backlog (pending, due, oldest waiting) and its delivery rate");
-        webhooks.MapPost("/{id}/rotate-secret", RotateSecret).RequireAuthorization(Scopes.WebhooksWrite)
-            .WithName("RotateWebhookSecret").WithSummary("New signing secret; the old one keeps signing beside it for 24 hours");
+
+        var reads = webhooks.MapGroup("").RequireAuthorization(Scopes.WebhooksRead);
+        reads.MapGet("/", List).WithName("ListWebhooks").WithSummary("List subscriptions");
+        reads.MapGet("/{id}", Get).WithName("GetWebhook").WithSummary("Get a subscription");
+        reads.MapGet("/{id}/stats", GetStats).WithName("GetWebhookStats")
+            .WithSummary("The endpoint's backlog (pending, due, oldest waiting) and its delivery rate");
+        reads.MapGet("/{id}/deliveries", ListDeliveries).WithName("ListWebhookDeliveries").WithSummary("The delivery log, newest first, with every attempt");
+        reads.MapGet("/{id}/deliveries/{deliveryId}", GetDelivery).WithName("GetWebhookDelivery")
+            .WithSummary("One delivery with its attempts and the exact payload");
+
+        var writes = webhooks.MapGroup("").RequireAuthorization(Scopes.WebhooksWrite);
+        writes.MapPost("/", Create).WithName("CreateWebhook").WithSummary("Subscribe an endpoint to events (the signing secret is in the answer)");
+        writes.MapPatch("/{id}", Update).WithName("UpdateWebhook").WithSummary("Change a subscription; enabled: true re-enables a disabled one");
+        writes.MapDelete("/{id}", Delete).WithName("DeleteWebhook").WithSummary("Delete a subscription");
+        writes.MapPost("/{id}/test", SendTest).WithName("TestWebhook").WithSummary("Send a webhook.test event to the endpoint");
+        writes.MapPost("/{id}/deliveries/{deliveryId}/retry", RetryDelivery).WithName("RetryWebhookDelivery")
+            .WithSummary("Send a delivery again now (also a failed one)");
+        writes.MapPost("/{id}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret")
+            .WithSummary("New signing secret; the old one keeps signing beside it for 24 hours");
     }
 
     public static async Task<Results<Created<WebhookResponse>, ProblemHttpResult>> Create(
