@@ -68,7 +68,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
                 {
                     var rows = await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
                         ClaimSql, new { webhookId, now, until = now + claimMs, take = count }, transaction, cancellationToken: cancellationToken));
-                    claimed.AddRange(rows.OrderBy(r => r.NextAttemptAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => (r.ToDelivery(), webhook)));
+                    claimed.AddRange(rows.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => (r.ToDelivery(), webhook)));
                 }
             }
 
@@ -77,24 +77,25 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         }, cancellationToken);
 
     /// <summary>
-    /// One endpoint's due, unclaimed deliveries through <c>webhook_deliveries_ready</c>: the index holds pending rows
-    /// only, ordered by endpoint and due time, so the scan reads the rows it returns plus those still claimed.
+    /// One endpoint's due deliveries through <c>webhook_deliveries_ready</c>, the index of pending rows only, ordered by
+    /// endpoint and due time; the scan reads just the rows it returns. A claim is the delivery made due again at the
+    /// claim's end: claimed rows leave the due range (however many are in flight or waiting to be recorded), and if
+    /// the node dies they come due by themselves.
     /// </summary>
     internal string ClaimSql => $"""
-        UPDATE webhook_deliveries SET claimed_until = @until
+        UPDATE webhook_deliveries SET next_attempt_at = @until
         WHERE id IN (
             SELECT d.id FROM webhook_deliveries d
             WHERE d.webhook_id = @webhookId AND d.status = {Pending} AND d.next_attempt_at <= @now
-              AND (d.claimed_until IS NULL OR d.claimed_until < @now)
             ORDER BY d.next_attempt_at LIMIT @take {database.Dialect.SkipLocked("d")})
         RETURNING {Columns}
         """;
 
     /// <summary>Gives back claimed deliveries that were not sent (a node stopping), so they are due again at once.</summary>
-    public Task ReleaseAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+    public Task ReleaseAsync(IReadOnlyCollection<string> ids, long now, CancellationToken cancellationToken) =>
         ids.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE webhook_deliveries SET claimed_until = NULL WHERE {database.Dialect.InList("id", "ids")}",
-            new { ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+            $"UPDATE webhook_deliveries SET next_attempt_at = @now WHERE {database.Dialect.InList("id", "ids")} AND status = {Pending}",
+            new { ids = ids.ToArray(), now }, transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     /// <summary>
     /// Records a batch of attempts in one transaction and moves each delivery on: succeeded, pending again at its next
@@ -135,7 +136,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 $"""
-                UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = NULL, claimed_until = NULL
+                UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = NULL
                 WHERE {database.Dialect.InList("id", "ids")}
                 """, new { status = status.ToStorage(), ids = chunk.Select(r => r.Delivery.Id).ToArray() }, transaction, cancellationToken: cancellationToken));
         }
@@ -158,7 +159,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
             parameters.Add("ids", chunk.Select(r => r.Delivery.Id).ToArray());
             await connection.ExecuteAsync(new CommandDefinition(
                 $"""
-                UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = NULL, next_attempt_at = CASE id{cases} END
+                UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = CASE id{cases} END
                 WHERE {database.Dialect.InList("id", "ids")}
                 """, parameters, transaction, cancellationToken: cancellationToken));
         }
@@ -168,7 +169,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public async Task<bool> RetryNowAsync(string workspaceId, string webhookId, string deliveryId, long now, CancellationToken cancellationToken) =>
         await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             $"""
-            UPDATE webhook_deliveries SET status = {Pending}, next_attempt_at = @now, claimed_until = NULL
+            UPDATE webhook_deliveries SET status = {Pending}, next_attempt_at = @now
             WHERE id = @deliveryId AND webhook_id = @webhookId AND workspace_id = @workspaceId
             """, new { now, deliveryId, webhookId, workspaceId }, transaction, cancellationToken: cancellationToken)), cancellationToken) == 1;
 

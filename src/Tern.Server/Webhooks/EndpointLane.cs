@@ -20,7 +20,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     public int InFlight { get; set; }
 
     /// <summary>The last claim filled what was asked: more is probably waiting.</summary>
-    public bool MoreWaiting { get; set; }
+    public bool MoreWaiting { get; private set; }
 
     /// <summary>Until then (Unix ms) the endpoint counts as just given work, and claims look at it on every wake.</summary>
     public long AnnouncedUntil { get; set; }
@@ -38,6 +38,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     /// <summary>Still enabled as of the last look at the subscriptions.</summary>
     public bool Enabled { get; set; } = true;
 
+    private int _window;
     private long _second;
     private int _sentThisSecond;
     private int _sentLastSecond;
@@ -45,11 +46,19 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     public bool Idle => InFlight == 0 && Ready.Count == 0;
 
     /// <summary>
-    /// How much the lane claims at once: what it sends in half a second at its recent pace, at least two rounds of its
-    /// limit, at most <see cref="LargestWindow"/>. A claim is a write that may queue behind others (on SQLite, behind
-    /// the click writer), so a fast endpoint is fed in large windows and a slow one in small.
+    /// How much the lane claims at once: what it sends in half a second at its recent pace, or twice the last claim
+    /// when that one was full (a backlog is found in a few claims, not a few seconds); at least two rounds of its limit,
+    /// at most <see cref="LargestWindow"/>. A claim is a write that may queue behind others (on SQLite, behind the
+    /// click writer), so a fast endpoint is fed in large windows and a slow one in small.
     /// </summary>
-    public int Window => Math.Clamp(_sentLastSecond / 2, 2 * Concurrency.Limit, LargestWindow);
+    public int Window => Math.Clamp(Math.Max(_window, _sentLastSecond / 2), 2 * Concurrency.Limit, LargestWindow);
+
+    /// <summary>A claim for the lane took <paramref name="taken"/> of the <paramref name="asked"/>.</summary>
+    public void Claimed(int asked, int taken)
+    {
+        MoreWaiting = taken == asked;
+        _window = MoreWaiting ? Math.Min(LargestWindow, 2 * Math.Max(_window, asked)) : taken;
+    }
 
     /// <summary>The most deliveries one claim takes for an endpoint.</summary>
     public const int LargestWindow = 1000;

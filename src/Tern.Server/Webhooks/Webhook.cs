@@ -84,7 +84,8 @@ public sealed record DeliveryAttempt(string Id, string DeliveryId, long Attempte
 
 /// <summary>
 /// A claimed delivery with what sending it needs: the endpoint, its secrets and the exact payload. The claim holds
-/// until <paramref name="ClaimedUntil"/>; after that another node (or this one) may take the delivery again.
+/// until <paramref name="ClaimedUntil"/> (the delivery is due again then); after that another node, or this one, may
+/// take it again.
 /// </summary>
 public sealed record ClaimedDelivery(Delivery Delivery, Webhook Webhook, string Payload, long ClaimedUntil);
 

@@ -25,6 +25,15 @@ public sealed class WebhookDispatcher : BackgroundService
     private static readonly TimeSpan AnnouncedFor = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan AnnouncedWake = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Attempts sent but not yet stored, at most: past it no new request starts until the recorder catches up, so a
+    /// storage that slows down slows the sending with it instead of letting claims lapse and deliveries go twice.
+    /// </summary>
+    internal const int MostUnrecorded = 10_000;
+
+    /// <summary>Attempts stored in one transaction, at most.</summary>
+    private const int RecordBatch = 5_000;
+
     private readonly DeliveryQueue _queue;
     private readonly WebhookStore _webhooks;
     private readonly EventOutbox _outbox;
@@ -38,7 +47,9 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly Dictionary<string, EndpointLane> _lanes = new(StringComparer.Ordinal);
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
+    private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _inFlight;
+    private int _unrecorded;
     private int _nextLane;
     private long _attempts;
 
@@ -150,6 +161,7 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>Waits for an outcome, a new event, the claim in progress, or the timeout, whichever comes first.</summary>
     private async Task WaitAsync(TimeSpan timeout, Task? claim, CancellationToken stoppingToken)
     {
+        _recorded.Reader.TryRead(out _);
         if (_outcomes.Reader.TryPeek(out _) || _outbox.Signals.TryPeek(out _) || claim is { IsCompleted: true })
         {
             return;
@@ -158,8 +170,9 @@ public sealed class WebhookDispatcher : BackgroundService
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var outcome = _outcomes.Reader.WaitToReadAsync(wake.Token).AsTask();
         var signal = _outbox.Signals.WaitToReadAsync(wake.Token).AsTask();
+        var recorded = _recorded.Reader.WaitToReadAsync(wake.Token).AsTask();
         var delay = Task.Delay(timeout, _timeProvider, wake.Token);
-        await Task.WhenAny(outcome, signal, delay, claim ?? delay);
+        await Task.WhenAny(outcome, signal, recorded, delay, claim ?? delay);
         await wake.CancelAsync();
     }
 
@@ -234,7 +247,7 @@ public sealed class WebhookDispatcher : BackgroundService
             {
                 var taken = got.GetValueOrDefault(webhookId) ?? [];
                 taken.ForEach(lane.Ready.Enqueue);
-                lane.MoreWaiting = taken.Count == count;
+                lane.Claimed(count, taken.Count);
             }
         }
     }
@@ -243,7 +256,7 @@ public sealed class WebhookDispatcher : BackgroundService
     private void StartSends(long now, CancellationToken stoppingToken)
     {
         var lanes = _lanes.Values.ToList();
-        var room = _options.MaxConcurrency - _inFlight;
+        var room = Math.Min(_options.MaxConcurrency - _inFlight, MostUnrecorded - Volatile.Read(ref _unrecorded));
         for (var progress = true; progress && room > 0;)
         {
             progress = false;
@@ -263,6 +276,7 @@ public sealed class WebhookDispatcher : BackgroundService
 
                 var saturated = lane.InFlight + 1 >= lane.Concurrency.Limit;
                 lane.CountSent(now);
+                Interlocked.Increment(ref _unrecorded);
                 lane.InFlight++;
                 _inFlight++;
                 room--;
@@ -300,6 +314,7 @@ public sealed class WebhookDispatcher : BackgroundService
             _inFlight--;
             if (result is null)
             {
+                Interlocked.Decrement(ref _unrecorded);
                 continue;
             }
 
@@ -324,7 +339,7 @@ public sealed class WebhookDispatcher : BackgroundService
         var unsent = _lanes.Values.SelectMany(l => l.Ready).Select(c => c.Delivery.Id).ToList();
         try
         {
-            await _queue.ReleaseAsync(unsent, CancellationToken.None);
+            await _queue.ReleaseAsync(unsent, Now(), CancellationToken.None);
         }
         catch (Exception exception)
         {
@@ -340,7 +355,7 @@ public sealed class WebhookDispatcher : BackgroundService
         var disableAfterMs = (long)TimeSpan.FromDays(_options.DisableAfterDays).TotalMilliseconds;
         while (await _records.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < 1000 && _records.Reader.TryRead(out var record))
+            while (batch.Count < RecordBatch && _records.Reader.TryRead(out var record))
             {
                 batch.Add(record);
             }
@@ -360,6 +375,8 @@ public sealed class WebhookDispatcher : BackgroundService
                 Log.DeliveryAttemptFailed(_logger, record.Delivery.Id, record.Delivery.WebhookId, record.Attempt.StatusCode, record.Attempt.Error, record.NextAttemptAt is null);
             }
 
+            Interlocked.Add(ref _unrecorded, -batch.Count);
+            _recorded.Writer.TryWrite(true);
             batch.Clear();
         }
     }

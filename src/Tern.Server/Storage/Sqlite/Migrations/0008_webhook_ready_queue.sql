@@ -1,10 +1,12 @@
 -- Webhook delivery at campaign volume. Claiming reads an endpoint's due deliveries through an index that holds only
--- pending ones, ordered by when they are due, so a claim reads as many index entries as it takes (plus the few its
--- node still has in flight) however long the backlog or the history of finished deliveries. The old index over
--- (status, next_attempt_at) made a claim walk every due row of every endpoint to find the ones it could take.
+-- pending ones, ordered by endpoint and due time, so a claim reads as many index entries as it takes, however long
+-- the backlog or the history of finished deliveries. A claim moves the delivery's due time to the claim's end
+-- (claimed rows leave the due range, and come due by themselves if their node dies), so the claim column goes. The
+-- old index over (status, next_attempt_at) made a claim walk every due row of every endpoint to find its own.
 -- Numbered 0008 on both providers: from here on a number means the same change on SQLite and PostgreSQL.
 DROP INDEX webhook_deliveries_due;
 CREATE INDEX webhook_deliveries_ready ON webhook_deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;
 
 -- Purging keeps an event while a delivery still refers to it: that check is an index probe per event.
 -- Deliveries and events are purged in id order (ids begin with their creation time), so created_at needs no index.
