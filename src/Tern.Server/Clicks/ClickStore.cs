@@ -116,7 +116,7 @@ public sealed class ClickStore(Database database)
     public Task<int> PurgeSightingsBeforeAsync(long cutoffMs, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM daily_visitors WHERE day < @cutoffMs", new { cutoffMs }, transaction, cancellationToken: cancellationToken)),
-            cancellationToken);
+            cancellationToken, WritePriority.Background);
 
     /// <summary>
     /// Adds the batch's sums to the rollups, creating cells as needed. Where several nodes write (PostgreSQL) the cells
@@ -261,7 +261,7 @@ public sealed class ClickStore(Database database)
                 }
 
                 return deleted;
-            }, cancellationToken);
+            }, cancellationToken, WritePriority.Background);
             total += deleted;
             if (deleted < 10000)
             {

@@ -300,7 +300,7 @@ public sealed class ClickWriter(
             await store.AddToRollupsAsync(connection, transaction, _pending, _abandon.Token);
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, _pendingThrough, _abandon.Token);
             return true;
-        }, _abandon.Token);
+        }, _abandon.Token, WritePriority.Background);
         PendingWritten(0);
         ReportProgress();
     }
@@ -327,7 +327,7 @@ public sealed class ClickWriter(
             }
 
             return true;
-        }, _abandon.Token);
+        }, _abandon.Token, WritePriority.Background);
 
     private static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks)
     {
@@ -378,7 +378,7 @@ public sealed class ClickWriter(
                 }
 
                 return await PublishAsync(connection, transaction, clicks, linksWithLimits);
-            }, _abandon.Token);
+            }, _abandon.Token, WritePriority.Background);
         }
         catch
         {

@@ -38,7 +38,7 @@ internal sealed class ExpirySweeper(
                 await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, cancellationToken);
 
                 return expired.Count;
-            }, cancellationToken);
+            }, cancellationToken, WritePriority.Background);
             total += announced;
             if (announced > 0)
             {

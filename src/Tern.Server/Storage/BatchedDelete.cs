@@ -35,7 +35,7 @@ public static class BatchedDelete
                     $"DELETE FROM {table} WHERE {database.Dialect.InList("id", "ids")} AND {condition}",
                     new { ids }, transaction, cancellationToken: cancellationToken));
                 return (count, ids[^1]);
-            }, cancellationToken);
+            }, cancellationToken, WritePriority.Background);
             total += deleted;
             if (last is null)
             {

@@ -9,6 +9,16 @@ public enum StorageProvider
     Postgres,
 }
 
+/// <summary>Who waits for a write: a caller (an API request) or nobody but a worker.</summary>
+public enum WritePriority
+{
+    /// <summary>Someone waits for it; it goes before background writes waiting at the same moment.</summary>
+    Foreground,
+
+    /// <summary>Worker batches (clicks, webhook claims and attempts, purges): they go after waiting foreground writes.</summary>
+    Background,
+}
+
 /// <summary>
 /// The one door to storage. Domain code writes portable SQL (both providers accept <c>@name</c> parameters,
 /// <c>ON CONFLICT</c> and <c>RETURNING</c>, and timestamps are stored as Unix milliseconds) and asks the
@@ -34,10 +44,11 @@ public abstract class Database
 
     /// <summary>
     /// Runs <paramref name="work"/> in one write transaction and commits it. On SQLite writers are queued
-    /// in-process, because the engine admits one writer at a time and its busy-wait is slower than a queue.
+    /// in-process, because the engine admits one writer at a time and its busy-wait is slower than a queue; a
+    /// <see cref="WritePriority.Background"/> write lets the writes someone waits for go first.
     /// </summary>
     public abstract Task<T> WriteAsync<T>(
-        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken);
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground);
 
     /// <summary>
     /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed

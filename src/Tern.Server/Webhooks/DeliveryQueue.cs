@@ -74,7 +74,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
 
             var payloads = await events.PayloadsAsync(connection, transaction, [.. claimed.Select(c => c.Delivery.EventId).Distinct()], cancellationToken);
             return [.. claimed.Select(c => new ClaimedDelivery(c.Delivery, c.Webhook, payloads.GetValueOrDefault(c.Delivery.EventId) ?? "null", now + claimMs))];
-        }, cancellationToken);
+        }, cancellationToken, WritePriority.Background);
 
     /// <summary>
     /// One endpoint's due deliveries through <c>webhook_deliveries_ready</c>, the index of pending rows only, ordered by
@@ -95,7 +95,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public Task ReleaseAsync(IReadOnlyCollection<string> ids, long now, CancellationToken cancellationToken) =>
         ids.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE webhook_deliveries SET next_attempt_at = @now WHERE {database.Dialect.InList("id", "ids")} AND status = {Pending}",
-            new { ids = ids.ToArray(), now }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+            new { ids = ids.ToArray(), now }, transaction, cancellationToken: cancellationToken)), cancellationToken, WritePriority.Background);
 
     /// <summary>
     /// Records a batch of attempts in one transaction and moves each delivery on: succeeded, pending again at its next
@@ -128,7 +128,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
             }
 
             return records.Count;
-        }, cancellationToken);
+        }, cancellationToken, WritePriority.Background);
 
     private async Task FinishAsync(DbConnection connection, DbTransaction transaction, DeliveryStatus status, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
     {

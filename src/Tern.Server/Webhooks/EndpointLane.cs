@@ -39,6 +39,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     public bool Enabled { get; set; } = true;
 
     private int _window;
+    private double _claimSeconds;
     private long _second;
     private int _sentThisSecond;
     private int _sentLastSecond;
@@ -46,22 +47,24 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     public bool Idle => InFlight == 0 && Ready.Count == 0;
 
     /// <summary>
-    /// How much the lane claims at once: what it sends in half a second at its recent pace, or twice the last claim
-    /// when that one was full (a backlog is found in a few claims, not a few seconds); at least two rounds of its limit,
-    /// at most <see cref="LargestWindow"/>. A claim is a write that may queue behind others (on SQLite, behind the
-    /// click writer), so a fast endpoint is fed in large windows and a slow one in small.
+    /// How much the lane claims at once: what it sends, at its recent pace, while the next claim is on its way (twice
+    /// the time the last claim took, at least half a second), or twice the last claim when that one was full (a
+    /// backlog is found in a few claims, not a few seconds); at least two rounds of its limit, at most
+    /// <see cref="LargestWindow"/>. A claim is a write that may queue behind others (on SQLite, behind the click
+    /// writer), so a fast endpoint is fed in large windows and a slow one in small.
     /// </summary>
-    public int Window => Math.Clamp(Math.Max(_window, _sentLastSecond / 2), 2 * Concurrency.Limit, LargestWindow);
+    public int Window => (int)Math.Clamp(Math.Max(_window, _sentLastSecond * Math.Max(0.5, 2 * _claimSeconds)), 2 * Concurrency.Limit, LargestWindow);
 
-    /// <summary>A claim for the lane took <paramref name="taken"/> of the <paramref name="asked"/>.</summary>
-    public void Claimed(int asked, int taken)
+    /// <summary>A claim for the lane took <paramref name="taken"/> of the <paramref name="asked"/>, in <paramref name="seconds"/>.</summary>
+    public void Claimed(int asked, int taken, double seconds)
     {
         MoreWaiting = taken == asked;
         _window = MoreWaiting ? Math.Min(LargestWindow, 2 * Math.Max(_window, asked)) : taken;
+        _claimSeconds = seconds;
     }
 
     /// <summary>The most deliveries one claim takes for an endpoint.</summary>
-    public const int LargestWindow = 1000;
+    public const int LargestWindow = 5000;
 
     /// <summary>
     /// How many deliveries the lane wants from storage now: none while it has more than half a window in hand, else

@@ -29,7 +29,7 @@ public sealed class WebhookDispatcher : BackgroundService
     /// Attempts sent but not yet stored, at most: past it no new request starts until the recorder catches up, so a
     /// storage that slows down slows the sending with it instead of letting claims lapse and deliveries go twice.
     /// </summary>
-    internal const int MostUnrecorded = 10_000;
+    internal const int MostUnrecorded = 20_000;
 
     /// <summary>Attempts stored in one transaction, at most.</summary>
     private const int RecordBatch = 5_000;
@@ -227,7 +227,7 @@ public sealed class WebhookDispatcher : BackgroundService
     private Claim? StartClaim(long now, bool periodicLook, CancellationToken stoppingToken)
     {
         var wanted = _lanes.Values.Select(l => (l.WebhookId, Count: l.Wanted(now, periodicLook))).Where(w => w.Count > 0).ToList();
-        return wanted.Count == 0 ? null : new Claim(wanted, _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken));
+        return wanted.Count == 0 ? null : new Claim(wanted, Stopwatch.GetTimestamp(), _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken));
     }
 
     /// <summary>Hands what a claim took to the lanes; a lane that got all it asked for probably has more waiting.</summary>
@@ -247,7 +247,7 @@ public sealed class WebhookDispatcher : BackgroundService
             {
                 var taken = got.GetValueOrDefault(webhookId) ?? [];
                 taken.ForEach(lane.Ready.Enqueue);
-                lane.Claimed(count, taken.Count);
+                lane.Claimed(count, taken.Count, Stopwatch.GetElapsedTime(claim.StartedAt).TotalSeconds);
             }
         }
     }
@@ -446,5 +446,5 @@ public sealed class WebhookDispatcher : BackgroundService
 
     private sealed record Outcome(EndpointLane Lane, ClaimedDelivery Item, bool Saturated, SendResult? Result);
 
-    private sealed record Claim(IReadOnlyList<(string WebhookId, int Count)> Wanted, Task<IReadOnlyList<ClaimedDelivery>> Task);
+    private sealed record Claim(IReadOnlyList<(string WebhookId, int Count)> Wanted, long StartedAt, Task<IReadOnlyList<ClaimedDelivery>> Task);
 }

@@ -133,8 +133,9 @@ public sealed class LinkCacheRaceTests(TernFactory tern) : IClassFixture<TernFac
             return await inner.OpenAsync(cancellationToken);
         }
 
-        public override Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
-            inner.WriteAsync(work, cancellationToken);
+        public override Task<T> WriteAsync<T>(
+            Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground) =>
+            inner.WriteAsync(work, cancellationToken, priority);
 
         private static TaskCompletionSource Open()
         {

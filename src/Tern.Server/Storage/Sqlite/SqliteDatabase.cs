@@ -9,7 +9,7 @@ public sealed class SqliteDatabase : Database
     private readonly string _connectionString;
     private readonly string _writerConnectionString;
     // Not disposed with the container: final flushes at shutdown still write through it.
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly WriterGate _writeGate = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> _prepared = [];
     private SqliteConnection? _writer;
 
@@ -55,9 +55,9 @@ public sealed class SqliteDatabase : Database
     /// single connection keeps a large page cache warm for the click writer's inserts and rollup upserts.
     /// </summary>
     public override async Task<T> WriteAsync<T>(
-        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        await _writeGate.WaitAsync(cancellationToken);
+        await _writeGate.EnterAsync(priority, cancellationToken);
         try
         {
             if (_writer is null)
@@ -90,7 +90,7 @@ public sealed class SqliteDatabase : Database
         }
         finally
         {
-            _writeGate.Release();
+            _writeGate.Exit();
         }
     }
 
