@@ -11,19 +11,13 @@ public sealed record AppendedEvent(string Id, string Type, string WorkspaceId, s
 /// <summary>The <c>events</c> table: the log every event is written to with the change that caused it.</summary>
 public sealed class EventLog(Database database)
 {
+    private static readonly ColumnMap<AppendedEvent> Columns = new(
+        ("id", e => e.Id), ("workspace_id", e => e.WorkspaceId), ("type", e => e.Type), ("link_id", e => e.LinkId),
+        ("payload", e => e.Payload), ("created_at", e => e.At));
+
     /// <summary>Appends the events in the caller's transaction, in multi-row statements.</summary>
     public static Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken) =>
-        MultiRowStatement.ExecuteAsync(connection, transaction,
-            "INSERT INTO events (id, workspace_id, type, link_id, payload, created_at) VALUES ", "", 6, 50, events,
-            (e, values) =>
-            {
-                values[0] = e.Id;
-                values[1] = e.WorkspaceId;
-                values[2] = e.Type;
-                values[3] = e.LinkId;
-                values[4] = e.Payload;
-                values[5] = e.At;
-            }, cancellationToken);
+        MultiRowStatement.InsertAsync(connection, transaction, "events", Columns, 50, events, cancellationToken);
 
     /// <summary>The stored payloads of these events, by id.</summary>
     public async Task<Dictionary<string, string>> PayloadsAsync(

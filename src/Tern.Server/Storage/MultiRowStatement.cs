@@ -21,6 +21,13 @@ public static class MultiRowStatement
         IReadOnlyList<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken) =>
         RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, null, cancellationToken);
 
+    /// <summary>Inserts <paramref name="rows"/> into <paramref name="table"/>, the columns and their values given by <paramref name="columns"/>.</summary>
+    public static Task InsertAsync<T>(
+        DbConnection connection, DbTransaction transaction, string table, ColumnMap<T> columns, int rowsPerStatement, IReadOnlyList<T> rows,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, $"INSERT INTO {table} ({columns.List}) VALUES ", "", columns.Count, rowsPerStatement, rows, columns.Bind,
+            cancellationToken);
+
     /// <summary>Runs a statement that returns one text column (<c>RETURNING id</c>) and collects what it returns.</summary>
     public static async Task<List<string>> QueryStringsAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,

@@ -18,27 +18,22 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     private const int RowsPerStatement = 500;
     private const string Pending = DeliveryStatuses.PendingSql;
 
-    private const string Columns = "id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at";
+    /// <summary>A delivery's columns: what is inserted, and what is read back (its last outcome comes from its attempts).</summary>
+    private static readonly ColumnMap<Delivery> DeliveryColumns = new(
+        ("id", d => d.Id), ("webhook_id", d => d.WebhookId), ("workspace_id", d => d.WorkspaceId), ("event_id", d => d.EventId),
+        ("event_type", d => d.EventType), ("status", d => d.Status.ToStorage()), ("attempts", d => d.Attempts),
+        ("next_attempt_at", d => d.NextAttemptAt), ("created_at", d => d.CreatedAt));
+
+    private static readonly ColumnMap<AttemptRecord> AttemptColumns = new(
+        ("id", r => r.Attempt.Id), ("delivery_id", r => r.Attempt.DeliveryId), ("webhook_id", r => r.Delivery.WebhookId),
+        ("attempted_at", r => r.Attempt.AttemptedAt), ("status_code", r => r.Attempt.StatusCode), ("latency_ms", r => r.Attempt.LatencyMs),
+        ("response_excerpt", r => r.Attempt.ResponseExcerpt), ("error", r => r.Attempt.Error));
+
+    private static readonly string Columns = DeliveryColumns.List;
 
     /// <summary>Queues deliveries in the caller's transaction, due at once.</summary>
     public static Task EnqueueAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken) =>
-        MultiRowStatement.ExecuteAsync(connection, transaction,
-            """
-            INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
-            VALUES 
-            """, "", 9, 50, deliveries,
-            (d, values) =>
-            {
-                values[0] = d.Id;
-                values[1] = d.WebhookId;
-                values[2] = d.WorkspaceId;
-                values[3] = d.EventId;
-                values[4] = d.EventType;
-                values[5] = d.Status.ToStorage();
-                values[6] = d.Attempts;
-                values[7] = d.NextAttemptAt;
-                values[8] = d.CreatedAt;
-            }, cancellationToken);
+        MultiRowStatement.InsertAsync(connection, transaction, "webhook_deliveries", DeliveryColumns, 50, deliveries, cancellationToken);
 
     /// <summary>Stores a one-off webhook.test event and its delivery to one endpoint.</summary>
     public Task<Delivery> EnqueueTestAsync(Webhook webhook, AppendedEvent test, CancellationToken cancellationToken) =>
@@ -105,20 +100,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
         records.Count == 0 ? Task.CompletedTask : database.WriteAsync(async (connection, transaction) =>
         {
-            await MultiRowStatement.ExecuteAsync(connection, transaction,
-                "INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempted_at, status_code, latency_ms, response_excerpt, error) VALUES ",
-                "", 8, 50, records,
-                (r, values) =>
-                {
-                    values[0] = r.Attempt.Id;
-                    values[1] = r.Attempt.DeliveryId;
-                    values[2] = r.Delivery.WebhookId;
-                    values[3] = r.Attempt.AttemptedAt;
-                    values[4] = r.Attempt.StatusCode;
-                    values[5] = r.Attempt.LatencyMs;
-                    values[6] = r.Attempt.ResponseExcerpt;
-                    values[7] = r.Attempt.Error;
-                }, cancellationToken);
+            await MultiRowStatement.InsertAsync(connection, transaction, "webhook_attempts", AttemptColumns, 50, records, cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Succeeded, [.. records.Where(r => r.Succeeded)], cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Failed, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is null)], cancellationToken);
             await RescheduleAsync(connection, transaction, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is not null)], cancellationToken);

@@ -5,6 +5,7 @@ using Tern.Server.Access;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
+using Tern.Server.Tests.Infrastructure;
 using Tern.Server.Webhooks;
 
 namespace Tern.Server.Tests.Storage;
@@ -13,41 +14,15 @@ namespace Tern.Server.Tests.Storage;
 /// The webhook delivery queue on every provider: claims per endpoint that cost what they take, whatever the backlog;
 /// batches of attempts moved to their outcomes; purges in batches. Each test gets a fresh, migrated database.
 /// </summary>
-public abstract class DeliveryQueueCompliance : IAsyncLifetime
+public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
 {
     private const long ClaimMs = 30_000;
-    private readonly Stack<IAsyncDisposable> _cleanup = new();
-
-    protected Database Database { get; private set; } = null!;
 
     private WebhookStore Webhooks => new(Database);
 
     private DeliveryQueue Queue => new(Database, new EventLog(Database), Webhooks);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static long Now => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
-
-    public async ValueTask InitializeAsync()
-    {
-        Database = await CreateDatabaseAsync();
-        await new Migrator(Database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
-        await new AccessStore(Database, TimeProvider.System).CreateWorkspaceAsync("Default", Ct, AccessStore.DefaultWorkspaceId);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        while (_cleanup.TryPop(out var disposable))
-        {
-            await disposable.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    protected abstract Task<Database> CreateDatabaseAsync();
-
-    protected void DisposeAfterTest(IAsyncDisposable disposable) => _cleanup.Push(disposable);
 
     /// <summary>
     /// What running the claim statement cost, as the engine counts it (rows its scan read on PostgreSQL, virtual machine

@@ -9,15 +9,7 @@ namespace Tern.Server.Tests.Storage;
 
 public sealed class DeliveryQueueComplianceOnPostgres : DeliveryQueueCompliance
 {
-    protected override async Task<Database> CreateDatabaseAsync()
-    {
-        var backend = new PostgresBackend();
-        await backend.InitializeAsync();
-        DisposeAfterTest(backend);
-        var database = new PostgresDatabase(NpgsqlDataSource.Create(backend.ConnectionString));
-        DisposeAfterTest(database.DataSource);
-        return database;
-    }
+    protected override Task<Database> CreateDatabaseAsync() => FreshDatabases.PostgresAsync(DisposeAfterTest);
 
     /// <summary>
     /// The rows PostgreSQL's scan of the deliveries read to find the batch (returned, plus removed by the filter), from

@@ -9,12 +9,7 @@ namespace Tern.Server.Tests.Storage;
 
 public sealed class DeliveryQueueComplianceOnSqlite : DeliveryQueueCompliance
 {
-    protected override Task<Database> CreateDatabaseAsync()
-    {
-        var backend = new SqliteBackend();
-        DisposeAfterTest(backend);
-        return Task.FromResult<Database>(new SqliteDatabase(Path.Combine(backend.DataDir, "tern.db")));
-    }
+    protected override Task<Database> CreateDatabaseAsync() => FreshDatabases.SqliteAsync(DisposeAfterTest);
 
     /// <summary>The statement's virtual machine steps (<c>sqlite3_stmt_status</c>), which grow with every row it visits.</summary>
     protected override Task<long> ClaimCostAsync(string sql, object parameters) =>

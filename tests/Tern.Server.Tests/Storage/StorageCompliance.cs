@@ -7,52 +7,30 @@ using Tern.Server.Hosting;
 using Tern.Server.Links;
 using Tern.Server.Storage;
 
+using Tern.Server.Tests.Infrastructure;
+
 namespace Tern.Server.Tests.Storage;
 
 /// <summary>
 /// What every storage provider must do the same way. Each test gets a fresh, migrated database holding the
 /// default workspace; subclasses say how to make one.
 /// </summary>
-public abstract class StorageCompliance : IAsyncLifetime
+public abstract class StorageCompliance : MigratedDatabaseTest
 {
     private const string Domain = "go.test";
     private const string OtherWorkspaceId = "ws_other";
 
-    private readonly Stack<IAsyncDisposable> _cleanup = new();
     private long _nextCreatedAt = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
-
-    protected Database Database { get; private set; } = null!;
 
     private LinkStore Links => new(Database);
 
     private AccessStore Access => new(Database, TimeProvider.System);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        Database = await CreateDatabaseAsync();
-        await MigratorFor(Database).MigrateAsync(Ct);
-        await Access.CreateWorkspaceAsync("Default", Ct, AccessStore.DefaultWorkspaceId);
+        await base.InitializeAsync();
         await Access.CreateWorkspaceAsync("Other", Ct, OtherWorkspaceId);
     }
-
-    public async ValueTask DisposeAsync()
-    {
-        while (_cleanup.TryPop(out var disposable))
-        {
-            await disposable.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>An empty database, not migrated, on its own storage; disposed with the test.</summary>
-    protected abstract Task<Database> CreateDatabaseAsync();
-
-    protected void DisposeAfterTest(IAsyncDisposable disposable) => _cleanup.Push(disposable);
-
-    private static Migrator MigratorFor(Database database) => new(database, NullLogger<Migrator>.Instance);
 
     private int LatestVersion => Migrator.Scripts(Database.Provider)[^1].Version;
 

@@ -7,15 +7,7 @@ namespace Tern.Server.Tests.Storage;
 
 public sealed class StorageComplianceOnPostgres : StorageCompliance
 {
-    protected override async Task<Database> CreateDatabaseAsync()
-    {
-        var backend = new PostgresBackend();
-        await backend.InitializeAsync();
-        DisposeAfterTest(backend);
-        var database = new PostgresDatabase(NpgsqlDataSource.Create(backend.ConnectionString));
-        DisposeAfterTest(database.DataSource);
-        return database;
-    }
+    protected override Task<Database> CreateDatabaseAsync() => FreshDatabases.PostgresAsync(DisposeAfterTest);
 
     [Fact]
     public async Task TheTablesEveryClickUpdatesLeaveRoomOnTheirPagesAndAreVacuumedEarly()

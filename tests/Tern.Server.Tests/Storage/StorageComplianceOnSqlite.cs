@@ -6,10 +6,5 @@ namespace Tern.Server.Tests.Storage;
 
 public sealed class StorageComplianceOnSqlite : StorageCompliance
 {
-    protected override Task<Database> CreateDatabaseAsync()
-    {
-        var backend = new SqliteBackend();
-        DisposeAfterTest(backend);
-        return Task.FromResult<Database>(new SqliteDatabase(Path.Combine(backend.DataDir, "tern.db")));
-    }
+    protected override Task<Database> CreateDatabaseAsync() => FreshDatabases.SqliteAsync(DisposeAfterTest);
 }
