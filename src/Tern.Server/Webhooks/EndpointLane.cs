@@ -64,7 +64,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     }
 
     /// <summary>The most deliveries one claim takes for an endpoint.</summary>
-    public const int LargestWindow = 5000;
+    public const int LargestWindow = 2000;
 
     /// <summary>
     /// How many deliveries the lane wants from storage now: none while it has more than half a window in hand, else

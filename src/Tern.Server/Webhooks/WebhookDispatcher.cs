@@ -32,7 +32,7 @@ public sealed class WebhookDispatcher : BackgroundService
     internal const int MostUnrecorded = 20_000;
 
     /// <summary>Attempts stored in one transaction, at most.</summary>
-    private const int RecordBatch = 5_000;
+    private const int RecordBatch = 1_000;
 
     private readonly DeliveryQueue _queue;
     private readonly WebhookStore _webhooks;
