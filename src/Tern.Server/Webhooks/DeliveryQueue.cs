@@ -29,8 +29,6 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         ("attempted_at", r => r.Attempt.AttemptedAt), ("status_code", r => r.Attempt.StatusCode), ("latency_ms", r => r.Attempt.LatencyMs),
         ("response_excerpt", r => r.Attempt.ResponseExcerpt), ("error", r => r.Attempt.Error));
 
-    private static readonly string Columns = DeliveryColumns.List;
-
     /// <summary>Queues deliveries in the caller's transaction, due at once.</summary>
     public static Task EnqueueAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken) =>
         MultiRowStatement.InsertAsync(connection, transaction, "webhook_deliveries", DeliveryColumns, 50, deliveries, cancellationToken);
@@ -83,7 +81,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
             SELECT d.id FROM webhook_deliveries d
             WHERE d.webhook_id = @webhookId AND d.status = {Pending} AND d.next_attempt_at <= @now
             ORDER BY d.next_attempt_at LIMIT @take {database.Dialect.SkipLocked("d")})
-        RETURNING {Columns}
+        RETURNING {DeliveryColumns.List}
         """;
 
     /// <summary>Gives back claimed deliveries that were not sent (a node stopping), so they are due again at once.</summary>
@@ -162,7 +160,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
             $"""
-            SELECT {Columns} FROM webhook_deliveries WHERE webhook_id = @webhookId
+            SELECT {DeliveryColumns.List} FROM webhook_deliveries WHERE webhook_id = @webhookId
             {(status is null ? "" : "AND status = @status")} {(before is null ? "" : "AND id < @before")}
             ORDER BY id DESC LIMIT @limit
             """, new { webhookId, status = status?.ToStorage(), before, limit }, cancellationToken: cancellationToken))).ToList();
@@ -176,7 +174,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM webhook_deliveries WHERE id = @deliveryId AND webhook_id = @webhookId",
+            $"SELECT {DeliveryColumns.List} FROM webhook_deliveries WHERE id = @deliveryId AND webhook_id = @webhookId",
             new { deliveryId, webhookId }, cancellationToken: cancellationToken));
         if (row is null)
         {

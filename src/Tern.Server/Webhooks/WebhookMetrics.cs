@@ -3,14 +3,12 @@ using System.Diagnostics.Metrics;
 namespace Tern.Server.Webhooks;
 
 /// <summary>
-/// Webhook instruments on the <c>Tern</c> meter, per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
+/// Webhook instruments on Tern's meter (<see cref="Hosting.TernMetrics.MeterName"/>), per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
 /// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery. The backlog
 /// is counted in storage, at most every 15 seconds and only while something reads the instruments.
 /// </summary>
 public sealed class WebhookMetrics : IDisposable
 {
-    public const string MeterName = "Tern";
-
     private static readonly TimeSpan BacklogFreshFor = TimeSpan.FromSeconds(15);
 
     private readonly Meter _meter;
@@ -24,7 +22,7 @@ public sealed class WebhookMetrics : IDisposable
     public WebhookMetrics(IMeterFactory meterFactory, WebhookDispatcher dispatcher, DeliveryQueue queue, TimeProvider timeProvider, ILogger<WebhookMetrics> logger)
     {
         (_queue, _timeProvider, _logger) = (queue, timeProvider, logger);
-        _meter = meterFactory.Create(MeterName);
+        _meter = meterFactory.Create(Hosting.TernMetrics.MeterName);
         _meter.CreateObservableCounter("tern.webhooks.attempts", () => dispatcher.Lanes().SelectMany(l => new[]
             {
                 new Measurement<long>(l.Succeeded, Tag(l.WebhookId), new("outcome", "succeeded")),
