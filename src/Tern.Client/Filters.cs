@@ -38,3 +38,6 @@ public sealed record StatsRange
 
     internal IEnumerable<(string, string?)> ToQuery() => [("from", ClickFilter.Iso(From)), ("to", ClickFilter.Iso(To)), ("interval", Interval)];
 }
+
+/// <summary>One event of the stream: its id, its type and its JSON exactly as Tern sent it.</summary>
+public sealed record StreamedEvent(string Id, string Type, string Json);

@@ -100,6 +100,18 @@ public sealed partial class TernClient(HttpClient http)
     public async IAsyncEnumerable<EventEnvelope> StreamEventsAsync(
         string? lastEventId = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var item in StreamEventJsonAsync(lastEventId, cancellationToken))
+        {
+            yield return JsonSerializer.Deserialize(item.Json, Json.EventEnvelope)!;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="StreamEventsAsync"/>, but each event as the exact JSON Tern sent, for forwarding it unchanged.
+    /// </summary>
+    public async IAsyncEnumerable<StreamedEvent> StreamEventJsonAsync(
+        string? lastEventId = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
         var reconnect = TimeSpan.FromSeconds(1);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -125,26 +137,25 @@ public sealed partial class TernClient(HttpClient http)
             {
                 await EnsureSuccessAsync(response, cancellationToken);
                 await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-                var events = SseParser.Create(body, (_, data) => JsonSerializer.Deserialize(data, Json.EventEnvelope))
-                    .EnumerateAsync(cancellationToken);
-                await using var reader = events.GetAsyncEnumerator(cancellationToken);
+                await using var items = SseParser.Create(body).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
                 while (true)
                 {
-                    EventEnvelope? next;
+                    StreamedEvent next;
                     try
                     {
-                        if (!await reader.MoveNextAsync())
+                        if (!await items.MoveNextAsync())
                         {
                             break;
                         }
 
-                        if (reader.Current.EventType == "ping" || reader.Current.Data is null)
+                        var item = items.Current;
+                        reconnect = item.ReconnectionInterval ?? reconnect;
+                        if (string.IsNullOrWhiteSpace(item.Data) || !item.Data.TrimStart().StartsWith('{'))
                         {
-                            continue;
+                            continue; // a keep-alive or a comment
                         }
 
-                        reconnect = reader.Current.ReconnectionInterval ?? reconnect;
-                        next = reader.Current.Data;
+                        next = Streamed(item.Data);
                     }
                     catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
                     {
@@ -156,11 +167,15 @@ public sealed partial class TernClient(HttpClient http)
                 }
             }
 
-            if (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(reconnect, cancellationToken);
-            }
+            await Task.Delay(reconnect, cancellationToken);
         }
+    }
+
+    private static StreamedEvent Streamed(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return new StreamedEvent(root.GetProperty("id").GetString()!, root.GetProperty("type").GetString()!, json);
     }
 
     // Webhooks

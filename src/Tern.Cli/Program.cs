@@ -1,0 +1,3 @@
+using Tern.Cli;
+
+return await TernCli.RunAsync(args, CliContext.FromProcess());
