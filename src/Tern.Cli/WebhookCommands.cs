@@ -87,8 +87,15 @@ public static class WebhookCommands
         var command = new Command("retry", "Queue a delivery for another attempt now") { webhook, delivery };
         return cli.Runs(command, async (parse, client, cancellationToken) =>
         {
-            var queued = await client.RetryDeliveryAsync(parse.GetValue(webhook)!, parse.GetValue(delivery)!, cancellationToken);
-            Print(cli, parse, queued, "Queued");
+            await client.RetryDeliveryAsync(parse.GetValue(webhook)!, parse.GetValue(delivery)!, cancellationToken);
+            if (parse.GetValue(cli.Json))
+            {
+                await cli.Context.Out.WriteLineAsync($$"""{ "retried": "{{parse.GetValue(delivery)}}" }""");
+            }
+            else
+            {
+                await cli.Context.Out.WriteLineAsync($"Queued delivery {parse.GetValue(delivery)} for another attempt now.");
+            }
             return TernCli.Ok;
         });
     }

@@ -214,9 +214,9 @@ public sealed partial class TernClient(HttpClient http)
     public Task<DeliveryResponse> GetDeliveryAsync(string webhookId, string deliveryId, CancellationToken cancellationToken = default) =>
         GetAsync($"webhooks/{Escape(webhookId)}/deliveries/{Escape(deliveryId)}", Json.DeliveryResponse, cancellationToken);
 
-    /// <summary>Queues the delivery for another attempt now.</summary>
-    public Task<DeliveryResponse> RetryDeliveryAsync(string webhookId, string deliveryId, CancellationToken cancellationToken = default) =>
-        PostAsync($"webhooks/{Escape(webhookId)}/deliveries/{Escape(deliveryId)}/retry", Json.DeliveryResponse, cancellationToken);
+    /// <summary>Queues the delivery for another attempt now (Tern answers 202 and sends it in the background).</summary>
+    public Task RetryDeliveryAsync(string webhookId, string deliveryId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"webhooks/{Escape(webhookId)}/deliveries/{Escape(deliveryId)}/retry", cancellationToken);
 
     // Workspaces and keys (scope admin)
 
