@@ -17,14 +17,23 @@ public sealed class CliContext
     /// <summary>Whether the process handles Ctrl-C itself (a test cancels through its token instead).</summary>
     public bool HandlesCtrlC { get; init; }
 
+    /// <summary>Table width when the output goes to a file or a pipe: wide enough that ids and URLs are not wrapped.</summary>
+    public const int UnwrappedWidth = 240;
+
     public static CliContext FromProcess()
     {
         var interactive = !System.Console.IsOutputRedirected;
+        var console = AnsiConsole.Console;
+        if (!interactive)
+        {
+            console.Profile.Width = UnwrappedWidth;
+        }
+
         return new CliContext
         {
             Out = System.Console.Out,
             Error = System.Console.Error,
-            Console = AnsiConsole.Console,
+            Console = console,
             Interactive = interactive,
             Environment = System.Environment.GetEnvironmentVariable,
             ConfigPath = DefaultConfigPath(System.Environment.GetEnvironmentVariable),
@@ -33,21 +42,26 @@ public sealed class CliContext
     }
 
     /// <summary>A context writing plain text to the given writers (no colours, no live rendering).</summary>
-    public static CliContext Plain(TextWriter output, TextWriter error, Func<string, string?> environment, string configPath) => new()
+    public static CliContext Plain(TextWriter output, TextWriter error, Func<string, string?> environment, string configPath)
     {
-        Out = output,
-        Error = error,
-        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
-        }),
-        Interactive = false,
-        Environment = environment,
-        ConfigPath = configPath,
-    };
+        });
+        console.Profile.Width = UnwrappedWidth;
+        return new CliContext
+        {
+            Out = output,
+            Error = error,
+            Console = console,
+            Interactive = false,
+            Environment = environment,
+            ConfigPath = configPath,
+        };
+    }
 
     public static string DefaultConfigPath(Func<string, string?> environment)
     {

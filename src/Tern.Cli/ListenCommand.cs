@@ -31,13 +31,15 @@ public static class ListenCommand
             var signingSecret = parse.GetValue(secret) ?? WebhookSignature.NewSecret();
             var types = parse.GetValue(events) is { Length: > 0 } e ? new HashSet<string>(e, StringComparer.Ordinal) : null;
             var output = cli.Context.Out;
+            // "From now" is "after the newest event so far": an event committed while the stream connects is not missed.
+            var start = parse.GetValue(after) ?? ((await client.ListEventsPageAsync(limit: 1, cancellationToken: cancellationToken)).Items is [var newest, ..] ? newest.Id : null);
             await output.WriteLineAsync($"Ready. Forwarding events to {target}. Your webhook signing secret is {signingSecret}");
             await output.FlushAsync(cancellationToken);
 
             using var forward = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             try
             {
-                await foreach (var item in client.StreamEventJsonAsync(parse.GetValue(after), cancellationToken))
+                await foreach (var item in client.StreamEventJsonAsync(start, cancellationToken))
                 {
                     if (types is not null && !types.Contains(item.Type))
                     {

@@ -55,7 +55,11 @@ public static class TernCli
 /// <summary>The options every command shares, and the one place that turns failures into exit codes.</summary>
 public sealed class Cli(CliContext context)
 {
-    public static readonly JsonSerializerOptions Indented = new(Contracts.TernJsonContext.Default.Options) { WriteIndented = true };
+    public static readonly JsonSerializerOptions Indented = new(Contracts.TernJsonContext.Default.Options)
+    {
+        WriteIndented = true,
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(Contracts.TernJsonContext.Default, CliJsonContext.Default),
+    };
 
     public CliContext Context => context;
 
@@ -129,4 +133,7 @@ public sealed class Cli(CliContext context)
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(TernProblem))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Contracts.LinkResponse>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Contracts.WebhookResponse>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Contracts.DeliveryResponse>))]
 internal sealed partial class CliJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

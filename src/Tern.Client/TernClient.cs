@@ -89,6 +89,11 @@ public sealed partial class TernClient(HttpClient http)
     public IAsyncEnumerable<EventEnvelope> ListEventsAsync(string? type = null, CancellationToken cancellationToken = default) =>
         PagesAsync("events", [("type", type)], Json.ListResponseEventEnvelope, cancellationToken);
 
+    /// <summary>One page of the event log, newest first; pass its NextCursor as <paramref name="cursor"/> for the next.</summary>
+    public Task<ListResponse<EventEnvelope>> ListEventsPageAsync(string? type = null, int limit = 50, string? cursor = null, CancellationToken cancellationToken = default) =>
+        GetAsync(WithQuery("events", [("type", type), ("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", cursor)]),
+            Json.ListResponseEventEnvelope, cancellationToken);
+
     /// <summary>Events strictly after the one with this id, oldest first.</summary>
     public IAsyncEnumerable<EventEnvelope> ListEventsAfterAsync(string after, string? type = null, CancellationToken cancellationToken = default) =>
         AfterAsync("events", after, [("type", type)], Json.ListResponseEventEnvelope, e => e.Id, cancellationToken);
