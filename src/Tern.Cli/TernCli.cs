@@ -46,7 +46,8 @@ public static class TernCli
         {
             Output = context.Out,
             Error = context.Error,
-            ProcessTerminationTimeout = context.HandlesCtrlC ? TimeSpan.FromSeconds(5) : null,
+            // Ctrl-C cancels the command's token; an import then finishes the batch on its way, which may take a while.
+            ProcessTerminationTimeout = context.HandlesCtrlC ? TimeSpan.FromSeconds(30) : null,
         };
         return await parse.InvokeAsync(invocation, cancellationToken);
     }
