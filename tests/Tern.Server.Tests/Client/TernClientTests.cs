@@ -8,7 +8,8 @@ using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
 namespace Tern.Server.Tests.Client;
 
-public sealed class TernClientTests(WebhookTern tern) : IClassFixture<WebhookTern>
+/// <summary>The client against a real Tern, on each storage provider.</summary>
+public abstract class TernClientTests(TernFactory tern)
 {
     [Fact]
     public async Task CreatesALinkAtSendTimeAndReadsItsStats()
@@ -166,3 +167,7 @@ public sealed class TernClientTests(WebhookTern tern) : IClassFixture<WebhookTer
         Assert.All(receiver.Received, r => Assert.Equal(test.EventId, r.Id));
     }
 }
+
+public sealed class TernClientTestsOnSqlite(WebhookTern tern) : TernClientTests(tern), IClassFixture<WebhookTern>;
+
+public sealed class TernClientTestsOnPostgres(PostgresWebhookTern tern) : TernClientTests(tern), IClassFixture<PostgresWebhookTern>;
