@@ -37,6 +37,9 @@ public static class DashboardSession
 
     public static bool Has(ClaimsPrincipal user, string scope) => user.HasClaim(TernClaims.Scope, scope);
 
+    /// <summary>Whether this session may list, create and revoke its workspace's keys: the scope the keys API requires.</summary>
+    public static bool CanManageKeys(ClaimsPrincipal user) => Has(user, Scopes.Admin);
+
     public static string KeyName(ClaimsPrincipal user) => user.FindFirst(ClaimTypes.Name)?.Value ?? "";
 
     /// <summary>Checks the key again when the last check is older than <see cref="DashboardOptions.SessionCheckSeconds"/>, taking its current scopes.</summary>

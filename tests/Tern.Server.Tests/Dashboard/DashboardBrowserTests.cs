@@ -145,6 +145,28 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     }
 
     [Fact]
+    public async Task AKeyIsShownOnceWhenCreatedAndCanBeRevoked()
+    {
+        var page = await SignedInAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
+        var name = "Reporting " + Guid.NewGuid().ToString("N")[..6];
+        await page.GetByLabel("Key name").FillAsync(name);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var secret = await page.GetByRole(AriaRole.Status).Locator(".secret").InnerTextAsync();
+        Assert.StartsWith("tern_", secret, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, page.Url, StringComparison.Ordinal);
+
+        using var withKey = new HttpClient { BaseAddress = new Uri(browser.Tern.BaseUrl) };
+        withKey.DefaultRequestHeaders.Authorization = new("Bearer", secret);
+        Assert.Equal(HttpStatusCode.OK, (await withKey.GetAsync("/api/v1/links")).StatusCode);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + name }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + name })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByText(secret)).ToHaveCountAsync(0);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withKey.GetAsync("/api/v1/links")).StatusCode);
+    }
+
+    [Fact]
     public async Task SignOutEndsTheSession()
     {
         var page = await SignedInAsync();
