@@ -98,7 +98,11 @@ public static class DashboardServices
 
         return Results.Text(UtmMerge.Apply(url.Trim(), new UtmParameters
         {
-            Source = Blank(source), Medium = Blank(medium), Campaign = Blank(campaign), Term = Blank(term), Content = Blank(content),
+            Source = Blank(source),
+            Medium = Blank(medium),
+            Campaign = Blank(campaign),
+            Term = Blank(term),
+            Content = Blank(content),
         }));
     }
 

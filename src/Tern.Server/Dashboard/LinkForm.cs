@@ -45,7 +45,11 @@ public sealed class LinkForm
     {
         var utm = new UtmParameters
         {
-            Source = Blank(UtmSource), Medium = Blank(UtmMedium), Campaign = Blank(UtmCampaign), Term = Blank(UtmTerm), Content = Blank(UtmContent),
+            Source = Blank(UtmSource),
+            Medium = Blank(UtmMedium),
+            Campaign = Blank(UtmCampaign),
+            Term = Blank(UtmTerm),
+            Content = Blank(UtmContent),
         };
         return UtmMerge.IsEmpty(utm) ? null : utm;
     }

@@ -197,8 +197,7 @@ public sealed class LinkStore(Database database)
 
         sql.Append(" ORDER BY id DESC LIMIT @limit");
         return await ReadAsync(connection => QueryAsync(connection, null, sql.ToString(),
-            new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit,
-                expiresFrom = filter.ExpiresBetween?.From, expiresTo = filter.ExpiresBetween?.To },
+            new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit, expiresFrom = filter.ExpiresBetween?.From, expiresTo = filter.ExpiresBetween?.To },
             cancellationToken), cancellationToken);
     }
 

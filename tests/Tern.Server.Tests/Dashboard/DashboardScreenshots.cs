@@ -64,7 +64,8 @@ public sealed class DashboardScreenshots(DashboardBrowser browser) : IClassFixtu
         await page.GotoAsync("/dashboard/campaigns");
         await page.GetByLabel("CSV file").SetInputFilesAsync(new FilePayload
         {
-            Name = "links.csv", MimeType = "text/csv",
+            Name = "links.csv",
+            MimeType = "text/csv",
             Buffer = System.Text.Encoding.UTF8.GetBytes("url,slug,tags\nhttps://example.com/a,summer-a,summer\nnot a url,summer-b,summer\nhttps://example.com/c,summer-c,summer\n"),
         });
         await page.GetByRole(AriaRole.Button, new() { Name = "Check rows" }).ClickAsync();
