@@ -45,7 +45,7 @@ public static class ClickChart
             for (var l = 0; l < labels; l++)
             {
                 var i = labels == 1 ? 0 : (int)Math.Round(l * (points.Count - 1) / (double)(labels - 1));
-                var x = Left + i * step + step / 2;
+                var x = Math.Min(Left + i * step + step / 2, Width - 18);
                 var when = points[i].T.UtcDateTime.ToString(interval == "hour" ? "MM-dd HH:00" : "MM-dd", CultureInfo.InvariantCulture);
                 svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x:F1}\" y=\"{Height - 6}\" text-anchor=\"middle\">{when}</text>");
             }
