@@ -7,6 +7,7 @@ using Scalar.AspNetCore;
 using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Clicks;
+using Tern.Server.Dashboard;
 using Tern.Server.Events;
 using Tern.Server.Links;
 using Tern.Server.Redirect;
@@ -33,7 +34,8 @@ public static class TernApplication
             .AddHosting()
             .AddProblems()
             .AddJson()
-            .AddApiDocument();
+            .AddApiDocument()
+            .AddDashboard();
         return builder;
     }
 
@@ -62,6 +64,7 @@ public static class TernApplication
             api.Use((context, next) => idempotency.InvokeAsync(context, next));
         });
         app.UseAuthorization();
+        app.UseDashboard();
 
         _ = app.Services.GetRequiredService<TernMetrics>();
         _ = app.Services.GetRequiredService<WebhookMetrics>();
@@ -79,6 +82,8 @@ public static class TernApplication
         app.MapScalarApiReference("/docs", options => options
             .WithTitle("Tern API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+
+        app.MapDashboard();
 
         // Last: the catch-all /{slug}; see RedirectEndpoint.MapRedirects for why the order matters.
         app.MapRedirects();

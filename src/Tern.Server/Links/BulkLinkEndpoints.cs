@@ -230,7 +230,7 @@ public static class BulkLinkEndpoints
         }
     }
 
-    private static BulkCreateResponse ToResults(IReadOnlyList<LinkOutcome> outcomes, LinkResponses responses, IReadOnlyList<CreateLinkRequest>? expanded) =>
+    internal static BulkCreateResponse ToResults(IReadOnlyList<LinkOutcome> outcomes, LinkResponses responses, IReadOnlyList<CreateLinkRequest>? expanded) =>
         new([.. outcomes.Select((outcome, index) => (outcome switch
         {
             LinkOutcome.Created created => new BulkItemResult { Index = index, Status = "created", Link = responses.From(created.Link) },

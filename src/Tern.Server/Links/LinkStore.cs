@@ -8,8 +8,8 @@ using Tern.Server.Storage;
 
 namespace Tern.Server.Links;
 
-/// <summary>Filters of <c>GET /api/v1/links</c>.</summary>
-public sealed record LinkFilter(string? Tag, string? Query, bool? Archived, string? ExternalId);
+/// <summary>Filters of <c>GET /api/v1/links</c>; <c>ExpiresBetween</c> (Unix ms, from exclusive) serves the dashboard's "expiring soon".</summary>
+public sealed record LinkFilter(string? Tag, string? Query, bool? Archived, string? ExternalId, (long From, long To)? ExpiresBetween = null);
 
 /// <summary>
 /// Links in storage. Writes take the caller's connection and transaction so that a change and what it causes
@@ -181,6 +181,11 @@ public sealed class LinkStore(Database database)
             sql.Append(" AND external_id = @externalId");
         }
 
+        if (filter.ExpiresBetween is not null)
+        {
+            sql.Append(" AND expires_at > @expiresFrom AND expires_at <= @expiresTo");
+        }
+
         string? pattern = null;
         if (!string.IsNullOrEmpty(filter.Query))
         {
@@ -192,7 +197,7 @@ public sealed class LinkStore(Database database)
 
         sql.Append(" ORDER BY id DESC LIMIT @limit");
         return await ReadAsync(connection => QueryAsync(connection, null, sql.ToString(),
-            new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit },
+            new { workspaceId, before, tag = filter.Tag, archived = filter.Archived, externalId = filter.ExternalId, pattern, limit, expiresFrom = filter.ExpiresBetween?.From, expiresTo = filter.ExpiresBetween?.To },
             cancellationToken), cancellationToken);
     }
 

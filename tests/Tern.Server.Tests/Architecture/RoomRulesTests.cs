@@ -37,6 +37,7 @@ public sealed partial class RoomRulesTests
         ["Clicks"] = ["Links", "Events"],
         ["Redirect"] = ["Links", "Clicks"],
         ["Webhooks"] = ["Events"],
+        ["Dashboard"] = ["Links", "Clicks", "Events", "Webhooks"],
     };
 
     private static readonly string Server = Path.Combine(RepositoryRoot(), "src", "Tern.Server");
@@ -83,7 +84,8 @@ public sealed partial class RoomRulesTests
     }
 
     private static IEnumerable<string> SourceFiles() =>
-        Directory.EnumerateFiles(Server, "*.cs", SearchOption.AllDirectories)
+        Directory.EnumerateFiles(Server, "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".razor", StringComparison.Ordinal))
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
 
@@ -115,6 +117,6 @@ public sealed partial class RoomRulesTests
     [GeneratedRegex(@"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?<table>[a-z_]+)\b")]
     private static partial Regex SqlWrites();
 
-    [GeneratedRegex(@"\bTern\.Server\.(?<room>Links|Clicks|Redirect|Events|Webhooks)\b")]
+    [GeneratedRegex(@"\bTern\.Server\.(?<room>Links|Clicks|Redirect|Events|Webhooks|Dashboard)\b")]
     private static partial Regex RoomReferences();
 }

@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Tern.Contracts;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Dashboard;
+
+/// <summary>The dashboard in a real browser against a real server, finding controls by role and label as people do.</summary>
+public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IClassFixture<DashboardBrowser>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task SignsInCreatesALinkWithUtmsAndItsClickAppearsOnTheChartWithoutReloading()
+    {
+        var page = await SignedInAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Links", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "New link", Exact = true }).First.ClickAsync();
+        await page.GetByLabel("Destination URL").FillAsync("https://example.com/spring?ref=mail");
+        await page.GetByLabel("UTM source").FillAsync("newsletter");
+        await Assertions.Expect(page.Locator("#destination-preview")).ToHaveTextAsync("https://example.com/spring?ref=mail&utm_source=newsletter");
+        var slug = ApiExtensions.UniqueSlug("spring");
+        await page.GetByLabel("Slug", new() { Exact = true }).FillAsync(slug);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create link" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(slug);
+        await Assertions.Expect(page.Locator("#total-clicks")).ToHaveTextAsync("0 clicks");
+        var pageUrl = page.Url;
+
+        using var visitor = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{browser.Tern.BaseUrl}/{slug}");
+        request.Headers.UserAgent.ParseAdd("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36");
+        var followed = await visitor.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Found, followed.StatusCode);
+        Assert.Equal("https://example.com/spring?ref=mail&utm_source=newsletter", followed.Headers.Location!.ToString());
+
+        await Assertions.Expect(page.Locator("#total-clicks")).ToHaveTextAsync("1 click", new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(page.Locator("svg.chart rect[data-clicks='1']")).ToHaveCountAsync(1);
+        Assert.Equal(pageUrl, page.Url);
+    }
+
+    [Fact]
+    public async Task CsvUploadShowsTheInvalidRowsErrorNextToItAndCreatesTheOthers()
+    {
+        var page = await SignedInAsync();
+        await page.GotoAsync("/dashboard/campaigns");
+        var tag = "csv-" + Guid.NewGuid().ToString("N")[..8];
+        var csv = $"url,tags\nhttps://example.com/a,{tag}\nnot a url,{tag}\nhttps://example.com/c,{tag}\n";
+        await page.GetByLabel("CSV file").SetInputFilesAsync(new FilePayload { Name = "links.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(csv) });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check rows" }).ClickAsync();
+
+        var row2 = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Row 2" });
+        await Assertions.Expect(row2).ToContainTextAsync("error");
+        await Assertions.Expect(row2.Locator(".error")).ToContainTextAsync("url");
+        Assert.Empty(await LinksTaggedAsync(tag));
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create 2 links" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("2 links created");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Download results as CSV" })).ToBeVisibleAsync();
+        Assert.Equal(["https://example.com/a", "https://example.com/c"], (await LinksTaggedAsync(tag)).Select(l => l.Url).Order());
+    }
+
+    [Fact]
+    public async Task MatrixPreviewShowsEveryCombinationAndCreatesNothing()
+    {
+        var page = await SignedInAsync();
+        await page.GotoAsync("/dashboard/campaigns");
+        var tag = "matrix-" + Guid.NewGuid().ToString("N")[..8];
+        await page.GetByLabel("Destination template").FillAsync("https://example.com/{product}");
+        await page.GetByLabel("UTM source template").FillAsync("{channel}");
+        await page.GetByLabel("Tags").FillAsync(tag);
+        await page.GetByLabel("Dimensions").FillAsync("product: shoes, hats\nchannel: email, social");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Preview links" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Preview (4)" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "https://example.com/hats?utm_source=social" })).ToBeVisibleAsync();
+        Assert.Empty(await LinksTaggedAsync(tag));
+    }
+
+    [Fact]
+    public async Task AWebhookDeliveryToARealReceiverAppearsInTheLogAndRetrySendsItAgain()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var page = await SignedInAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Webhooks" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("No webhook endpoints yet.").Or(page.GetByRole(AriaRole.Table))).ToBeVisibleAsync();
+        await page.GetByLabel("Endpoint URL").FillAsync(receiver.Url);
+        foreach (var type in new[] { "link.created", "link.updated", "link.expired", "link.clicked" })
+        {
+            await page.GetByLabel(type).UncheckAsync();
+        }
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("whsec_");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Open the endpoint" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send test event" }).ClickAsync();
+
+        await receiver.WaitForAsync(1, Patience);
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" });
+        await Assertions.Expect(row).ToContainTextAsync("succeeded", new() { Timeout = (float)Patience.TotalMilliseconds });
+        await row.GetByText("Attempts and payload").ClickAsync();
+        await Assertions.Expect(row).ToContainTextAsync("thanks");
+
+        await row.GetByRole(AriaRole.Button, new() { NameRegex = RetryName() }).ClickAsync();
+        var received = await receiver.WaitForAsync(2, Patience);
+        Assert.Equal(received[0].Id, received[1].Id);
+        await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" }).Locator("[data-attempts]"))
+            .ToHaveTextAsync("2", new() { Timeout = (float)Patience.TotalMilliseconds });
+    }
+
+    [Fact]
+    public async Task AReadOnlyKeySeesNoEditControlsAndAForgedPostIsRefused()
+    {
+        var response = await browser.Api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/kept" }, ApiExtensions.Json);
+        var link = (await response.Content.ReadFromJsonAsync<LinkResponse>(ApiExtensions.Json))!;
+        var readOnly = await browser.CreateKeyAsync("Read only", "links:read", "analytics:read");
+        var page = await SignedInAsync(readOnly.Key);
+        await page.GotoAsync("/dashboard/links");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Links" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New link" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = ArchiveName() })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Campaigns" })).ToHaveCountAsync(0);
+
+        // A forged archive with a valid antiforgery token (the page's own) still meets the scope check.
+        var token = await page.Locator("input[name='__RequestVerificationToken']").First.GetAttributeAsync("value");
+        var forged = await page.APIRequest.PostAsync("/dashboard/links", new()
+        {
+            Form = page.APIRequest.CreateFormData()
+                .Set("_handler", "row").Set("__RequestVerificationToken", token!).Set("Action", $"archive {link.Id}"),
+            MaxRedirects = 0,
+        });
+        Assert.Equal(403, forged.Status);
+        Assert.False((await browser.Api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Archived);
+
+        // The create form is not rendered for this key, so a post to it is refused before any handler runs.
+        var created = await page.APIRequest.PostAsync("/dashboard/links/new", new()
+        {
+            Form = page.APIRequest.CreateFormData()
+                .Set("_handler", "link").Set("__RequestVerificationToken", token!)
+                .Set("Input.Url", "https://example.com/forged").Set("Input.Save", "save"),
+            MaxRedirects = 0,
+        });
+        Assert.True(created.Status >= 400, $"got {created.Status}");
+    }
+
+    [Fact]
+    public async Task AKeyIsShownOnceWhenCreatedAndCanBeRevoked()
+    {
+        var page = await SignedInAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
+        var name = "Reporting " + Guid.NewGuid().ToString("N")[..6];
+        await page.GetByLabel("Key name").FillAsync(name);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var secret = await page.GetByRole(AriaRole.Status).Locator(".secret").InnerTextAsync();
+        Assert.StartsWith("tern_", secret, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, page.Url, StringComparison.Ordinal);
+
+        using var withKey = new HttpClient { BaseAddress = new Uri(browser.Tern.BaseUrl) };
+        withKey.DefaultRequestHeaders.Authorization = new("Bearer", secret);
+        Assert.Equal(HttpStatusCode.OK, (await withKey.GetAsync("/api/v1/links")).StatusCode);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + name }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + name })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByText(secret)).ToHaveCountAsync(0);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withKey.GetAsync("/api/v1/links")).StatusCode);
+    }
+
+    [Fact]
+    public async Task SignOutEndsTheSession()
+    {
+        var page = await SignedInAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("You have signed out.")).ToBeVisibleAsync();
+        await page.GotoAsync("/dashboard/links");
+        await Assertions.Expect(page.GetByLabel("API key")).ToBeVisibleAsync();
+        Assert.StartsWith("/dashboard/sign-in", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARevokedKeyIsThrownOut()
+    {
+        var key = await browser.CreateKeyAsync("Soon revoked", "links:read");
+        var page = await SignedInAsync(key.Key);
+        (await browser.Api.DeleteAsync($"/api/v1/keys/{key.Id}")).EnsureSuccessStatusCode();
+
+        // The session checks its key at least every second here (every 30 s by default).
+        var deadline = DateTime.UtcNow + Patience;
+        do
+        {
+            await page.GotoAsync("/dashboard/links");
+        }
+        while (new Uri(page.Url).AbsolutePath != "/dashboard/sign-in" && DateTime.UtcNow < deadline);
+
+        await Assertions.Expect(page.GetByLabel("API key")).ToBeVisibleAsync();
+        await page.GotoAsync("/dashboard");
+        Assert.Equal("/dashboard/sign-in", new Uri(page.Url).AbsolutePath);
+    }
+
+    private async Task<IPage> SignedInAsync(string key = DashboardBrowser.AdminKey)
+    {
+        Assert.SkipWhen(browser.SkipReason is not null, browser.SkipReason ?? "");
+        return await browser.SignedInPageAsync(key);
+    }
+
+    private async Task<IReadOnlyList<LinkResponse>> LinksTaggedAsync(string tag) =>
+        (await (await browser.Api.GetAsync($"/api/v1/links?tag={tag}")).Content.ReadFromJsonAsync<ListResponse<LinkResponse>>(ApiExtensions.Json))!.Items;
+
+    [GeneratedRegex("^Retry ")]
+    private static partial Regex RetryName();
+
+    [GeneratedRegex("^Archive ")]
+    private static partial Regex ArchiveName();
+}

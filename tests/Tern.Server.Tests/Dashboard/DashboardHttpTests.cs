@@ -1,0 +1,128 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Tern.Contracts;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Dashboard;
+
+/// <summary>What the dashboard promises at the HTTP level: its headers, its cookie, antiforgery, encoding.</summary>
+public sealed partial class DashboardHttpTests(TernFactory tern) : IClassFixture<TernFactory>
+{
+    [Fact]
+    public async Task DashboardPagesForbidInlineScriptAndFramingAndLoadNothingFromAnotherOrigin()
+    {
+        var response = await Browser().GetAsync("/dashboard/sign-in");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("script-src 'self'", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
+
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(InlineScript(), html);
+        Assert.DoesNotMatch(ForeignAsset(), html);
+        Assert.Contains("<label for=\"api-key\">API key</label>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASignedOutVisitorIsSentToSignIn()
+    {
+        var response = await Browser().GetAsync("/dashboard/links");
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/dashboard/sign-in", response.Headers.Location!.AbsolutePath, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnknownKeyIsRefusedWithTheErrorNextToTheField()
+    {
+        var client = Browser();
+        var response = await SignInAsync(client, "tern_unknownKey000000000000000000000");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains("id=\"api-key-error\" class=\"error\">That key is unknown or has been revoked.", html, StringComparison.Ordinal);
+        Assert.Contains("aria-invalid=\"true\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSessionIsAnHttpOnlySameSiteCookieThatHoldsNoSecret()
+    {
+        var response = await SignInAsync(Browser(), TernFactory.AdminKey);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/dashboard", new Uri(new Uri(TernFactory.BaseUrl), response.Headers.Location!).AbsolutePath);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("tern_dashboard=", StringComparison.Ordinal));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/dashboard", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(TernFactory.AdminKey, cookie, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APostWithoutAnAntiforgeryTokenIsRefused()
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/kept" });
+        var client = Browser();
+        await SignInAsync(client, TernFactory.AdminKey);
+
+        var response = await client.PostAsync("/dashboard/links", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "row",
+            ["Action"] = $"archive {link.Id}",
+        }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False((await (await tern.Api().GetAsync($"/api/v1/links/{link.Id}")).ReadAsync<LinkResponse>()).Archived);
+    }
+
+    [Fact]
+    public async Task UserContentIsEncoded()
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/x", title = "<script>alert('t')</script>" });
+        var client = Browser();
+        await SignInAsync(client, TernFactory.AdminKey);
+
+        var html = await (await client.GetAsync("/dashboard/links")).Content.ReadAsStringAsync();
+        Assert.Contains(link.Slug, html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>alert", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheStylesheetAndScriptAreServedFromTheServerItself()
+    {
+        var client = Browser();
+        var css = await client.GetAsync("/dashboard/assets/dashboard.css");
+        var js = await client.GetAsync("/dashboard/assets/dashboard.js");
+        Assert.Equal("text/css", css.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("text/javascript", js.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/dashboard/assets/missing.css")).StatusCode);
+    }
+
+    private HttpClient Browser() => tern.CreateClient(new WebApplicationFactoryClientOptions
+    {
+        AllowAutoRedirect = false,
+        HandleCookies = true,
+        BaseAddress = new Uri(TernFactory.BaseUrl),
+    });
+
+    private static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string key)
+    {
+        var form = await (await client.GetAsync("/dashboard/sign-in")).Content.ReadAsStringAsync();
+        var token = Token().Match(form).Groups[1].Value;
+        return await client.PostAsync("/dashboard/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "sign-in",
+            ["__RequestVerificationToken"] = token,
+            ["Input.Key"] = key,
+        }));
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex Token();
+
+    [GeneratedRegex(@"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=|\sstyle=")]
+    private static partial Regex InlineScript();
+
+    [GeneratedRegex(@"(src|href)=""(https?:)?//")]
+    private static partial Regex ForeignAsset();
+}
