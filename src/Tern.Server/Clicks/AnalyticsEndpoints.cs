@@ -24,7 +24,7 @@ public static class AnalyticsEndpoints
         analytics.MapGet("/stats", WorkspaceStats).WithName("GetWorkspaceStats")
             .WithSummary("Clicks of the workspace (or of the links with a tag) with the top links");
         analytics.MapGet("/clicks", ListClicks).WithName("ListClicks")
-            .WithSummary("Raw clicks, newest first, as JSON pages or (format=csv) one CSV file");
+            .WithSummary("Raw clicks, newest first, as JSON pages or (format=csv) one CSV file; with after= the clicks committed after that one, oldest first");
     }
 
     public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> LinkStats(
@@ -136,12 +136,28 @@ public static class AnalyticsEndpoints
 
     public static async Task<IResult> ListClicks(
         HttpContext context, ClaimsPrincipal user, ClickStore clicks, CancellationToken cancellationToken,
-        string? linkId = null, string? from = null, string? to = null, string? limit = null, string? cursor = null, string? format = null)
+        string? linkId = null, string? from = null, string? to = null, string? limit = null, string? cursor = null, string? format = null,
+        string? after = null, string? includeBots = null)
     {
         var errors = new Dictionary<string, string[]>();
         var fromMs = StatsQuery.ParseInstant(from, "from", errors)?.ToUnixTimeMilliseconds();
         var toMs = StatsQuery.ParseInstant(to, "to", errors)?.ToUnixTimeMilliseconds();
         var pageSize = Paging.Parse(limit, cursor, "clk", errors);
+
+        if (after is not null && !Ids.IsWellFormed(after, "clk"))
+        {
+            errors["after"] = ["after must be the id of a click (clk_…)."];
+        }
+        else if (after is not null && (cursor is not null || format == "csv"))
+        {
+            errors["after"] = ["after pages forward, oldest first, in JSON; it cannot be combined with cursor or format=csv."];
+        }
+
+        var bots = true;
+        if (includeBots is not null && !bool.TryParse(includeBots, out bots))
+        {
+            errors["includeBots"] = ["includeBots must be true or false."];
+        }
 
         if (format is not (null or "json" or "csv"))
         {
@@ -153,11 +169,18 @@ public static class AnalyticsEndpoints
             return Problems.ValidationResult(errors);
         }
 
-        var filter = new ClickFilter(TernClaims.WorkspaceOf(user), linkId, fromMs, toMs);
+        var filter = new ClickFilter(TernClaims.WorkspaceOf(user), linkId, fromMs, toMs, bots);
         if (format == "csv")
         {
             return Results.Stream(stream => WriteCsvAsync(stream, clicks.StreamAsync(filter, cancellationToken)),
                 "text/csv; charset=utf-8", fileDownloadName: "clicks.csv");
+        }
+
+        if (after is not null)
+        {
+            // Oldest first in commit order; nextCursor is the after= of the next page while pages come full.
+            var forward = (await clicks.ListAfterAsync(filter, after, pageSize, cancellationToken)).Select(c => c.ToResponse()).ToList();
+            return TypedResults.Ok(new ListResponse<ClickResponse>(forward, forward.Count == pageSize ? forward[^1].Id : null));
         }
 
         var page = await clicks.ListAsync(filter, cursor, pageSize + 1, cancellationToken);

@@ -10,7 +10,7 @@ namespace Tern.Server.Clicks;
 public readonly record struct RollupKey(string ScopeId, char Granularity, long Bucket, string Dimension, string Key);
 
 /// <summary>A filter of the click listing and export.</summary>
-public sealed record ClickFilter(string WorkspaceId, string? LinkId, long? FromMs, long? ToMs);
+public sealed record ClickFilter(string WorkspaceId, string? LinkId, long? FromMs, long? ToMs, bool IncludeBots = true);
 
 /// <summary>
 /// Raw clicks and their rollups in storage. A batch is written in the caller's transaction: on PostgreSQL the
@@ -228,6 +228,19 @@ public sealed class ClickStore(Database database)
         return [.. rows.Select(r => r.ToClick())];
     }
 
+    /// <summary>
+    /// Clicks committed strictly after the click <paramref name="after"/>, oldest first, in the order they committed,
+    /// so that a reader that always asks from the last one it got never misses or repeats one.
+    /// </summary>
+    public async Task<IReadOnlyList<Click>> ListAfterAsync(ClickFilter filter, string after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var sql = $"{Where(filter)} {database.Dialect.CommittedAfter("clicks")} LIMIT @limit";
+        var rows = await connection.QueryAsync<ClickRow>(new CommandDefinition(sql,
+            new { workspaceId = filter.WorkspaceId, filter.LinkId, filter.FromMs, filter.ToMs, after, limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToClick())];
+    }
+
     /// <summary>Every click of the filter, newest first, read as it is written out (for CSV export).</summary>
     public async IAsyncEnumerable<Click> StreamAsync(ClickFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -289,16 +302,24 @@ public sealed class ClickStore(Database database)
 
     private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder($"SELECT {ClickColumns.List} FROM clicks WHERE workspace_id = @WorkspaceId");
-        sql.Append(filter.LinkId is null ? "" : " AND link_id = @LinkId");
-        sql.Append(filter.FromMs is null ? "" : " AND ts >= @FromMs");
-        sql.Append(filter.ToMs is null ? "" : " AND ts < @ToMs");
+        var sql = new StringBuilder(Where(filter));
         sql.Append(before is null ? "" : " AND id < @before");
         sql.Append(" ORDER BY id DESC");
         sql.Append(limit is null ? "" : " LIMIT @limit");
         return new CommandDefinition(sql.ToString(),
-            new { filter.WorkspaceId, filter.LinkId, filter.FromMs, filter.ToMs, before, limit },
+            new { workspaceId = filter.WorkspaceId, filter.LinkId, filter.FromMs, filter.ToMs, before, limit },
             cancellationToken: cancellationToken, flags: limit is null ? CommandFlags.None : CommandFlags.Buffered);
+    }
+
+    /// <summary>The select of the filter's clicks, without order.</summary>
+    private static string Where(ClickFilter filter)
+    {
+        var sql = new StringBuilder($"SELECT {ClickColumns.List} FROM clicks WHERE workspace_id = @workspaceId");
+        sql.Append(filter.LinkId is null ? "" : " AND link_id = @LinkId");
+        sql.Append(filter.FromMs is null ? "" : " AND ts >= @FromMs");
+        sql.Append(filter.ToMs is null ? "" : " AND ts < @ToMs");
+        sql.Append(filter.IncludeBots ? "" : " AND NOT is_bot");
+        return sql.ToString();
     }
 
     public static long FloorHour(long ms) => ms / HourMs * HourMs;

@@ -13,7 +13,7 @@ public sealed class EventLog(Database database)
 {
     private static readonly ColumnMap<AppendedEvent> Columns = new(
         ("id", e => e.Id), ("workspace_id", e => e.WorkspaceId), ("type", e => e.Type), ("link_id", e => e.LinkId),
-        ("payload", e => e.Payload), ("created_at", e => e.At));
+        ("payload", e => e.Payload), ("created_at", e => e.At), ("is_bot", e => e.IsBot));
 
     /// <summary>Appends the events in the caller's transaction, in multi-row statements.</summary>
     public static Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken) =>
@@ -36,16 +36,45 @@ public sealed class EventLog(Database database)
 
     /// <summary>A workspace's events, newest first, strictly before <paramref name="before"/> when given.</summary>
     public async Task<IReadOnlyList<(string Id, string Payload)>> ListAsync(
-        string workspaceId, string? type, string? before, int take, CancellationToken cancellationToken)
+        string workspaceId, string? type, bool includeBots, string? before, int take, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(
             $"""
             SELECT id, payload FROM events WHERE workspace_id = @workspaceId
-            {(type is null ? "" : "AND type = @type")} {(before is null ? "" : "AND id < @before")}
+            {(type is null ? "" : "AND type = @type")} {(before is null ? "" : "AND id < @before")} {(includeBots ? "" : "AND NOT is_bot")}
             ORDER BY id DESC LIMIT @take
             """, new { workspaceId, type, before, take }, cancellationToken: cancellationToken));
         return [.. rows];
+    }
+
+    /// <summary>
+    /// A workspace's events committed strictly after the event <paramref name="after"/>, oldest first, in the order
+    /// they committed, so that a reader that always asks from the last one it got never misses or repeats one.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Id, string Type, string Payload)>> ListAfterAsync(
+        string workspaceId, string? type, bool includeBots, string after, int take, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Id, string Type, string Payload)>(new CommandDefinition(
+            $"""
+            SELECT id, type, payload FROM events WHERE workspace_id = @workspaceId
+            {(type is null ? "" : "AND type = @type")} {(includeBots ? "" : "AND NOT is_bot")}
+            {database.Dialect.CommittedAfter("events")} LIMIT @take
+            """, new { workspaceId, type, after, take }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>The id of the workspace's last settled event (where a reader that wants only new events starts), or null.</summary>
+    public async Task<string?> LastAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var dialect = database.Dialect;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            $"""
+            SELECT id FROM events WHERE workspace_id = @workspaceId AND {dialect.Settled}
+            ORDER BY {dialect.CommitSequence} DESC, id DESC LIMIT 1
+            """, new { workspaceId }, cancellationToken: cancellationToken));
     }
 
     /// <summary>

@@ -15,9 +15,6 @@ public sealed record EventToPublish(string Type, string WorkspaceId, string? Lin
 /// </summary>
 public interface IEventSubscriber
 {
-    /// <summary>True when something in the workspace wants events of this type (read in the caller's transaction).</summary>
-    Task<bool> WantsAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken);
-
     /// <summary>Called in the transaction that appended the events, before it commits.</summary>
     Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken);
 }
@@ -27,7 +24,7 @@ public interface IEventSubscriber
 /// handed to the subscribers in that transaction; if it rolls back nothing exists, and once it commits nothing can be
 /// lost. After commit the caller rings <see cref="Signal"/> so deliveries leave at once instead of at the next poll.
 /// </summary>
-public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, TimeProvider timeProvider)
+public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, EventNotices notices, TimeProvider timeProvider)
 {
     private readonly IEventSubscriber[] _subscribers = [.. subscribers];
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -35,21 +32,10 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, TimeP
     /// <summary>Completes when something was appended since the reader last looked.</summary>
     public ChannelReader<bool> Signals => _signal.Reader;
 
-    public void Signal() => _signal.Writer.TryWrite(true);
-
-    /// <summary>True when a subscriber in the workspace wants events of this type; producers of many events ask first.</summary>
-    public async Task<bool> IsWantedAsync(
-        DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken)
+    public void Signal()
     {
-        foreach (var subscriber in _subscribers)
-        {
-            if (await subscriber.WantsAsync(connection, transaction, workspaceId, type, cancellationToken))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        _signal.Writer.TryWrite(true);
+        notices.Ring();
     }
 
     /// <summary>Appends the events, each with its envelope serialized once, and hands them to the subscribers.</summary>

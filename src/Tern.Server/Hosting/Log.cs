@@ -53,4 +53,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "Added up {Count} clicks stored after the last rollup mark (the previous run ended without writing their sums)")]
     public static partial void ClicksRolledUpAfterRestart(ILogger logger, int count);
+
+    [LoggerMessage(130, LogLevel.Warning, "Listening for committed events failed; retrying in {BackoffMs} ms (event streams look every few seconds meanwhile)")]
+    public static partial void EventNoticesLost(ILogger logger, Exception exception, double backoffMs);
 }

@@ -26,10 +26,6 @@ public sealed class LinkEvents(EventOutbox outbox, LinkResponses responses)
                 new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At))],
             cancellationToken);
 
-    /// <summary>True when something in the workspace subscribes to this type of event.</summary>
-    public Task<bool> IsWantedAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken) =>
-        outbox.IsWantedAsync(connection, transaction, workspaceId, type, cancellationToken);
-
     /// <summary>Rung after commit: deliveries of what was just appended leave at once.</summary>
     public void Signal() => outbox.Signal();
 }

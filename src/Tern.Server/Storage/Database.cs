@@ -147,6 +147,30 @@ public abstract class SqlDialect
     /// <summary>The clause that makes a claiming SELECT skip rows other transactions hold (PostgreSQL), or nothing.</summary>
     public abstract string SkipLocked(string alias);
 
+    /// <summary>
+    /// The column that, with <c>id</c>, orders the rows of <c>events</c> and <c>clicks</c> as they committed: the rowid
+    /// on SQLite (one writer, each new row takes the largest rowid plus one), the writing transaction on PostgreSQL.
+    /// </summary>
+    public abstract string CommitSequence { get; }
+
+    /// <summary>
+    /// The condition that keeps only rows whose place in commit order is final: no row can later commit before them.
+    /// Always true on SQLite; on PostgreSQL, rows written by transactions older than every one still running.
+    /// </summary>
+    public abstract string Settled { get; }
+
+    /// <summary>
+    /// The conditions and order of a page of <paramref name="table"/>'s settled rows committed strictly after the row
+    /// with id <c>@after</c> in the workspace <c>@workspaceId</c>, oldest first (the caller appends <c>LIMIT</c>). An
+    /// id no longer stored (purged) or never issued stands for the first stored row whose id sorts after it.
+    /// </summary>
+    public string CommittedAfter(string table) =>
+        $"""
+        AND {Settled} AND ({CommitSequence}, id) > (SELECT {CommitSequence}, @after FROM {table}
+            WHERE workspace_id = @workspaceId AND id >= @after ORDER BY id LIMIT 1)
+        ORDER BY {CommitSequence}, id
+        """;
+
     /// <summary>True when the exception is a unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 

@@ -10,10 +10,6 @@ namespace Tern.Server.Webhooks;
 /// </summary>
 public sealed class WebhookFanOut(DeliveryAnnouncements announcements) : IEventSubscriber
 {
-    public async Task<bool> WantsAsync(DbConnection connection, DbTransaction transaction, string workspaceId, string type, CancellationToken cancellationToken) =>
-        (await WebhookStore.SubscriptionsAsync(connection, transaction, workspaceId, cancellationToken))
-            .Any(s => s.Events.Contains(type, StringComparer.Ordinal));
-
     public async Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken)
     {
         var deliveries = new List<Delivery>();

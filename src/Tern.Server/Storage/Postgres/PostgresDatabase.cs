@@ -191,6 +191,11 @@ public sealed class PostgresDatabase : Database
 
         public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
+        public override string CommitSequence => "tx";
+
+        // Transactions below the snapshot's xmin have all ended, so no row of theirs can still appear (migration 0012).
+        public override string Settled => "tx < pg_snapshot_xmin(pg_current_snapshot())";
+
         public override bool IsUniqueViolation(DbException exception) =>
             exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 

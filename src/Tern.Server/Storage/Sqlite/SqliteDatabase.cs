@@ -131,6 +131,10 @@ public sealed class SqliteDatabase : Database
 
         public override string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
+        public override string CommitSequence => "rowid";
+
+        public override string Settled => "1 = 1";  // one writer: a row is visible only once committed, after all before it
+
         public override bool IsUniqueViolation(DbException exception) =>
             exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
 
