@@ -88,12 +88,10 @@ public static class EventEndpoints
         }
     }
 
-    /// <summary>
-    /// Writes each committed event of the workspace as one server-sent event (<c>id</c> the event id, <c>event</c> its
-    /// type, <c>data</c> the webhook payload), from the one after <c>Last-Event-ID</c> (or <c>after=</c>) or else from
-    /// now on, until the client goes. It reads the log in commit order, woken by <see cref="EventNotices"/>, so every
-    /// node streams every node's events and a resumed stream neither misses nor repeats one.
-    /// </summary>
+    // Writes each committed event of the workspace as one server-sent event (id the event id, event its type, data the
+    // webhook payload), from the one after Last-Event-ID (or after=) or else from now on, until the client goes. It
+    // reads the log in commit order, woken by EventNotices, so every node streams every node's events and a resumed
+    // stream neither misses nor repeats one. (A plain comment: a doc comment would replace the document's summary.)
     public static async Task<IResult> StreamEvents(
         HttpContext context, ClaimsPrincipal user, EventLog log, EventNotices notices, TimeProvider timeProvider,
         string? type = null, string? after = null, string? includeBots = null)

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Tern.Contracts;
 using Tern.Server.Access;
@@ -147,26 +146,6 @@ public static class TernApplication
             options.SerializerOptions.Converters.Add(new UtcTimestampConverter());
             options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
-
-    /// <summary>The OpenAPI document: title, description and the API-key security scheme.</summary>
-    private static IServiceCollection AddApiDocument(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Tern API";
-            document.Info.Description =
-                "Short links as infrastructure: create links at send time, follow them, and read what happened. " +
-                "Authenticate with Authorization: Bearer tern_…; errors are application/problem+json.";
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "An API key: Authorization: Bearer tern_…",
-            };
-            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
-            return Task.CompletedTask;
-        }));
 
     private static Task WriteProblemAsync(HttpContext context, ProblemKind kind, string detail)
     {
