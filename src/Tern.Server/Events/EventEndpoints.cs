@@ -119,6 +119,8 @@ public static class EventEndpoints
         var workspace = TernClaims.WorkspaceOf(user);
         var cancellationToken = context.RequestAborted;
         after ??= await log.LastAsync(workspace, cancellationToken) ?? Ids.LowerBound("evt", 0);
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no"; // proxies such as nginx pass each event on at once
         return Results.Stream(body => WriteStreamAsync(body, log, notices, timeProvider, workspace, type, filter.IncludeBots, after, cancellationToken),
             "text/event-stream; charset=utf-8");
     }

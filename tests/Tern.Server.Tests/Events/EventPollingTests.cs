@@ -134,6 +134,7 @@ public abstract class EventPollingTests(TernFactory tern)
 
         using var stream = await OpenStreamAsync(api, lastEventId: null);
         Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
+        Assert.True(stream.Response.Headers.CacheControl?.NoCache);
         var created = await api.CreateLinkAsync(new { url = "https://example.com/streamed" });
         var sent = await stream.NextAsync();
         Assert.Equal("link.created", sent.Type);
