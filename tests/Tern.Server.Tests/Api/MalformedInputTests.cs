@@ -95,8 +95,9 @@ public sealed class MalformedInputTests(TernFactory tern) : IClassFixture<TernFa
     [Fact]
     public async Task ABodyThatIsNotJsonAnswers415()
     {
+        // POST /links also takes a form body; another call that takes only JSON refuses it.
         var content = new StringContent("url=https://example.com", Encoding.UTF8, "application/x-www-form-urlencoded");
-        await (await tern.Api().PostAsync("/api/v1/links", content)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
+        await (await tern.Api().PostAsync("/api/v1/webhooks", content)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
     }
 
     [Fact]

@@ -278,4 +278,23 @@ public sealed class EventPollingTestsOnPostgres(PostgresTernFactory tern) : Even
         Assert.Equal(["link.updated", "link.created"], events.Select(e => (string)e["type"]!));
         Assert.Equal(later.Id, (string)events[1]["data"]!["link"]!["id"]!);
     }
+
+    [Fact]
+    public async Task ATransactionOfAnotherDatabaseOnTheClusterHoldsNothingBack()
+    {
+        var (api, _) = await NewWorkspaceAsync();
+        var start = "evt_" + new string('0', 26);
+        var elsewhere = new Npgsql.NpgsqlConnectionStringBuilder(((PostgresBackend)_tern.Storage).ConnectionString) { Database = "postgres" };
+        await using var other = new Npgsql.NpgsqlConnection(elsewhere.ConnectionString);
+        await other.OpenAsync();
+        await using var open = await other.BeginTransactionAsync();
+        await using (var command = new Npgsql.NpgsqlCommand("SELECT pg_current_xact_id()", other, open))
+        {
+            await command.ExecuteScalarAsync(); // the transaction now has an id and stays open below
+        }
+
+        var created = await api.CreateLinkAsync(new { url = "https://example.com/not-held" });
+        var events = await EventsAsync(api, $"/api/v1/events?after={start}");
+        Assert.Equal(created.Id, (string)Assert.Single(events)["data"]!["link"]!["id"]!);
+    }
 }

@@ -193,8 +193,17 @@ public sealed class PostgresDatabase : Database
 
         public override string CommitSequence => "tx";
 
-        // Transactions below the snapshot's xmin have all ended, so no row of theirs can still appear (migration 0012).
-        public override string Settled => "tx < pg_snapshot_xmin(pg_current_snapshot())";
+        // A row is settled when its transaction is older than every transaction of this database that the statement's
+        // snapshot saw running (or, with none, older than the snapshot's next id): no row can then appear before it
+        // (migration 0012). The snapshot lists the whole cluster's transactions; those that pg_stat_activity shows in
+        // another database are left out, so another database's long transaction holds nothing back. A transaction it
+        // cannot place (ended since the snapshot, prepared, hidden by privileges) counts as this database's: later, never wrong.
+        public override string Settled => """
+            tx < COALESCE((SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+                WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname <> current_database()
+                    AND a.backend_xid::text::numeric = x::text::numeric % 4294967296)),
+                pg_snapshot_xmax(pg_current_snapshot()))
+            """;
 
         public override bool IsUniqueViolation(DbException exception) =>
             exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
