@@ -237,7 +237,7 @@ public static class ApiDocument
             return;
         }
 
-        content[LinkForm.ContentType] = new OpenApiMediaType
+        content[LinkFormReader.ContentType] = new OpenApiMediaType
         {
             Schema = new OpenApiSchemaReference(nameof(CreateLinkRequest)),
             Encoding = new Dictionary<string, OpenApiEncoding>

@@ -26,7 +26,7 @@ public static class LinkEndpoints
             .WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
         // The same call with a form body: routing picks this endpoint by Content-Type; the document shows it as a second
         // body type of CreateLink.
-        writes.MapPost("/", CreateLinkFromForm).Accepts<CreateLinkRequest>(LinkForm.ContentType).ExcludeFromDescription();
+        writes.MapPost("/", CreateLinkFromForm).Accepts<CreateLinkRequest>(LinkFormReader.ContentType).ExcludeFromDescription();
         writes.MapPatch("/{id}", UpdateLink).WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
         writes.MapDelete("/{id}", DeleteLink).WithName("DeleteLink").WithSummary("Delete a link");
         writes.MapPut("/external/{externalId}", UpsertLink).WithName("UpsertLinkByExternalId")
@@ -43,14 +43,14 @@ public static class LinkEndpoints
             var other => ToProblem(other),
         };
 
-    /// <summary><c>POST /links</c> with an <c>application/x-www-form-urlencoded</c> body (see <see cref="LinkForm"/>).</summary>
+    /// <summary><c>POST /links</c> with an <c>application/x-www-form-urlencoded</c> body (see <see cref="LinkFormReader"/>).</summary>
     public static async Task<Results<Created<LinkResponse>, Ok<LinkResponse>, ProblemHttpResult>> CreateLinkFromForm(
         HttpRequest request, ClaimsPrincipal user, LinkService links, LinkResponses responses,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken)
     {
         var form = await request.ReadFormAsync(cancellationToken);
         var options = json.Value.SerializerOptions;
-        var (body, errors) = LinkForm.Read(form, (JsonTypeInfo<CreateLinkRequest>)options.GetTypeInfo(typeof(CreateLinkRequest)), options);
+        var (body, errors) = LinkFormReader.Read(form, (JsonTypeInfo<CreateLinkRequest>)options.GetTypeInfo(typeof(CreateLinkRequest)), options);
         return body is null ? Problems.ValidationResult(errors) : await CreateLink(body, user, links, responses, cancellationToken);
     }
 

@@ -11,7 +11,7 @@ namespace Tern.Server.Links;
 /// given part by part (<c>utm[source]=news</c>), a list of strings comma-separated (<c>tags=a,b</c>); numbers and
 /// booleans are read from their text; an empty value is the same as an absent field.
 /// </summary>
-public static class LinkForm
+public static class LinkFormReader
 {
     public const string ContentType = "application/x-www-form-urlencoded";
 
