@@ -6,7 +6,7 @@ namespace Tern.Contracts;
 /// <summary>Source-generated JSON metadata for every request and response of the API.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
     Converters = [typeof(UtcTimestampConverter)],
-    NumberHandling = JsonNumberHandling.Strict,
+    NumberHandling = JsonNumberHandling.AllowReadingFromString,
     AllowTrailingCommas = false)]
 [JsonSerializable(typeof(CreateLinkRequest))]
 [JsonSerializable(typeof(UpdateLinkRequest))]

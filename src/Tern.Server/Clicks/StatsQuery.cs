@@ -13,14 +13,26 @@ public sealed record StatsQuery(long FromMs, long ToMs, string Interval)
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(3660);
     private const int MaxPoints = 5000;
 
+    /// <summary>The instants a range may span: from the Unix epoch to the start of 9999, so that every bucket's end exists.</summary>
+    public static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
+    public static readonly DateTimeOffset Latest = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static StatsQuery? Parse(string? from, string? to, string? interval, DateTimeOffset now, Dictionary<string, string[]> errors)
     {
-        var toAt = ParseInstant(to, "to", errors) ?? now;
-        var fromAt = ParseInstant(from, "from", errors) ?? toAt - DefaultRange;
+        var toAt = InRange(ParseInstant(to, "to", errors), "to", errors) ?? now;
+        var fromAt = InRange(ParseInstant(from, "from", errors), "from", errors);
         if (errors.Count > 0)
         {
             return null;
         }
+
+        if (fromAt is null && toAt - Earliest < DefaultRange)
+        {
+            errors["to"] = [$"Without from, to must be at least {DefaultRange.TotalDays:0} days after {Earliest:yyyy-MM-dd}."];
+            return null;
+        }
+
+        fromAt ??= toAt - DefaultRange;
 
         if (fromAt >= toAt)
         {
@@ -34,7 +46,7 @@ public sealed record StatsQuery(long FromMs, long ToMs, string Interval)
             return null;
         }
 
-        var range = toAt - fromAt;
+        var range = toAt - fromAt.Value;
         var chosen = interval ?? (range <= TimeSpan.FromDays(2) ? "hour" : range <= TimeSpan.FromDays(92) ? "day" : range <= TimeSpan.FromDays(731) ? "week" : "month");
         if (!Intervals.Contains(chosen))
         {
@@ -48,7 +60,7 @@ public sealed record StatsQuery(long FromMs, long ToMs, string Interval)
             return null;
         }
 
-        return new StatsQuery(fromAt.ToUnixTimeMilliseconds(), toAt.ToUnixTimeMilliseconds(), chosen);
+        return new StatsQuery(fromAt.Value.ToUnixTimeMilliseconds(), toAt.ToUnixTimeMilliseconds(), chosen);
     }
 
     /// <summary>The start of the bucket that holds this instant (weeks start on Monday, all in UTC).</summary>
@@ -80,6 +92,17 @@ public sealed record StatsQuery(long FromMs, long ToMs, string Interval)
                 _ => at.AddMonths(1),
             };
         }
+    }
+
+    private static DateTimeOffset? InRange(DateTimeOffset? at, string field, Dictionary<string, string[]> errors)
+    {
+        if (at is { } instant && (instant < Earliest || instant > Latest))
+        {
+            errors[field] = [$"{field} must lie between {Earliest:yyyy-MM-dd'T'HH:mm:ss'Z'} and {Latest:yyyy-MM-dd'T'HH:mm:ss'Z'}."];
+            return null;
+        }
+
+        return at;
     }
 
     public static DateTimeOffset? ParseInstant(string? value, string field, Dictionary<string, string[]> errors)

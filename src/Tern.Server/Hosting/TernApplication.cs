@@ -58,6 +58,8 @@ public static class TernApplication
         {
             var limiter = app.Services.GetRequiredService<ApiRateLimiter>();
             var idempotency = app.Services.GetRequiredService<IdempotencyKeys>();
+            api.Use(RequestCharset.InvokeAsync);
+            api.Use(NulInRequest.InvokeAsync);
             api.Use((context, next) => limiter.InvokeAsync(context, next));
             api.UseAuthorization();
             api.Use((context, next) => idempotency.InvokeAsync(context, next));
@@ -138,13 +140,18 @@ public static class TernApplication
         return services;
     }
 
-    /// <summary>JSON through the source-generated contracts, instants in UTC, numbers strictly as numbers.</summary>
+    /// <summary>
+    /// JSON through the source-generated contracts, instants in UTC; numbers and booleans are read also from JSON strings
+    /// (<c>"maxClicks": "100"</c>), as no-code tools send them, and always written as JSON numbers and booleans.
+    /// </summary>
     private static IServiceCollection AddJson(this IServiceCollection services) =>
         services.Configure<JsonOptions>(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, TernJsonContext.Default);
             options.SerializerOptions.Converters.Add(new UtcTimestampConverter());
-            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            options.SerializerOptions.Converters.Add(new LenientBooleanConverter());
+            options.SerializerOptions.Converters.Add(new NulFreeStringConverter());
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowReadingFromString;
         });
 
     private static Task WriteProblemAsync(HttpContext context, ProblemKind kind, string detail)

@@ -19,10 +19,11 @@ public sealed class TernExceptionHandler(IProblemDetailsService problems, Databa
             return true;
         }
 
+        var json = exception as JsonException ?? exception.InnerException as JsonException;
         var (kind, detail) = exception switch
         {
+            _ when json is not null => (JsonBindingErrors.IsValidation(json) ? Problems.Validation : Problems.MalformedRequest, JsonBindingErrors.Detail(json)),
             BadHttpRequestException bad => (Problems.ForStatus(bad.StatusCode), Describe(bad)),
-            JsonException json => (Problems.MalformedRequest, "The body is not valid JSON for this call: " + json.Message),
             DbException db when database.Dialect.IsTransient(db) => (Problems.StorageUnavailable, Problems.StorageUnavailable.Description),
             TimeoutException => (Problems.StorageUnavailable, Problems.StorageUnavailable.Description),
             _ => (Problems.Internal, Problems.Internal.Description),
@@ -42,15 +43,20 @@ public sealed class TernExceptionHandler(IProblemDetailsService problems, Databa
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = kind.ToProblem(detail),
+            ProblemDetails = kind.ToProblem(detail, FieldErrors(json)),
             Exception = exception,
         });
     }
 
-    private static string Describe(BadHttpRequestException exception) => exception.InnerException switch
+    /// <summary>The framework's words for a request it could not read, without the .NET names they may hold.</summary>
+    private static string Describe(BadHttpRequestException exception) => JsonBindingErrors.WithoutTypeNames(exception.InnerException switch
     {
-        JsonException json => "The body is not valid JSON for this call: " + json.Message,
         { } inner => $"{exception.Message} {inner.Message}",
         null => exception.Message,
-    };
+    });
+
+    private static Dictionary<string, string[]>? FieldErrors(JsonException? json) =>
+        json is not null && JsonBindingErrors.Describe(json) is ({ } field, var message)
+            ? new Dictionary<string, string[]> { [field] = [message] }
+            : null;
 }

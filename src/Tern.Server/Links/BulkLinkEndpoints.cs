@@ -1,6 +1,9 @@
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Tern.Contracts;
@@ -54,7 +57,8 @@ public static class BulkLinkEndpoints
         else if (mediaType is null || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
                  || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase))
         {
-            var (parsed, problem) = await ReadJsonItemsAsync(request.Body, cancellationToken);
+            var json = request.HttpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+            var (parsed, problem) = await ReadJsonItemsAsync(request.Body, json, cancellationToken);
             if (problem is not null)
             {
                 return problem;
@@ -172,7 +176,8 @@ public static class BulkLinkEndpoints
     /// Reads <c>{ "items": [...] }</c> item by item, so that an item of the wrong shape fails alone; a body that
     /// is not such an object is a 400.
     /// </summary>
-    private static async Task<(IReadOnlyList<BulkItem>? Items, ProblemHttpResult? Problem)> ReadJsonItemsAsync(Stream body, CancellationToken cancellationToken)
+    private static async Task<(IReadOnlyList<BulkItem>? Items, ProblemHttpResult? Problem)> ReadJsonItemsAsync(
+        Stream body, JsonSerializerOptions json, CancellationToken cancellationToken)
     {
         JsonDocument document;
         try
@@ -181,7 +186,7 @@ public static class BulkLinkEndpoints
         }
         catch (JsonException exception)
         {
-            return (null, Problems.Result(Problems.MalformedRequest, "The body is not valid JSON for this call: " + exception.Message));
+            return (null, Problems.Result(Problems.MalformedRequest, JsonBindingErrors.Detail(exception)));
         }
 
         using (document)
@@ -216,13 +221,16 @@ public static class BulkLinkEndpoints
             {
                 try
                 {
-                    result.Add(element.Deserialize(TernJsonContext.Default.CreateLinkRequest) is { } request
+                    result.Add(element.Deserialize((JsonTypeInfo<CreateLinkRequest>)json.GetTypeInfo(typeof(CreateLinkRequest))) is { } request
                         ? BulkItem.Of(request)
                         : BulkItem.Reject(new LinkOutcome.Malformed("The item is null; it must be a link body.")));
                 }
                 catch (JsonException exception)
                 {
-                    result.Add(BulkItem.Reject(new LinkOutcome.Malformed("The item is not a valid link body: " + exception.Message)));
+                    var (field, message) = JsonBindingErrors.Describe(exception);
+                    result.Add(field is null
+                        ? BulkItem.Reject(new LinkOutcome.Malformed("The item is not a valid link body: " + message))
+                        : BulkItem.Reject(new LinkOutcome.Invalid(new Dictionary<string, string[]> { [field] = [message] })));
                 }
             }
 

@@ -107,6 +107,14 @@ public static class LinkCsv
     private static BulkItem ToItem(Dictionary<string, string> cells)
     {
         var errors = new Dictionary<string, string[]>();
+        foreach (var (column, cell) in cells)
+        {
+            if (cell.Contains('\0', StringComparison.Ordinal))
+            {
+                errors[column] = [$"{column} contains U+0000 (NUL), which no field may hold."];
+            }
+        }
+
         string? Text(string column) => cells.TryGetValue(column, out var value) && value.Length > 0 ? value : null;
         T? Parse<T>(string column, string expected, Func<string, T?> parse) where T : struct
         {

@@ -51,11 +51,15 @@ public sealed class LinkValidator(ShortDomains domains)
     private static void Fail(Dictionary<string, string[]> errors, string field, string message) => errors[field] = [message];
 
     /// <summary>The normalised destination.</summary>
-    private static string CheckDestination(string? url, Dictionary<string, string[]> errors)
+    private string CheckDestination(string? url, Dictionary<string, string[]> errors)
     {
         if (!DestinationUrl.TryNormalize(url, out var baseUrl, out var urlError))
         {
             Fail(errors, "url", "url " + urlError);
+        }
+        else if (Uri.TryCreate(baseUrl, UriKind.Absolute, out var destination) && domains.IsOwn(destination))
+        {
+            Fail(errors, "url", $"url points at '{destination.Authority}', a short domain of this server; a link there would redirect to itself.");
         }
 
         return baseUrl;
@@ -135,6 +139,10 @@ public sealed class LinkValidator(ShortDomains domains)
         if (title is { Length: > MaxTitleLength })
         {
             Fail(errors, "title", $"title must be at most {MaxTitleLength} characters.");
+        }
+        else if (title is not null && title.Contains('\0', StringComparison.Ordinal))
+        {
+            Fail(errors, "title", "title contains U+0000 (NUL), which no field may hold.");
         }
     }
 

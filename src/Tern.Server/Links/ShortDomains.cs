@@ -26,6 +26,22 @@ public sealed class ShortDomains(IOptions<TernOptions> options, IServer server)
 
     public IReadOnlyCollection<string> Extra => _extra.Value;
 
+    /// <summary>
+    /// True when <paramref name="url"/> points at one of Tern's own short domains: the default origin (host and port)
+    /// or any port of an extra domain. A link there would redirect to Tern itself, in a loop that counts every hop.
+    /// </summary>
+    public bool IsOwn(Uri url)
+    {
+        var host = url.IdnHost.TrimEnd('.');
+        if (_extra.Value.Contains(host))
+        {
+            return true;
+        }
+
+        var origin = new Uri(_default.Value.Origin);
+        return host.Equals(origin.IdnHost, StringComparison.OrdinalIgnoreCase) && url.Port == origin.Port;
+    }
+
     public string ShortUrl(string domain, string slug) =>
         domain == Default ? $"{_default.Value.Origin}/{slug}" : $"{_default.Value.Scheme}://{domain}/{slug}";
 

@@ -106,6 +106,9 @@ public sealed class Redirector(
     private Task Respond(HttpContext context, CachedLink link)
     {
         var isHead = HttpMethods.IsHead(context.Request.Method);
+        // The Location is made before the click is counted, so that nothing refusing it can leave a count behind.
+        var query = context.Request.QueryString.Value;
+        var location = link.ForwardQuery && query is { Length: > 1 } ? link.WithQuery(ForwardedQuery.Safe(query.AsSpan(1))) : link.Destination;
         var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var active = !link.Archived && now < link.ExpiresAtMs;
         if (active && link.Tally is { } tally)
@@ -128,8 +131,7 @@ public sealed class Redirector(
         }
 
         response.StatusCode = link.RedirectType;
-        var query = context.Request.QueryString.Value;
-        response.Headers.Location = link.ForwardQuery && query is { Length: > 1 } ? link.WithQuery(query.AsSpan(1)) : link.Destination;
+        response.Headers.Location = location;
         if (isHead)
         {
             return Task.CompletedTask;

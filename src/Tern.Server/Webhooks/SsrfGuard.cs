@@ -105,7 +105,7 @@ public static class SsrfGuard
     /// <c>*.localhost</c>, <c>*.internal</c>, <c>*.local</c> and <c>*.home.arpa</c> are refused too. Host names are
     /// not resolved here; <see cref="CreateHandler"/> checks what they resolve to on every connection.
     /// </summary>
-    public static string? CheckUrl(string? url, bool allowPrivateNetworks)
+    public static string? CheckUrl(string? url, bool allowPrivateNetworks, AllowedHosts? allowedHosts = null)
     {
         if (string.IsNullOrEmpty(url))
         {
@@ -137,7 +137,12 @@ public static class SsrfGuard
             return "url must name a host.";
         }
 
-        if (allowPrivateNetworks)
+        if (NonCanonicalHost(url, uri) is { } nonCanonical)
+        {
+            return nonCanonical;
+        }
+
+        if (allowPrivateNetworks || allowedHosts?.AllowsName(uri.IdnHost) == true)
         {
             return null;
         }
@@ -145,9 +150,10 @@ public static class SsrfGuard
         if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
         {
             // Host drops an IPv6 scope (fe80::1%eth0) that IdnHost keeps percent-encoded.
-            return !IPAddress.TryParse(uri.Host.AsSpan().Trim("[]"), out var address) || IsForbidden(address)
+            return !IPAddress.TryParse(uri.Host.AsSpan().Trim("[]"), out var address)
+                || (IsForbidden(address) && allowedHosts?.AllowsAddress(address) != true)
                 ? $"url points at {address}, a loopback, private, link-local or reserved address, which webhooks may not call " +
-                  $"(unless {AllowPrivateNetworksKey} is true)."
+                  $"(unless {AllowPrivateNetworksKey} is true or {AllowedHosts.ConfigKey} lists it)."
                 : null;
         }
 
@@ -158,7 +164,7 @@ public static class SsrfGuard
                 || (host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) && host[^(suffix.Length + 1)] == '.'))
             {
                 return $"url names the host '{host}', which belongs to a local network; webhooks may not call it " +
-                    $"(unless {AllowPrivateNetworksKey} is true).";
+                    $"(unless {AllowPrivateNetworksKey} is true or {AllowedHosts.ConfigKey} lists it).";
             }
         }
 
@@ -172,7 +178,7 @@ public static class SsrfGuard
     /// recycled every few minutes so pooled ones do not outlive a DNS change for long. Send HTTP/1.1 or HTTP/2
     /// only: HTTP/3 would bypass the connect step.
     /// </summary>
-    public static SocketsHttpHandler CreateHandler(bool allowPrivateNetworks, TimeSpan connectTimeout) => new()
+    public static SocketsHttpHandler CreateHandler(bool allowPrivateNetworks, TimeSpan connectTimeout, AllowedHosts? allowedHosts = null) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,
@@ -181,7 +187,7 @@ public static class SsrfGuard
         ConnectTimeout = connectTimeout,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        ConnectCallback = (context, cancellationToken) => ConnectAsync(context.DnsEndPoint, allowPrivateNetworks, cancellationToken),
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(context.DnsEndPoint, allowPrivateNetworks, allowedHosts, cancellationToken),
     };
 
     /// <summary>
@@ -227,7 +233,7 @@ public static class SsrfGuard
         }
     }
 
-    private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, bool allowPrivateNetworks, CancellationToken ct)
+    private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, bool allowPrivateNetworks, AllowedHosts? allowedHosts, CancellationToken ct)
     {
         var addresses = await Dns.GetHostAddressesAsync(endPoint.Host, ct);
         if (addresses.Length == 0)
@@ -235,11 +241,11 @@ public static class SsrfGuard
             throw new HttpRequestException(HttpRequestError.NameResolutionError, $"Webhook host '{endPoint.Host}' resolved to no address.");
         }
 
-        if (!allowPrivateNetworks)
+        if (!allowPrivateNetworks && allowedHosts?.AllowsName(endPoint.Host) != true)
         {
             foreach (var address in addresses)
             {
-                if (IsForbidden(address))
+                if (IsForbidden(address) && allowedHosts?.AllowsAddress(address) != true)
                 {
                     throw new HttpRequestException(HttpRequestError.ConnectionError,
                         $"Webhook host '{endPoint.Host}' resolves to {address}, a forbidden (loopback, private, link-local or " +
@@ -289,11 +295,116 @@ public static class SsrfGuard
         return false;
     }
 
+    /// <summary>
+    /// Why the host as written is not in its one plain form, or null: a trailing dot (<c>127.0.0.1.</c>,
+    /// <c>localhost.</c>), percent-encoding, an IPv4 address in any form but dotted decimal (<c>127.1</c>,
+    /// <c>2130706433</c>, <c>0x7f000001</c>, <c>0177.0.0.1</c>), or a name whose last label is a number. Such forms
+    /// reach the same addresses as their plain ones while slipping past checks that compare text.
+    /// </summary>
+    private static string? NonCanonicalHost(string url, Uri uri)
+    {
+        var authority = url.AsSpan(url.IndexOf("://", StringComparison.Ordinal) + 3);
+        var end = authority.IndexOfAny(AuthorityEnd);
+        var host = end < 0 ? authority : authority[..end];
+        if (host.StartsWith('['))
+        {
+            return null; // IPv6 literals are checked as addresses
+        }
+
+        var colon = host.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            host = host[..colon];
+        }
+
+        if (host.EndsWith('.'))
+        {
+            return $"url's host '{host}' ends with a dot; write it without.";
+        }
+
+        if (host.Contains('%'))
+        {
+            return "url's host must be written plainly, without percent-encoding.";
+        }
+
+        if (uri.HostNameType == UriHostNameType.IPv4)
+        {
+            return host.Equals(uri.Host, StringComparison.OrdinalIgnoreCase)
+                ? null
+                : $"url writes the address {uri.Host} as '{host}'; write IPv4 addresses in dotted decimal ({uri.Host}).";
+        }
+
+        var lastLabel = host[(host.LastIndexOf('.') + 1)..];
+        return lastLabel.Length > 0 && (lastLabel.IndexOfAnyExceptInRange('0', '9') < 0
+            || lastLabel.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            ? $"url's host '{host}' reads as a number, not a name or a dotted-decimal address."
+            : null;
+    }
+
     /// <summary>An <c>@</c> in the authority as written, which <see cref="Uri"/> drops when nothing precedes it (<c>http://@host/</c>).</summary>
     private static bool HasUserInfo(string url)
     {
         var authority = url.AsSpan(url.IndexOf("://", StringComparison.Ordinal) + 3);
         var end = authority.IndexOfAny(AuthorityEnd);
         return (end < 0 ? authority : authority[..end]).Contains('@');
+    }
+}
+
+/// <summary>
+/// <c>Tern:Webhooks:AllowedHosts</c>: host names and address ranges (CIDR, or single addresses) that webhooks may
+/// reach even when they are private, such as a self-hosted <c>http://n8n:5678</c>; every other private address stays
+/// refused. Comma-separated.
+/// </summary>
+public sealed class AllowedHosts
+{
+    public const string ConfigKey = "Tern:Webhooks:AllowedHosts";
+
+    private readonly HashSet<string> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<IPNetwork> _networks = [];
+
+    private AllowedHosts()
+    {
+    }
+
+    public static AllowedHosts Parse(string? list)
+    {
+        var allowed = new AllowedHosts();
+        foreach (var entry in (list ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (IPNetwork.TryParse(entry, out var network))
+            {
+                allowed._networks.Add(network);
+            }
+            else if (IPAddress.TryParse(entry, out var address))
+            {
+                allowed._networks.Add(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
+            }
+            else if (Uri.CheckHostName(entry) == UriHostNameType.Dns)
+            {
+                allowed._names.Add(entry.TrimEnd('.'));
+            }
+            else
+            {
+                throw new InvalidOperationException($"{ConfigKey} holds '{entry}', which is neither a host name nor an address range.");
+            }
+        }
+
+        return allowed;
+    }
+
+    public bool AllowsName(string host) => _names.Count > 0 && _names.Contains(host.TrimEnd('.'));
+
+    public bool AllowsAddress(IPAddress address)
+    {
+        var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        foreach (var network in _networks)
+        {
+            if (network.Contains(plain))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

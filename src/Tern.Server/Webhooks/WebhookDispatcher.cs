@@ -61,7 +61,8 @@ public sealed class WebhookDispatcher : BackgroundService
             (queue, webhooks, outbox, announcements, options.Value, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
         _recordRetry = StorageRetry.Times(4, timeProvider, _ => true, (exception, _) => Log.DispatchFailed(logger, exception));
-        _http = new HttpClient(SsrfGuard.CreateHandler(_options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds)))
+        _http = new HttpClient(SsrfGuard.CreateHandler(
+            _options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds), _options.ParsedAllowedHosts))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

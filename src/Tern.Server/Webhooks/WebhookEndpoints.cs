@@ -250,7 +250,7 @@ public static class WebhookEndpoints
     private static void Validate(string? url, IReadOnlyList<string>? events, string? description, WebhookFilter? filter, WebhookOptions options,
         Dictionary<string, string[]> errors, bool urlRequired)
     {
-        if ((url is not null || urlRequired) && SsrfGuard.CheckUrl(url, options.AllowPrivateNetworks) is { } urlError)
+        if ((url is not null || urlRequired) && SsrfGuard.CheckUrl(url, options.AllowPrivateNetworks, options.ParsedAllowedHosts) is { } urlError)
         {
             errors["url"] = [urlError];
         }

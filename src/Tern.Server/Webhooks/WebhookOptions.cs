@@ -13,6 +13,17 @@ public sealed class WebhookOptions
     /// <summary>When true, webhook URLs may resolve to loopback, private or link-local addresses (development and tests).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
+    /// <summary>
+    /// Host names and address ranges (CIDR), comma-separated, that webhooks may reach even when private, e.g.
+    /// <c>n8n,10.20.0.0/16</c>; every other private address stays refused.
+    /// </summary>
+    public string AllowedHosts { get; set; } = "";
+
+    /// <summary><see cref="AllowedHosts"/> parsed once.</summary>
+    public AllowedHosts ParsedAllowedHosts => _parsed ??= Webhooks.AllowedHosts.Parse(AllowedHosts);
+
+    private AllowedHosts? _parsed;
+
     /// <summary>How long one attempt may take before it counts as failed.</summary>
     [Range(1, 300)]
     public int TimeoutSeconds { get; set; } = 10;

@@ -157,10 +157,6 @@ public sealed class SsrfGuardTests
 
     [Theory]
     [InlineData("http://127.0.0.1/")]
-    [InlineData("http://127.1/")]
-    [InlineData("http://2130706433/")]
-    [InlineData("http://0x7f000001/")]
-    [InlineData("http://0177.0.0.1/")]
     [InlineData("http://0.0.0.0:8080/")]
     [InlineData("http://10.1.2.3:8080/hook")]
     [InlineData("http://169.254.169.254/latest/meta-data/")]
@@ -181,9 +177,63 @@ public sealed class SsrfGuardTests
     }
 
     [Theory]
+    [InlineData("http://127.0.0.1.:8080/", "ends with a dot")]
+    [InlineData("http://localhost./", "ends with a dot")]
+    [InlineData("https://example.com./hook", "ends with a dot")]
+    [InlineData("http://127.1/", "dotted decimal")]
+    [InlineData("http://2130706433/", "dotted decimal")]
+    [InlineData("http://0x7f000001/", "dotted decimal")]
+    [InlineData("http://0177.0.0.1/", "dotted decimal")]
+    [InlineData("http://0x7f.0.0.1/", "dotted decimal")]
+    [InlineData("http://8.8.8.010/", "dotted decimal")]
+    [InlineData("http://example.123/", "reads as a number")]
+    public void RefusesNonCanonicalHostFormsEvenWhenPrivateNetworksAreAllowed(string url, string reason)
+    {
+        Assert.Contains(reason, SsrfGuard.CheckUrl(url, allowPrivateNetworks: false), StringComparison.Ordinal);
+        Assert.Contains(reason, SsrfGuard.CheckUrl(url, allowPrivateNetworks: true), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AllowedHostsLetListedPrivateNamesAndRangesThroughAndNothingElse()
+    {
+        var allowed = AllowedHosts.Parse("n8n, 10.20.0.0/16, 192.168.1.7");
+
+        Assert.Null(SsrfGuard.CheckUrl("http://n8n:5678/webhook/tern", allowPrivateNetworks: false, allowed));
+        Assert.Null(SsrfGuard.CheckUrl("http://10.20.3.4/hook", allowPrivateNetworks: false, allowed));
+        Assert.Null(SsrfGuard.CheckUrl("http://192.168.1.7/hook", allowPrivateNetworks: false, allowed));
+        Assert.Contains(AllowedHosts.ConfigKey, SsrfGuard.CheckUrl("http://10.21.0.1/hook", allowPrivateNetworks: false, allowed), StringComparison.Ordinal);
+        Assert.NotNull(SsrfGuard.CheckUrl("http://192.168.1.8/hook", allowPrivateNetworks: false, allowed));
+        Assert.NotNull(SsrfGuard.CheckUrl("http://localhost/hook", allowPrivateNetworks: false, allowed));
+        Assert.Throws<InvalidOperationException>(() => AllowedHosts.Parse("not a host/99"));
+    }
+
+    [Fact]
+    public async Task AnAllowedHostNameIsDialledThoughItResolvesToLoopback()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new HttpClient(SsrfGuard.CreateHandler(allowPrivateNetworks: false, ConnectTimeout, AllowedHosts.Parse("localhost")));
+        using var refused = new HttpClient(SsrfGuard.CreateHandler(allowPrivateNetworks: false, ConnectTimeout, AllowedHosts.Parse("n8n")));
+
+        var accepted = listener.AcceptSocketAsync();
+        var request = client.GetAsync($"http://localhost:{port}/");
+        using (var socket = await accepted.WaitAsync(TimeSpan.FromSeconds(30)))
+        {
+            var head = new byte[4096];
+            _ = await socket.ReceiveAsync(head);
+            await socket.SendAsync("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await request).StatusCode);
+
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => refused.GetAsync($"http://localhost:{port}/"));
+        Assert.Contains("forbidden", error.Message + error.InnerException?.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("http://localhost/")]
     [InlineData("http://LOCALHOST:5000/")]
-    [InlineData("http://localhost./")]
     [InlineData("http://api.localhost/")]
     [InlineData("http://db.internal/")]
     [InlineData("http://metadata.google.internal/computeMetadata/v1/")]
