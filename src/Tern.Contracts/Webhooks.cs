@@ -64,6 +64,9 @@ public sealed record WebhookResponse
     /// <summary>The signing secret: shown when the subscription is created and when it is rotated.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Secret { get; init; }
+    /// <summary>True on a replay (same <c>Idempotency-Key</c>) of a call that minted a secret: the secret is not stored for replays.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? SecretWithheld { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? PreviousSecretExpiresAt { get; init; }
     public DateTimeOffset? LastSuccessAt { get; init; }

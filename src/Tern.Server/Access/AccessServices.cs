@@ -23,6 +23,7 @@ public static class AccessServices
         });
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeAuthorizationResultHandler>();
         services.AddSingleton<ApiRateLimiter>();
+        services.AddSingleton<FailedAuthentications>();
         return services;
     }
 }

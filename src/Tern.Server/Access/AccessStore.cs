@@ -6,7 +6,11 @@ namespace Tern.Server.Access;
 
 public sealed record Workspace(string Id, string Name, DateTimeOffset CreatedAt);
 
-public sealed record ApiKey(string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt);
+public sealed record ApiKey(string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt)
+{
+    /// <summary>The key's own token bucket (tokens per second, burst), or null for the server's default.</summary>
+    public (int PerSecond, int Burst)? RateLimit { get; init; }
+}
 
 /// <summary>Workspaces and API keys in storage.</summary>
 public sealed class AccessStore(Database database, TimeProvider timeProvider)
@@ -42,14 +46,18 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
 
     /// <summary>Stores a key by its hash; false when that key is already registered.</summary>
     public async Task<(ApiKey Key, bool Created)> RegisterKeyAsync(
-        string secret, string workspaceId, string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+        string secret, string workspaceId, string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken,
+        (int PerSecond, int Burst)? rateLimit = null)
     {
         var now = timeProvider.GetUtcNow();
-        var key = new ApiKey(Ids.New("key", timeProvider), workspaceId, name, ApiKeySecret.DisplayPrefix(secret), scopes, Trim(now));
+        var key = new ApiKey(Ids.New("key", timeProvider), workspaceId, name, ApiKeySecret.DisplayPrefix(secret), scopes, Trim(now))
+        {
+            RateLimit = rateLimit,
+        };
         var inserted = await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, scopes, created_at)
-            VALUES (@Id, @WorkspaceId, @Name, @Prefix, @Hash, @Scopes, @CreatedAt)
+            INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, scopes, created_at, rate_per_second, rate_burst)
+            VALUES (@Id, @WorkspaceId, @Name, @Prefix, @Hash, @Scopes, @CreatedAt, @RatePerSecond, @RateBurst)
             ON CONFLICT DO NOTHING
             """,
             new
@@ -61,6 +69,8 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
                 Hash = ApiKeySecret.Hash(secret),
                 Scopes = string.Join(' ', scopes),
                 CreatedAt = now.ToUnixTimeMilliseconds(),
+                RatePerSecond = rateLimit?.PerSecond,
+                RateBurst = rateLimit?.Burst,
             },
             transaction, cancellationToken: cancellationToken)), cancellationToken);
         return (key, inserted == 1);
@@ -71,7 +81,7 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
-            "SELECT id, workspace_id, name, prefix, scopes, created_at FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
+            $"SELECT {KeyColumns} FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
             new { hash = ApiKeySecret.Hash(secret) }, cancellationToken: cancellationToken));
         return row?.ToKey();
     }
@@ -80,9 +90,18 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<ApiKeyRow>(new CommandDefinition(
-            "SELECT id, workspace_id, name, prefix, scopes, created_at FROM api_keys WHERE workspace_id = @workspaceId AND revoked_at IS NULL ORDER BY id DESC",
+            $"SELECT {KeyColumns} FROM api_keys WHERE workspace_id = @workspaceId AND revoked_at IS NULL ORDER BY id DESC",
             new { workspaceId }, cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToKey())];
+    }
+
+    /// <summary>The active key with this id and whether it is the key whose secret hashes to <paramref name="secretHash"/>.</summary>
+    public async Task<(ApiKey Key, bool IsSecret)?> FindActiveKeyByIdAsync(string id, string? secretHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
+            $"SELECT {KeyColumns} FROM api_keys WHERE id = @id AND revoked_at IS NULL", new { id }, cancellationToken: cancellationToken));
+        return row is null ? null : (row.ToKey(), secretHash is not null && row.KeyHash == secretHash);
     }
 
     public async Task<long> CountActiveKeysAsync(CancellationToken cancellationToken)
@@ -106,9 +125,24 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
         public Workspace ToWorkspace() => new(Id, Name, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
     }
 
-    private sealed record ApiKeyRow(string Id, string WorkspaceId, string Name, string Prefix, string Scopes, long CreatedAt)
+    private const string KeyColumns = "id, workspace_id, name, prefix, key_hash, scopes, created_at, rate_per_second, rate_burst";
+
+    private sealed class ApiKeyRow
     {
+        public string Id { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Prefix { get; set; } = "";
+        public string KeyHash { get; set; } = "";
+        public string Scopes { get; set; } = "";
+        public long CreatedAt { get; set; }
+        public int? RatePerSecond { get; set; }
+        public int? RateBurst { get; set; }
+
         public ApiKey ToKey() => new(Id, WorkspaceId, Name, Prefix,
-            Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+            Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt))
+        {
+            RateLimit = RatePerSecond is { } perSecond && RateBurst is { } burst ? (perSecond, burst) : null,
+        };
     }
 }

@@ -15,10 +15,12 @@ public sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     AccessStore store,
+    FailedAuthentications failures,
     IProblemDetailsService problemDetails)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
+    private const string BlockedMessage = "Too many failed authentications from this address.";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -28,36 +30,81 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var address = FailedAuthentications.AddressOf(Context);
+        if (failures.IsBlocked(address))
         {
-            return AuthenticateResult.Fail("The Authorization header must be 'Bearer <api key>'.");
+            return AuthenticateResult.Fail(BlockedMessage);
         }
 
-        var secret = header["Bearer ".Length..].Trim();
-        if (!ApiKeySecret.IsWellFormed(secret))
-        {
-            return AuthenticateResult.Fail("The API key is malformed; keys start with 'tern_'.");
-        }
-
-        var key = await store.FindActiveKeyAsync(secret, Context.RequestAborted);
+        var key = await FindKeyAsync(header);
         if (key is null)
         {
-            return AuthenticateResult.Fail("The API key is unknown or has been revoked.");
+            failures.Record(address);
+            return AuthenticateResult.Fail(FailureOf(header));
         }
 
-        var claims = new List<Claim>(key.Scopes.Count + 2)
+        var claims = new List<Claim>(key.Scopes.Count + 3)
         {
             new(TernClaims.KeyId, key.Id),
             new(TernClaims.WorkspaceId, key.WorkspaceId),
         };
-        claims.AddRange(key.Scopes.Select(scope => new Claim(TernClaims.Scope, scope)));
+        foreach (var scope in key.Scopes)
+        {
+            // admin is an instance scope: a key outside the default workspace (made before that rule) does not get it.
+            if (scope == Scopes.Admin && key.WorkspaceId != AccessStore.DefaultWorkspaceId)
+            {
+                continue;
+            }
+
+            claims.Add(new Claim(TernClaims.Scope, scope));
+            if (scope == Scopes.Admin && !key.Scopes.Contains(Scopes.KeysWrite))
+            {
+                claims.Add(new Claim(TernClaims.Scope, Scopes.KeysWrite));
+            }
+        }
+
+        if (key.RateLimit is { } limit)
+        {
+            claims.Add(new Claim(TernClaims.RateLimit, $"{limit.PerSecond}/{limit.Burst}"));
+        }
+
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
+    private Task<ApiKey?> FindKeyAsync(string header)
+    {
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult<ApiKey?>(null);
+        }
+
+        var secret = header["Bearer ".Length..].Trim();
+        return ApiKeySecret.IsWellFormed(secret) ? store.FindActiveKeyAsync(secret, Context.RequestAborted) : Task.FromResult<ApiKey?>(null);
+    }
+
+    private static string FailureOf(string header) =>
+        !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? "The Authorization header must be 'Bearer <api key>'."
+        : !ApiKeySecret.IsWellFormed(header["Bearer ".Length..].Trim()) ? "The API key is malformed; keys start with 'tern_'."
+        : "The API key is unknown or has been revoked.";
+
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var failure = (await HandleAuthenticateOnceSafeAsync()).Failure?.Message;
+        if (failure == BlockedMessage)
+        {
+            var address = FailedAuthentications.AddressOf(Context);
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = failures.RetryAfterSeconds(address);
+            await problemDetails.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = Context,
+                ProblemDetails = Problems.RateLimited.ToProblem(
+                    $"{BlockedMessage} An address may fail {failures.Burst} times in a row; retry in {Response.Headers.RetryAfter} s."),
+            });
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         await problemDetails.WriteAsync(new ProblemDetailsContext

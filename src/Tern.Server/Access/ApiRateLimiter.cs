@@ -6,9 +6,11 @@ using Tern.Server.Hosting;
 namespace Tern.Server.Access;
 
 /// <summary>
-/// A token bucket per API key (System.Threading.RateLimiting, the engine of ASP.NET Core's rate limiter),
-/// answering with <c>RateLimit-Limit</c>/<c>RateLimit-Remaining</c> on every call and 429 with
-/// <c>Retry-After</c> when the bucket is empty. Runs after authentication, so it partitions by key id.
+/// A token bucket per API key (System.Threading.RateLimiting, the engine of ASP.NET Core's rate limiter): the key's
+/// own <c>rateLimit</c> when it was created with one, else <c>Tern:RateLimit</c>. Every call is answered with
+/// <c>RateLimit-Limit</c> (the burst), <c>RateLimit-Remaining</c> and <c>RateLimit-Reset</c> (seconds until the bucket
+/// is full again), and an empty bucket with 429 and <c>Retry-After</c>. Runs after authentication, so it partitions
+/// by key id (with the key's own budget in the partition, so the factory can read it).
 /// </summary>
 public sealed class ApiRateLimiter : IDisposable
 {
@@ -18,14 +20,18 @@ public sealed class ApiRateLimiter : IDisposable
     public ApiRateLimiter(IOptions<RateLimitOptions> options)
     {
         _options = options.Value;
-        _limiter = PartitionedRateLimiter.Create<string, string>(keyId => RateLimitPartition.GetTokenBucketLimiter(keyId,
-            _ => new TokenBucketRateLimiterOptions
+        _limiter = PartitionedRateLimiter.Create<string, string>(partition => RateLimitPartition.GetTokenBucketLimiter(partition,
+            p =>
             {
-                TokenLimit = _options.Burst,
-                TokensPerPeriod = _options.PerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
+                var (perSecond, burst) = BudgetOf(p);
+                return new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = burst,
+                    TokensPerPeriod = perSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                };
             }));
     }
 
@@ -38,10 +44,15 @@ public sealed class ApiRateLimiter : IDisposable
             return;
         }
 
-        using var lease = _limiter.AttemptAcquire(keyId);
+        var own = context.User.FindFirst(TernClaims.RateLimit)?.Value;
+        var partition = own is null ? keyId : $"{keyId}|{own}";
+        var (perSecond, burst) = BudgetOf(partition);
+        using var lease = _limiter.AttemptAcquire(partition);
+        var remaining = _limiter.GetStatistics(partition)?.CurrentAvailablePermits ?? 0;
         var headers = context.Response.Headers;
-        headers["RateLimit-Limit"] = _options.Burst.ToString(CultureInfo.InvariantCulture);
-        headers["RateLimit-Remaining"] = (_limiter.GetStatistics(keyId)?.CurrentAvailablePermits ?? 0).ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Limit"] = burst.ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Remaining"] = remaining.ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Reset"] = ((int)Math.Ceiling((double)(burst - remaining) / perSecond)).ToString(CultureInfo.InvariantCulture);
         if (lease.IsAcquired)
         {
             await next(context);
@@ -57,8 +68,26 @@ public sealed class ApiRateLimiter : IDisposable
         {
             HttpContext = context,
             ProblemDetails = Problems.RateLimited.ToProblem(
-                $"This key may make {_options.PerSecond} requests per second with bursts of {_options.Burst}; retry in {seconds} s."),
+                $"This key may make {perSecond} requests per second with bursts of {burst}; retry in {seconds} s."),
         });
+    }
+
+    /// <summary>The budget a partition stands for: <c>keyId|perSecond/burst</c> for a key's own, else the server's.</summary>
+    private (int PerSecond, int Burst) BudgetOf(string partition)
+    {
+        var bar = partition.IndexOf('|', StringComparison.Ordinal);
+        if (bar >= 0)
+        {
+            var own = partition.AsSpan(bar + 1);
+            var slash = own.IndexOf('/');
+            if (slash > 0 && int.TryParse(own[..slash], CultureInfo.InvariantCulture, out var perSecond)
+                && int.TryParse(own[(slash + 1)..], CultureInfo.InvariantCulture, out var burst))
+            {
+                return (perSecond, burst);
+            }
+        }
+
+        return (_options.PerSecond, _options.Burst);
     }
 
     public void Dispose() => _limiter.Dispose();

@@ -8,9 +8,13 @@ public static class Scopes
     public const string AnalyticsRead = "analytics:read";
     public const string WebhooksRead = "webhooks:read";
     public const string WebhooksWrite = "webhooks:write";
+    /// <summary>Manage the keys of the key's own workspace.</summary>
+    public const string KeysWrite = "keys:write";
+
+    /// <summary>The instance scope: every workspace and its keys. Only keys of the default workspace hold it.</summary>
     public const string Admin = "admin";
 
-    public static IReadOnlyList<string> All { get; } = [LinksRead, LinksWrite, AnalyticsRead, WebhooksRead, WebhooksWrite, Admin];
+    public static IReadOnlyList<string> All { get; } = [LinksRead, LinksWrite, AnalyticsRead, WebhooksRead, WebhooksWrite, KeysWrite, Admin];
 
     public static bool IsKnown(string scope) => All.Contains(scope, StringComparer.Ordinal);
 }
@@ -21,6 +25,9 @@ public static class TernClaims
     public const string KeyId = "tern:key";
     public const string WorkspaceId = "tern:workspace";
     public const string Scope = "scope";
+
+    /// <summary>The key's own request budget as <c>perSecond/burst</c>; absent when it uses the server's.</summary>
+    public const string RateLimit = "tern:rate";
 
     public static string WorkspaceOf(System.Security.Claims.ClaimsPrincipal user) =>
         user.FindFirst(WorkspaceId)?.Value ?? throw new InvalidOperationException("The request is not authenticated by an API key.");

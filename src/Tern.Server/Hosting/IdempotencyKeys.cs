@@ -20,6 +20,14 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
     private static readonly TimeSpan WaitForFirst = TimeSpan.FromSeconds(10);
 
+    private const string WithheldField = "tern:withhold-on-replay";
+
+    /// <summary>
+    /// Marks the response as carrying a secret in the JSON field <paramref name="field"/>: the stored copy for replays has
+    /// that field null and <c>secretWithheld: true</c>, so no secret ever rests in the idempotency table.
+    /// </summary>
+    public static void WithholdOnReplay(HttpContext context, string field) => context.Items[WithheldField] = field;
+
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var key = context.Request.Headers[Header].ToString();
@@ -120,7 +128,7 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
                     status = response.StatusCode,
                     contentType = response.ContentType,
                     location = response.Headers.Location.ToString() is { Length: > 0 } l ? l : null,
-                    body = buffer.ToArray(),
+                    body = StoredBody(context, buffer.ToArray()),
                     workspaceId,
                     key,
                 },
@@ -129,6 +137,30 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
 
         buffer.Position = 0;
         await buffer.CopyToAsync(original, context.RequestAborted);
+    }
+
+    /// <summary>The body as kept for replays: with the secret a call minted taken out, when it marked one.</summary>
+    private static byte[] StoredBody(HttpContext context, byte[] body)
+    {
+        if (context.Items[WithheldField] is not string field || body.Length == 0)
+        {
+            return body;
+        }
+
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(body) is System.Text.Json.Nodes.JsonObject json)
+            {
+                json[field] = null;
+                json["secretWithheld"] = true;
+                return Encoding.UTF8.GetBytes(json.ToJsonString());
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return []; // not the JSON expected: keep nothing rather than risk keeping a secret
     }
 
     private async Task<bool> TryClaimAsync(string workspaceId, string key, string requestHash, CancellationToken cancellationToken)

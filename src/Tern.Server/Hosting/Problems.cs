@@ -27,6 +27,8 @@ public static class Problems
         "A link with this slug or externalId exists in the workspace with a different definition. Retrying the same definition returns the existing link.");
     public static readonly ProblemKind ExternalIdTaken = new("external-id-taken", 409, "The externalId is already used",
         "Another link of the workspace has this externalId.");
+    public static readonly ProblemKind ConfiguredKey = new("configured-key", 409, "Configuration owns this key",
+        "The key is the one set as Tern:AdminKey; it cannot be revoked through the API. Change the configuration instead.");
     public static readonly ProblemKind IdempotencyKeyInUse = new("idempotency-key-in-use", 409, "A request with this Idempotency-Key is still in progress",
         "Wait for the first request to finish, then retry to get its response.");
     public static readonly ProblemKind IdempotencyKeyReused = new("idempotency-key-reused", 422, "The Idempotency-Key was used with another request",
@@ -47,7 +49,7 @@ public static class Problems
     public static IReadOnlyList<ProblemKind> All { get; } =
     [
         Validation, MalformedRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, SlugTaken, LinkConflict,
-        ExternalIdTaken, IdempotencyKeyInUse, IdempotencyKeyReused, PayloadTooLarge, BatchTooLarge, UnsupportedMediaType, RateLimited,
+        ExternalIdTaken, ConfiguredKey, IdempotencyKeyInUse, IdempotencyKeyReused, PayloadTooLarge, BatchTooLarge, UnsupportedMediaType, RateLimited,
         StorageUnavailable, Internal,
     ];
 

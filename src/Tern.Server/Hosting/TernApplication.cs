@@ -97,7 +97,8 @@ public static class TernApplication
         var services = builder.Services;
         services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        // Authentication brings ASP.NET Core data protection along; Tern protects nothing with it.
+        builder.AddTernDataProtection();
+        // Data protection logs its key ring's housekeeping at information level; only its errors matter to an operator.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         // Per-request hosting diagnostics (a log scope and an Activity on every redirect) cost more than the redirect;
         // set here rather than in appsettings.json so it holds whatever folder the server is started from.

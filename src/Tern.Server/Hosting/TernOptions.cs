@@ -44,13 +44,24 @@ public sealed class RateLimitOptions
     /// <summary>Turns per-key limiting off when false.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Requests a key may make in a burst.</summary>
+    /// <summary>Requests a key may make in a burst (a key created with its own <c>rateLimit</c> uses that instead).</summary>
     [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 600;
+    public int Burst { get; set; } = 10_000;
 
-    /// <summary>Sustained requests per second a key may make.</summary>
+    /// <summary>
+    /// Sustained requests per second a key may make: above what one node sustains for link creation, so that an
+    /// integration is slowed by the server itself before it is refused (bench/README.md has the measurement).
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int PerSecond { get; set; } = 100;
+    public int PerSecond { get; set; } = 5_000;
+
+    /// <summary>Failed authentications (malformed, unknown or revoked keys) a client address may make in a burst.</summary>
+    [Range(1, 1_000_000)]
+    public int FailedAuthBurst { get; set; } = 30;
+
+    /// <summary>Failed authentications a client address regains per minute.</summary>
+    [Range(1, 1_000_000)]
+    public int FailedAuthPerMinute { get; set; } = 30;
 }
 
 /// <summary>Settings under <c>Tern:Cache</c> for the redirect path's <c>LinkCache</c>.</summary>

@@ -41,7 +41,7 @@ public static class WebhookEndpoints
 
     public static async Task<Results<Created<WebhookResponse>, ProblemHttpResult>> Create(
         CreateWebhookRequest body, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time,
-        CancellationToken cancellationToken)
+        HttpContext context, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         Validate(body.Url, body.Events, body.Description, body.Filter, options.Value, errors, urlRequired: true);
@@ -66,6 +66,7 @@ public static class WebhookEndpoints
             UpdatedAt = now,
         };
         await store.InsertAsync(webhook, cancellationToken);
+        IdempotencyKeys.WithholdOnReplay(context, "secret");
         return TypedResults.Created($"/api/v1/webhooks/{webhook.Id}", ToResponse(webhook, showSecret: true));
     }
 
@@ -228,7 +229,8 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecret(
-        string id, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time, HttpContext context,
+        CancellationToken cancellationToken)
     {
         if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is not { } webhook)
         {
@@ -244,6 +246,7 @@ public static class WebhookEndpoints
             UpdatedAt = now,
         };
         await store.UpdateAsync(rotated, cancellationToken);
+        IdempotencyKeys.WithholdOnReplay(context, "secret");
         return TypedResults.Ok(ToResponse(rotated, showSecret: true));
     }
 

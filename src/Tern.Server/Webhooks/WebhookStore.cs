@@ -17,7 +17,7 @@ public sealed record Subscription(string Id, IReadOnlyList<string> Events, IRead
 }
 
 /// <summary>The <c>webhooks</c> table: subscriptions, their secrets and their health.</summary>
-public sealed class WebhookStore(Database database)
+public sealed class WebhookStore(Database database, WebhookSecrets secrets)
 {
     private const string Columns =
         "id, workspace_id, url, events, description, filter_tags, filter_link_ids, include_bots, enabled, disabled_reason, secret, " +
@@ -29,7 +29,7 @@ public sealed class WebhookStore(Database database)
             INSERT INTO webhooks ({Columns})
             VALUES (@Id, @WorkspaceId, @Url, @Events, @Description, @FilterTags, @FilterLinkIds, @IncludeBots, @Enabled, @DisabledReason, @Secret,
                     @PreviousSecret, @PreviousSecretExpiresAt, @FailingSince, @LastSuccessAt, @CreatedAt, @UpdatedAt)
-            """, WebhookRow.From(webhook), transaction, cancellationToken: cancellationToken)), cancellationToken);
+            """, WebhookRow.From(webhook, secrets), transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     public Task UpdateAsync(Webhook webhook, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
@@ -39,7 +39,7 @@ public sealed class WebhookStore(Database database)
                 secret = @Secret, previous_secret = @PreviousSecret, previous_secret_expires_at = @PreviousSecretExpiresAt,
                 failing_since = @FailingSince, updated_at = @UpdatedAt
             WHERE id = @Id AND workspace_id = @WorkspaceId
-            """, WebhookRow.From(webhook), transaction, cancellationToken: cancellationToken)), cancellationToken);
+            """, WebhookRow.From(webhook, secrets), transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     public async Task<bool> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
         await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
@@ -51,7 +51,7 @@ public sealed class WebhookStore(Database database)
         await using var connection = await database.OpenAsync(cancellationToken);
         return (await connection.QuerySingleOrDefaultAsync<WebhookRow>(new CommandDefinition(
             $"SELECT {Columns} FROM webhooks WHERE id = @id AND workspace_id = @workspaceId",
-            new { id, workspaceId }, cancellationToken: cancellationToken)))?.ToWebhook();
+            new { id, workspaceId }, cancellationToken: cancellationToken)))?.ToWebhook(secrets);
     }
 
     public async Task<IReadOnlyList<Webhook>> ListAsync(string workspaceId, CancellationToken cancellationToken)
@@ -60,7 +60,7 @@ public sealed class WebhookStore(Database database)
         var rows = await connection.QueryAsync<WebhookRow>(new CommandDefinition(
             $"SELECT {Columns} FROM webhooks WHERE workspace_id = @workspaceId ORDER BY id DESC",
             new { workspaceId }, cancellationToken: cancellationToken));
-        return [.. rows.Select(r => r.ToWebhook())];
+        return [.. rows.Select(r => r.ToWebhook(secrets))];
     }
 
     /// <summary>The ids of every enabled endpoint, in every workspace: the queues a dispatcher serves.</summary>
@@ -78,7 +78,7 @@ public sealed class WebhookStore(Database database)
         var rows = await connection.QueryAsync<WebhookRow>(new CommandDefinition(
             $"SELECT {Columns} FROM webhooks WHERE {database.Dialect.InList("id", "ids")} AND enabled = @enabled",
             new { ids = ids.ToArray(), enabled = true }, transaction, cancellationToken: cancellationToken));
-        return rows.ToDictionary(r => r.Id, r => r.ToWebhook(), StringComparer.Ordinal);
+        return rows.ToDictionary(r => r.Id, r => r.ToWebhook(secrets), StringComparer.Ordinal);
     }
 
     /// <summary>The enabled subscriptions of a workspace, read inside the transaction.</summary>
@@ -157,7 +157,7 @@ public sealed class WebhookStore(Database database)
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
 
-        public static WebhookRow From(Webhook w) => new()
+        public static WebhookRow From(Webhook w, WebhookSecrets secrets) => new()
         {
             Id = w.Id,
             WorkspaceId = w.WorkspaceId,
@@ -169,8 +169,8 @@ public sealed class WebhookStore(Database database)
             IncludeBots = w.IncludeBots,
             Enabled = w.Enabled,
             DisabledReason = w.DisabledReason,
-            Secret = w.Secret,
-            PreviousSecret = w.PreviousSecret,
+            Secret = secrets.Protect(w.Secret),
+            PreviousSecret = w.PreviousSecret is null ? null : secrets.Protect(w.PreviousSecret),
             PreviousSecretExpiresAt = w.PreviousSecretExpiresAt,
             FailingSince = w.FailingSince,
             LastSuccessAt = w.LastSuccessAt,
@@ -178,7 +178,7 @@ public sealed class WebhookStore(Database database)
             UpdatedAt = w.UpdatedAt,
         };
 
-        public Webhook ToWebhook() => new()
+        public Webhook ToWebhook(WebhookSecrets secrets) => new()
         {
             Id = Id,
             WorkspaceId = WorkspaceId,
@@ -190,8 +190,8 @@ public sealed class WebhookStore(Database database)
             IncludeBots = IncludeBots,
             Enabled = Enabled,
             DisabledReason = DisabledReason,
-            Secret = Secret,
-            PreviousSecret = PreviousSecret,
+            Secret = secrets.Unprotect(Secret),
+            PreviousSecret = PreviousSecret is null ? null : secrets.Unprotect(PreviousSecret),
             PreviousSecretExpiresAt = PreviousSecretExpiresAt,
             FailingSince = FailingSince,
             LastSuccessAt = LastSuccessAt,

@@ -11,6 +11,8 @@ public static class WebhooksServices
     public static IServiceCollection AddWebhooks(this IServiceCollection services)
     {
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<WebhookSecrets>();
+        services.AddHostedService<WebhookSecretMigration>();
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<DeliveryQueue>();
         services.AddSingleton<DeliveryAnnouncements>();

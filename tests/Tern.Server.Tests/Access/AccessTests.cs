@@ -53,7 +53,7 @@ public abstract class AccessTests(TernFactory tern)
 
         var listing = await _admin.GetStringAsync($"/api/v1/keys?workspaceId={created.WorkspaceId}");
         Assert.Contains(created.Id, listing, StringComparison.Ordinal);
-        Assert.DoesNotContain(created.Key, listing, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.Key!, listing, StringComparison.Ordinal);
     }
 
     [Fact]

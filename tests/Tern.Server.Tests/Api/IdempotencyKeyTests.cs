@@ -42,7 +42,7 @@ public abstract class IdempotencyKeyTests(TernFactory tern)
         var workspace = await (await tern.Api().PostJsonAsync("/api/v1/workspaces", new { name = "w" })).ReadAsync<WorkspaceResponse>();
         var otherKey = await (await tern.Api().PostJsonAsync("/api/v1/keys", new { name = "k", scopes = new[] { "links:write" }, workspaceId = workspace.Id }))
             .ReadAsync<CreatedKeyResponse>();
-        var second = await PostAsync(key, body, otherKey.Key);
+        var second = await PostAsync(key, body, otherKey.Key!);
 
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         Assert.NotEqual(first.Id, (await second.ReadAsync<LinkResponse>()).Id);

@@ -18,7 +18,7 @@ public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
 {
     private const long ClaimMs = 30_000;
 
-    private WebhookStore Webhooks => new(Database);
+    private WebhookStore Webhooks => new(Database, new WebhookSecrets(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
 
     private DeliveryQueue Queue => new(Database, new EventLog(Database), Webhooks);
 

@@ -39,7 +39,7 @@ public sealed class DeliveryQueueComplianceOnSqlite : DeliveryQueueCompliance
     [Fact]
     public async Task TheClaimSearchesThePendingIndexInDueOrderWithoutSortingOrScanning()
     {
-        var queue = new Tern.Server.Webhooks.DeliveryQueue(Database, new Tern.Server.Events.EventLog(Database), new Tern.Server.Webhooks.WebhookStore(Database));
+        var queue = new Tern.Server.Webhooks.DeliveryQueue(Database, new Tern.Server.Events.EventLog(Database), new Tern.Server.Webhooks.WebhookStore(Database, new Tern.Server.Webhooks.WebhookSecrets(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider())));
         await using var connection = await Database.OpenAsync(TestContext.Current.CancellationToken);
         var rows = await connection.QueryAsync(new CommandDefinition("EXPLAIN QUERY PLAN " + queue.ClaimSql,
             new { webhookId = "wh_x", now = 1L, until = 2L, take = 10 }, cancellationToken: TestContext.Current.CancellationToken));
