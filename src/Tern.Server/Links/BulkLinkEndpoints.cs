@@ -228,9 +228,10 @@ public static class BulkLinkEndpoints
                 catch (JsonException exception)
                 {
                     var (field, message) = JsonBindingErrors.Describe(exception);
-                    result.Add(field is null
-                        ? BulkItem.Reject(new LinkOutcome.Malformed("The item is not a valid link body: " + message))
-                        : BulkItem.Reject(new LinkOutcome.Invalid(new Dictionary<string, string[]> { [field] = [message] })));
+                    result.Add(JsonBindingErrors.IsValidation(exception) && field is not null
+                        ? BulkItem.Reject(new LinkOutcome.Invalid(new() { [field] = [message] }))
+                        : BulkItem.Reject(new LinkOutcome.Malformed("The item is not a valid link body: " + JsonBindingErrors.Detail(exception),
+                            field is null ? null : new() { [field] = [message] })));
                 }
             }
 
@@ -255,7 +256,7 @@ public static class BulkLinkEndpoints
             LinkOutcome.Invalid invalid => (Problems.Validation,
                 invalid.Errors.Count == 1 ? invalid.Errors.First().Value[0] : $"{invalid.Errors.Count} fields are invalid.", invalid.Errors),
             LinkOutcome.Conflict conflict => (conflict.Kind, conflict.Detail, null),
-            LinkOutcome.Malformed malformed => (Problems.MalformedRequest, malformed.Detail, null),
+            LinkOutcome.Malformed malformed => (Problems.MalformedRequest, malformed.Detail, malformed.Errors),
             _ => (Problems.Internal, Problems.Internal.Description, (Dictionary<string, string[]>?)null),
         };
         return new ItemProblem { Type = kind.Type, Title = kind.Title, Status = kind.Status, Detail = detail, Errors = errors };

@@ -20,7 +20,7 @@ public abstract record LinkOutcome
     /// <summary>A dry run's answer: an earlier item of the batch would create this same link, so this one would find it.</summary>
     public sealed record WouldExist : LinkOutcome;
     /// <summary>An item of a batch that could not be read (wrong JSON type, unreadable CSV cell).</summary>
-    public sealed record Malformed(string Detail) : LinkOutcome;
+    public sealed record Malformed(string Detail, Dictionary<string, string[]>? Errors = null) : LinkOutcome;
 }
 
 /// <summary>

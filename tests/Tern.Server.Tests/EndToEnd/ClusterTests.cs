@@ -345,9 +345,12 @@ public sealed class ClusterFixture : IAsyncLifetime
         var connectionString = _postgres.Cluster.ConnectionString(await _postgres.Cluster.CreateDatabaseAsync());
         _receiver = await WebhookReceiver.StartAsync();
         var environment = new Dictionary<string, string> { ["ConnectionStrings__Tern"] = connectionString };
+        // The nodes share one Data Protection key ring, as a cluster must, so each can read the secrets the other stored.
+        var keyRing = Directory.CreateTempSubdirectory("tern-cluster-keys-").FullName;
+        _dataDirs.Add(keyRing);
         string[] arguments =
         [
-            "--Tern:Database:Provider=postgres", $"--Tern:AdminKey={AdminKey}", "--Tern:BaseUrl=http://go.test",
+            $"--Tern:DataProtection:KeysPath={keyRing}", "--Tern:Database:Provider=postgres", $"--Tern:AdminKey={AdminKey}", "--Tern:BaseUrl=http://go.test",
             "--Tern:Webhooks:AllowPrivateNetworks=true", "--Tern:RateLimit:Burst=1000000", "--Tern:RateLimit:PerSecond=1000000",
             $"--Tern:Maintenance:ExpirySweepSeconds={SweepSeconds}", $"--Tern:Maintenance:IntervalSeconds={MaintenanceSeconds}",
             "--Logging:LogLevel:Tern.Server.Links.ExpirySweeper=Debug", "--Logging:LogLevel:Tern.Server.Hosting.MaintenanceService=Debug",

@@ -18,7 +18,9 @@ public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
 {
     private const long ClaimMs = 30_000;
 
-    private WebhookStore Webhooks => new(Database, new WebhookSecrets(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
+    private readonly WebhookSecrets _secrets = new(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+
+    private WebhookStore Webhooks => new(Database, _secrets);
 
     private DeliveryQueue Queue => new(Database, new EventLog(Database), Webhooks);
 
