@@ -70,6 +70,9 @@ public static class TernApplication
         _ = app.Services.GetRequiredService<TernMetrics>();
         _ = app.Services.GetRequiredService<WebhookMetrics>();
 
+        // "/api" itself (also what "/api/v1/.." normalises to) is no link: a problem, not the redirect's 404 page.
+        app.Map("/api", (HttpContext context) => WriteProblemAsync(context, Problems.NotFound, "Nothing is served at /api; the API is under /api/v1."))
+            .ExcludeFromDescription();
         var api = app.MapGroup("/api/v1");
         api.MapAccess();
         api.MapLinks();
