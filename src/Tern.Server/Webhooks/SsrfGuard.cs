@@ -353,7 +353,7 @@ public static class SsrfGuard
 /// <summary>
 /// <c>Tern:Webhooks:AllowedHosts</c>: host names and address ranges (CIDR, or single addresses) that webhooks may
 /// reach even when they are private, such as a self-hosted <c>http://n8n:5678</c>; every other private address stays
-/// refused. Comma-separated.
+/// refused.
 /// </summary>
 public sealed class AllowedHosts
 {

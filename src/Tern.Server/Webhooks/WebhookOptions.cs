@@ -14,13 +14,14 @@ public sealed class WebhookOptions
     public bool AllowPrivateNetworks { get; set; }
 
     /// <summary>
-    /// Host names and address ranges (CIDR), comma-separated, that webhooks may reach even when private, e.g.
-    /// <c>n8n,10.20.0.0/16</c>; every other private address stays refused.
+    /// Host names and address ranges (CIDR) that webhooks may reach even when private, e.g. <c>AllowedHosts:0=n8n</c>,
+    /// <c>AllowedHosts:1=10.20.0.0/16</c> (an entry may also list several, comma-separated); every other private
+    /// address stays refused.
     /// </summary>
-    public string AllowedHosts { get; set; } = "";
+    public List<string> AllowedHosts { get; set; } = [];
 
     /// <summary><see cref="AllowedHosts"/> parsed once.</summary>
-    public AllowedHosts ParsedAllowedHosts => _parsed ??= Webhooks.AllowedHosts.Parse(AllowedHosts);
+    public AllowedHosts ParsedAllowedHosts => _parsed ??= Webhooks.AllowedHosts.Parse(string.Join(',', AllowedHosts));
 
     private AllowedHosts? _parsed;
 

@@ -10,7 +10,9 @@ public static class WebhooksServices
     /// </summary>
     public static IServiceCollection AddWebhooks(this IServiceCollection services)
     {
-        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations()
+            .Validate(options => AllowedHostsParse(options), $"{AllowedHosts.ConfigKey} holds an entry that is neither a host name nor an address range.")
+            .ValidateOnStart();
         services.AddSingleton<WebhookSecrets>();
         services.AddHostedService<WebhookSecretMigration>();
         services.AddSingleton<WebhookStore>();
@@ -21,5 +23,18 @@ public static class WebhooksServices
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddSingleton<WebhookMetrics>();
         return services;
+    }
+
+    private static bool AllowedHostsParse(WebhookOptions options)
+    {
+        try
+        {
+            _ = options.ParsedAllowedHosts;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 }

@@ -6,8 +6,8 @@ using System.Text.Json.Nodes;
 using Dapper;
 using Tern.Contracts;
 using Tern.Server.Storage;
-using Tern.Server.Webhooks;
 using Tern.Server.Tests.Infrastructure;
+using Tern.Server.Webhooks;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
 namespace Tern.Server.Tests.Hardening;
