@@ -21,7 +21,7 @@ public static class AccessEndpoints
         workspaces.MapGet("/", ListWorkspaces).WithName("ListWorkspaces").WithSummary("List workspaces (scope admin)");
 
         var keys = api.MapGroup("/keys").WithTags("Access").RequireAuthorization(Scopes.KeysWrite);
-        keys.MapPost("/", CreateKey).WithName("CreateKey")
+        keys.MapPost("/", CreateKey).WithName("CreateKey").WithMetadata(new WithholdOnReplay("key"))
             .WithSummary("Create an API key (shown once), optionally with its own rateLimit { perSecond, burst }");
         keys.MapGet("/", ListKeys).WithName("ListKeys").WithSummary("List the active keys of a workspace");
         keys.MapDelete("/{id}", RevokeKey).WithName("RevokeKey")
@@ -53,7 +53,7 @@ public static class AccessEndpoints
     }
 
     public static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKey(
-        CreateKeyRequest body, ClaimsPrincipal user, AccessStore store, HttpContext context, CancellationToken cancellationToken)
+        CreateKeyRequest body, ClaimsPrincipal user, AccessStore store, CancellationToken cancellationToken)
     {
         var own = TernClaims.WorkspaceOf(user);
         if (!IsAdmin(user) && body.WorkspaceId is { } other && other != own)
@@ -103,7 +103,6 @@ public static class AccessEndpoints
 
         var secret = ApiKeySecret.Generate();
         var (key, _) = await store.RegisterKeyAsync(secret, workspaceId, name, scopes, cancellationToken, rateLimit);
-        IdempotencyKeys.WithholdOnReplay(context, "key");
         return TypedResults.Created($"/api/v1/keys/{key.Id}",
             new CreatedKeyResponse(key.Id, secret, key.Prefix, key.Name, key.Scopes, key.WorkspaceId, key.CreatedAt, ToContract(key.RateLimit)));
     }

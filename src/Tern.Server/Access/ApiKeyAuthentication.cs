@@ -48,20 +48,7 @@ public sealed class ApiKeyAuthenticationHandler(
             new(TernClaims.KeyId, key.Id),
             new(TernClaims.WorkspaceId, key.WorkspaceId),
         };
-        foreach (var scope in key.Scopes)
-        {
-            // admin is an instance scope: a key outside the default workspace (made before that rule) does not get it.
-            if (scope == Scopes.Admin && key.WorkspaceId != AccessStore.DefaultWorkspaceId)
-            {
-                continue;
-            }
-
-            claims.Add(new Claim(TernClaims.Scope, scope));
-            if (scope == Scopes.Admin && !key.Scopes.Contains(Scopes.KeysWrite))
-            {
-                claims.Add(new Claim(TernClaims.Scope, Scopes.KeysWrite));
-            }
-        }
+        claims.AddRange(Scopes.Effective(key).Select(scope => new Claim(TernClaims.Scope, scope)));
 
         if (key.RateLimit is { } limit)
         {

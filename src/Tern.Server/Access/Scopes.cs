@@ -17,6 +17,16 @@ public static class Scopes
     public static IReadOnlyList<string> All { get; } = [LinksRead, LinksWrite, AnalyticsRead, WebhooksRead, WebhooksWrite, KeysWrite, Admin];
 
     public static bool IsKnown(string scope) => All.Contains(scope, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The scopes a key acts with: <c>admin</c> only for a key of the default workspace (a key elsewhere that holds it,
+    /// made before that rule, acts without it), and <c>admin</c> brings <c>keys:write</c> along.
+    /// </summary>
+    public static IEnumerable<string> Effective(ApiKey key)
+    {
+        var admin = key.Scopes.Contains(Admin) && key.WorkspaceId == AccessStore.DefaultWorkspaceId;
+        return key.Scopes.Where(s => s != Admin || admin).Concat(admin && !key.Scopes.Contains(KeysWrite) ? [KeysWrite] : []);
+    }
 }
 
 /// <summary>Claim types of an authenticated API key.</summary>

@@ -38,7 +38,7 @@ public static class DashboardSession
     public static bool Has(ClaimsPrincipal user, string scope) => user.HasClaim(TernClaims.Scope, scope);
 
     /// <summary>Whether this session may list, create and revoke its workspace's keys: the scope the keys API requires.</summary>
-    public static bool CanManageKeys(ClaimsPrincipal user) => Has(user, Scopes.Admin);
+    public static bool CanManageKeys(ClaimsPrincipal user) => Has(user, Scopes.KeysWrite);
 
     public static string KeyName(ClaimsPrincipal user) => user.FindFirst(ClaimTypes.Name)?.Value ?? "";
 
@@ -89,7 +89,7 @@ public static class DashboardSession
             new(TernClaims.KeyId, key.Id),
             new(TernClaims.WorkspaceId, key.WorkspaceId),
         };
-        claims.AddRange(key.Scopes.Select(scope => new Claim(TernClaims.Scope, scope)));
+        claims.AddRange(Scopes.Effective(key).Select(scope => new Claim(TernClaims.Scope, scope)));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme));
     }
 }

@@ -20,14 +20,6 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
     private static readonly TimeSpan WaitForFirst = TimeSpan.FromSeconds(10);
 
-    private const string WithheldField = "tern:withhold-on-replay";
-
-    /// <summary>
-    /// Marks the response as carrying a secret in the JSON field <paramref name="field"/>: the stored copy for replays has
-    /// that field null and <c>secretWithheld: true</c>, so no secret ever rests in the idempotency table.
-    /// </summary>
-    public static void WithholdOnReplay(HttpContext context, string field) => context.Items[WithheldField] = field;
-
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var key = context.Request.Headers[Header].ToString();
@@ -142,7 +134,7 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
     /// <summary>The body as kept for replays: with the secret a call minted taken out, when it marked one.</summary>
     private static byte[] StoredBody(HttpContext context, byte[] body)
     {
-        if (context.Items[WithheldField] is not string field || body.Length == 0)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<WithholdOnReplay>()?.Field is not { } field || body.Length == 0)
         {
             return body;
         }
@@ -250,3 +242,9 @@ public sealed class IdempotencyKeys(Database database, TimeProvider timeProvider
         public byte[]? Body { get; set; }
     }
 }
+
+/// <summary>
+/// Endpoint metadata: the answer carries a secret in the JSON field <see cref="Field"/>. The copy kept for replays has that
+/// field null and <c>secretWithheld: true</c>, so no secret ever rests in the idempotency table.
+/// </summary>
+public sealed record WithholdOnReplay(string Field);

@@ -29,19 +29,19 @@ public static class WebhookEndpoints
             .WithSummary("One delivery with its attempts and the exact payload");
 
         var writes = webhooks.MapGroup("").RequireAuthorization(Scopes.WebhooksWrite);
-        writes.MapPost("/", Create).WithName("CreateWebhook").WithSummary("Subscribe an endpoint to events (the signing secret is in the answer)");
+        writes.MapPost("/", Create).WithName("CreateWebhook").WithMetadata(new WithholdOnReplay("secret")).WithSummary("Subscribe an endpoint to events (the signing secret is in the answer)");
         writes.MapPatch("/{id}", Update).WithName("UpdateWebhook").WithSummary("Change a subscription; enabled: true re-enables a disabled one");
         writes.MapDelete("/{id}", Delete).WithName("DeleteWebhook").WithSummary("Delete a subscription");
         writes.MapPost("/{id}/test", SendTest).WithName("TestWebhook").WithSummary("Send a webhook.test event to the endpoint");
         writes.MapPost("/{id}/deliveries/{deliveryId}/retry", RetryDelivery).WithName("RetryWebhookDelivery")
             .WithSummary("Send a delivery again now (also a failed one)");
-        writes.MapPost("/{id}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret")
+        writes.MapPost("/{id}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret").WithMetadata(new WithholdOnReplay("secret"))
             .WithSummary("New signing secret; the old one keeps signing beside it for 24 hours");
     }
 
     public static async Task<Results<Created<WebhookResponse>, ProblemHttpResult>> Create(
         CreateWebhookRequest body, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time,
-        HttpContext context, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         Validate(body.Url, body.Events, body.Description, body.Filter, options.Value, errors, urlRequired: true);
@@ -66,7 +66,6 @@ public static class WebhookEndpoints
             UpdatedAt = now,
         };
         await store.InsertAsync(webhook, cancellationToken);
-        IdempotencyKeys.WithholdOnReplay(context, "secret");
         return TypedResults.Created($"/api/v1/webhooks/{webhook.Id}", ToResponse(webhook, showSecret: true));
     }
 
@@ -229,8 +228,7 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecret(
-        string id, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time, HttpContext context,
-        CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await store.FindAsync(TernClaims.WorkspaceOf(user), id, cancellationToken) is not { } webhook)
         {
@@ -246,7 +244,6 @@ public static class WebhookEndpoints
             UpdatedAt = now,
         };
         await store.UpdateAsync(rotated, cancellationToken);
-        IdempotencyKeys.WithholdOnReplay(context, "secret");
         return TypedResults.Ok(ToResponse(rotated, showSecret: true));
     }
 

@@ -115,7 +115,7 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
         var response = await browser.Api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/kept" }, ApiExtensions.Json);
         var link = (await response.Content.ReadFromJsonAsync<LinkResponse>(ApiExtensions.Json))!;
         var readOnly = await browser.CreateKeyAsync("Read only", "links:read", "analytics:read");
-        var page = await SignedInAsync(readOnly.Key);
+        var page = await SignedInAsync(readOnly.Key!);
         await page.GotoAsync("/dashboard/links");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Links" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New link" })).ToHaveCountAsync(0);
@@ -181,7 +181,7 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     public async Task ARevokedKeyIsThrownOut()
     {
         var key = await browser.CreateKeyAsync("Soon revoked", "links:read");
-        var page = await SignedInAsync(key.Key);
+        var page = await SignedInAsync(key.Key!);
         (await browser.Api.DeleteAsync($"/api/v1/keys/{key.Id}")).EnsureSuccessStatusCode();
 
         // The session checks its key at least every second here (every 30 s by default).
