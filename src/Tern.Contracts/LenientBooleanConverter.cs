@@ -14,7 +14,7 @@ public sealed class LenientBooleanConverter : JsonConverter<bool>
         JsonTokenType.True => true,
         JsonTokenType.False => false,
         JsonTokenType.String when bool.TryParse(reader.GetString()?.Trim(), out var value) => value,
-        _ => throw new JsonException("Expected true or false."),
+        _ => throw new JsonException(), // the serializer fills in the path and the expected type
     };
 
     public override void Write(Utf8JsonWriter writer, bool value, JsonSerializerOptions options) => writer.WriteBooleanValue(value);
