@@ -27,4 +27,13 @@ public sealed class NulFreeStringConverter : JsonConverter<string>
     }
 
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+
+    // Dictionary keys (problem `errors`, query conditions) go through these; the same refusal applies to them.
+    public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var name = reader.GetString()!;
+        return name.Contains('\0', StringComparison.Ordinal) ? throw new JsonException(Refusal) : name;
+    }
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WritePropertyName(value);
 }
