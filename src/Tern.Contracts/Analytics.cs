@@ -17,6 +17,14 @@ public sealed record ClickResponse
     public string? Referrer { get; init; }
     public string? Language { get; init; }
     public required bool IsBot { get; init; }
+    /// <summary>The destination chosen, before the visitor's own query was appended.</summary>
+    public string? Destination { get; init; }
+    /// <summary>The index of the targeting rule that chose the destination, or null.</summary>
+    public int? RuleIndex { get; init; }
+    /// <summary>The index of the A/B variant that chose the destination, or null.</summary>
+    public int? Variant { get; init; }
+    /// <summary>"qr" for a scan of the link's QR code, else null.</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>Clicks in one bucket of a time series; <see cref="T"/> is the bucket's start.</summary>
@@ -45,6 +53,9 @@ public sealed record StatsResponse
     public required IReadOnlyList<BreakdownEntry> Browsers { get; init; }
     public required IReadOnlyList<BreakdownEntry> Os { get; init; }
     public required IReadOnlyList<BreakdownEntry> Referrers { get; init; }
+    /// <summary>Clicks by destination served (a link's stats; which rule or A/B variant won).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<BreakdownEntry>? Destinations { get; init; }
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<TopLink>? Links { get; init; }
 }

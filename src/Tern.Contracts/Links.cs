@@ -12,6 +12,48 @@ public sealed record UtmParameters
     public string? Content { get; init; }
 }
 
+/// <summary>The conditions of a targeting rule; every given one must hold, and a rule with none always matches.</summary>
+public sealed record LinkRuleCondition
+{
+    /// <summary>Device categories: desktop, mobile, tablet.</summary>
+    public IReadOnlyList<string>? Device { get; init; }
+    /// <summary>Operating systems as the click classifier names them (iOS, Android, Windows, macOS, Linux, ChromeOS…).</summary>
+    public IReadOnlyList<string>? Os { get; init; }
+    /// <summary>ISO 3166-1 alpha-2 country codes.</summary>
+    public IReadOnlyList<string>? Country { get; init; }
+    /// <summary>Languages of the first Accept-Language tag: "de" matches de-CH too, "de-CH" only de-CH.</summary>
+    public IReadOnlyList<string>? Language { get; init; }
+    /// <summary>Query parameters of the short URL that must have these values.</summary>
+    public IReadOnlyDictionary<string, string>? Query { get; init; }
+    /// <summary>Holds from this instant on.</summary>
+    public DateTimeOffset? After { get; init; }
+    /// <summary>Holds until this instant.</summary>
+    public DateTimeOffset? Before { get; init; }
+}
+
+/// <summary>A targeting rule: where a click whose request meets <see cref="When"/> goes.</summary>
+public sealed record LinkRule
+{
+    public LinkRuleCondition? When { get; init; }
+    public string? Url { get; init; }
+}
+
+/// <summary>An A/B variant: a destination and its share of the clicks no rule decided, in percent.</summary>
+public sealed record LinkVariant
+{
+    public string? Url { get; init; }
+    public int? Weight { get; init; }
+}
+
+/// <summary>What link-preview bots (Slack, X, LinkedIn, WhatsApp…) show for the short URL.</summary>
+public sealed record LinkPreview
+{
+    public string? Title { get; init; }
+    public string? Description { get; init; }
+    /// <summary>An absolute http or https image URL.</summary>
+    public string? Image { get; init; }
+}
+
 /// <summary>The body of <c>POST /api/v1/links</c> and <c>PUT /api/v1/links/external/{externalId}</c>. Only <see cref="Url"/> is required.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateLinkRequest
@@ -37,6 +79,18 @@ public sealed record CreateLinkRequest
     public int? RedirectType { get; init; }
     /// <summary>Default true: the short URL's own query string is appended to the destination.</summary>
     public bool? ForwardQuery { get; init; }
+    /// <summary>Before this instant the link is not live: it goes to prelaunchUrl, or answers 404, and counts no click.</summary>
+    public DateTimeOffset? StartsAt { get; init; }
+    /// <summary>Where the link goes before startsAt.</summary>
+    public string? PrelaunchUrl { get; init; }
+    /// <summary>Targeting rules, first match wins (at most 50).</summary>
+    public IReadOnlyList<LinkRule>? Rules { get; init; }
+    /// <summary>A/B variants for clicks no rule decided; weights sum to 100.</summary>
+    public IReadOnlyList<LinkVariant>? Variants { get; init; }
+    /// <summary>The card link-preview bots get.</summary>
+    public LinkPreview? Preview { get; init; }
+    /// <summary>Write-only: visitors must give it before being redirected.</summary>
+    public string? Password { get; init; }
 }
 
 /// <summary>The body of <c>PATCH /api/v1/links/{id}</c>: absent fields stay, <c>null</c> clears.</summary>
@@ -56,6 +110,12 @@ public sealed record UpdateLinkRequest
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<int?> RedirectType { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<bool?> ForwardQuery { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<bool?> Archived { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<DateTimeOffset?> StartsAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<string?> PrelaunchUrl { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<IReadOnlyList<LinkRule>?> Rules { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<IReadOnlyList<LinkVariant>?> Variants { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<LinkPreview?> Preview { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public Optional<string?> Password { get; init; }
 }
 
 /// <summary>A link as the API returns it.</summary>
@@ -77,6 +137,13 @@ public sealed record LinkResponse
     public required int RedirectType { get; init; }
     public required bool ForwardQuery { get; init; }
     public required bool Archived { get; init; }
+    public DateTimeOffset? StartsAt { get; init; }
+    public string? PrelaunchUrl { get; init; }
+    public IReadOnlyList<LinkRule>? Rules { get; init; }
+    public IReadOnlyList<LinkVariant>? Variants { get; init; }
+    public LinkPreview? Preview { get; init; }
+    /// <summary>True when visitors must give a password (the password itself is never returned).</summary>
+    public bool HasPassword { get; init; }
     public required long Clicks { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }

@@ -99,6 +99,11 @@ public static class AnalyticsEndpoints
             breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes);
         }
 
+        if (linkScopes)
+        {
+            breakdowns["destination"] = await clicks.SumAsync(scopes, "destination", query.FromMs, query.ToMs, cancellationToken, wholeDays: true);
+        }
+
         var stats = Build(query, rows, breakdowns);
         return uniqueVisitors
             ? stats with { UniqueVisitors = (await clicks.SumAsync(scopes, "uniques", query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes)).Sum(u => u.Clicks) }
@@ -131,6 +136,7 @@ public static class AnalyticsEndpoints
             Browsers = Breakdown("browser"),
             Os = Breakdown("os"),
             Referrers = Breakdown("referrer"),
+            Destinations = breakdowns.ContainsKey("destination") ? Breakdown("destination") : null,
         };
     }
 

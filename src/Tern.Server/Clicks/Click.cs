@@ -20,6 +20,10 @@ public sealed record Click
     public string? Language { get; init; }
     public required bool IsBot { get; init; }
     public string? Visitor { get; init; }
+    public string? Destination { get; init; }
+    public int? RuleIndex { get; init; }
+    public int? Variant { get; init; }
+    public string? Source { get; init; }
 
     /// <summary>The click as the API and the <c>link.clicked</c> event show it (no visitor hash).</summary>
     public ClickResponse ToResponse() => new()
@@ -36,5 +40,9 @@ public sealed record Click
         Referrer = Referrer,
         Language = Language,
         IsBot = IsBot,
+        Destination = Destination,
+        RuleIndex = RuleIndex,
+        Variant = Variant,
+        Source = Source,
     };
 }

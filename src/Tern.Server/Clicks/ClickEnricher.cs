@@ -46,6 +46,10 @@ public sealed class ClickEnricher(
             Visitor = _uniqueVisitors && address is not null
                 ? await VisitorHashAsync(capture, address, cancellationToken)
                 : null,
+            Destination = capture.Destination,
+            RuleIndex = capture.RuleIndex < 0 ? null : capture.RuleIndex,
+            Variant = capture.Variant < 0 ? null : capture.Variant,
+            Source = capture.FromQr ? "qr" : null,
         };
     }
 

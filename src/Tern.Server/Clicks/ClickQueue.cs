@@ -8,7 +8,9 @@ namespace Tern.Server.Clicks;
 /// <summary>
 /// What the redirect path hands over for one answered click: references to strings the link cache and Kestrel
 /// already hold, nothing parsed. Enrichment happens in the <see cref="ClickWriter"/>, off the request path. The address is
-/// kept in memory only, to find the country and the daily visitor hash; it is never stored.
+/// kept in memory only, to find the country and the daily visitor hash; it is never stored. A smart link's decision
+/// rides along: the destination chosen (a reference to the cached string), the rule or variant index (-1: none),
+/// and whether the request carried the QR marker.
 /// </summary>
 public readonly record struct ClickCapture(
     string LinkId,
@@ -22,7 +24,11 @@ public readonly record struct ClickCapture(
     string? AcceptLanguage,
     string? CountryHeader,
     IPAddress? RemoteAddress,
-    string? ForwardedFor);
+    string? ForwardedFor,
+    string? Destination = null,
+    short RuleIndex = -1,
+    short Variant = -1,
+    bool FromQr = false);
 
 /// <summary>
 /// The bounded queue between answered redirects and the <see cref="ClickWriter"/>. Enqueueing is a lock-free

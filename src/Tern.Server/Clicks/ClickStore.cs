@@ -39,7 +39,11 @@ public sealed class ClickStore(Database database)
         ("referrer_host", c => c.ReferrerHost),
         ("language", c => c.Language),
         ("is_bot", c => c.IsBot),
-        ("visitor", c => c.Visitor));
+        ("visitor", c => c.Visitor),
+        ("destination", c => c.Destination),
+        ("rule_index", c => c.RuleIndex),
+        ("variant", c => c.Variant),
+        ("source", c => c.Source));
 
     /// <summary>Writes the raw clicks in the caller's transaction (a binary COPY on PostgreSQL, a prepared statement on SQLite).</summary>
     public Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, CancellationToken cancellationToken) =>
@@ -346,6 +350,10 @@ public sealed class ClickStore(Database database)
         public string? Language { get; set; }
         public bool IsBot { get; set; }
         public string? Visitor { get; set; }
+        public string? Destination { get; set; }
+        public int? RuleIndex { get; set; }
+        public int? Variant { get; set; }
+        public string? Source { get; set; }
 
         public Click ToClick() => new()
         {
@@ -364,6 +372,10 @@ public sealed class ClickStore(Database database)
             Language = Language,
             IsBot = IsBot,
             Visitor = Visitor,
+            Destination = Destination,
+            RuleIndex = RuleIndex,
+            Variant = Variant,
+            Source = Source,
         };
     }
 }

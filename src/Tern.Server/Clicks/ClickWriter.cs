@@ -495,7 +495,8 @@ public sealed class ClickWriter(
 
     /// <summary>
     /// Each click adds one to its workspace's cells (hourly and daily, every dimension, and per link) and to its
-    /// link's: hourly and daily totals, daily breakdowns. Per-link hourly breakdowns are left out on purpose: with
+    /// link's: hourly and daily totals, daily breakdowns, and the destinations served (a link's only: which rule or
+    /// variant won is a question about one link). Per-link hourly breakdowns are left out on purpose: with
     /// clicks spread over many links they would be most of the writer's work, and a link's breakdowns by day are
     /// what its stats page shows; the hourly series stays exact.
     /// </summary>
@@ -505,6 +506,7 @@ public sealed class ClickWriter(
         var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;
         Add(new RollupKey(click.LinkId, 'h', hour, "total", ""));
         AddBreakdowns(click.LinkId, 'd', day);
+        Add(new RollupKey(click.LinkId, 'd', day, "destination", click.Destination ?? ""));
         foreach (var (granularity, bucket) in (ReadOnlySpan<(char, long)>)[('h', hour), ('d', day)])
         {
             AddBreakdowns(click.WorkspaceId, granularity, bucket);

@@ -21,6 +21,15 @@ public sealed record Link
     public int RedirectType { get; init; } = 302;
     public bool ForwardQuery { get; init; } = true;
     public bool Archived { get; init; }
+    public DateTimeOffset? StartsAt { get; init; }
+    public string? PrelaunchUrl { get; init; }
+    /// <summary>Targeting rules with their destinations before UTM merging (as <see cref="BaseUrl"/>); null when none.</summary>
+    public IReadOnlyList<LinkRule>? Rules { get; init; }
+    /// <summary>A/B variants with their destinations before UTM merging; null when none.</summary>
+    public IReadOnlyList<LinkVariant>? Variants { get; init; }
+    public LinkPreview? Preview { get; init; }
+    /// <summary>A PBKDF2 hash of the visitors' password (ASP.NET Core's <c>PasswordHasher</c> format), never returned.</summary>
+    public string? PasswordHash { get; init; }
     public long Clicks { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -35,7 +44,9 @@ public sealed record Link
         && Equals(Utm, other.Utm) && Tags.SequenceEqual(other.Tags) && ExternalId == other.ExternalId
         && Title == other.Title && ExpiresAt == other.ExpiresAt && ExpiredUrl == other.ExpiredUrl
         && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery
-        && Archived == other.Archived;
+        && Archived == other.Archived && StartsAt == other.StartsAt && PrelaunchUrl == other.PrelaunchUrl
+        && SmartLinkJson.SameRules(Rules, other.Rules) && SmartLinkJson.SameVariants(Variants, other.Variants)
+        && Equals(Preview, other.Preview) && PasswordHash == other.PasswordHash;
 }
 
 /// <summary>
@@ -58,6 +69,13 @@ public sealed record LinkDefinition
     public long? MaxClicks { get; init; }
     public int? RedirectType { get; init; }
     public bool? ForwardQuery { get; init; }
+    public DateTimeOffset? StartsAt { get; init; }
+    public string? PrelaunchUrl { get; init; }
+    public IReadOnlyList<LinkRule>? Rules { get; init; }
+    public IReadOnlyList<LinkVariant>? Variants { get; init; }
+    public LinkPreview? Preview { get; init; }
+    /// <summary>The password as given; only its hash is stored.</summary>
+    public string? Password { get; init; }
 
     public bool Matches(Link link) =>
         Url == link.Url
@@ -71,7 +89,13 @@ public sealed record LinkDefinition
         && (ExpiredUrl is null || ExpiredUrl == link.ExpiredUrl)
         && (MaxClicks is null || MaxClicks == link.MaxClicks)
         && (RedirectType is null || RedirectType == link.RedirectType)
-        && (ForwardQuery is null || ForwardQuery == link.ForwardQuery);
+        && (ForwardQuery is null || ForwardQuery == link.ForwardQuery)
+        && (StartsAt is null || StartsAt == link.StartsAt)
+        && (PrelaunchUrl is null || PrelaunchUrl == link.PrelaunchUrl)
+        && (Rules is null || SmartLinkJson.SameRules(Rules, link.Rules))
+        && (Variants is null || SmartLinkJson.SameVariants(Variants, link.Variants))
+        && (Preview is null || Equals(Preview, link.Preview))
+        && (Password is null || LinkPasswords.Verify(link, Password));
 
     /// <summary>True when both define the same link: every field equal, tags as a set (how a batch spots a repeated item).</summary>
     public bool SameAs(LinkDefinition other) =>
@@ -79,7 +103,9 @@ public sealed record LinkDefinition
         && DomainGiven == other.DomainGiven && Equals(Utm, other.Utm)
         && (Tags is null ? other.Tags is null : other.Tags is not null && Tags.ToHashSet(StringComparer.Ordinal).SetEquals(other.Tags))
         && ExternalId == other.ExternalId && Title == other.Title && ExpiresAt == other.ExpiresAt && ExpiredUrl == other.ExpiredUrl
-        && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery;
+        && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery
+        && StartsAt == other.StartsAt && PrelaunchUrl == other.PrelaunchUrl && SmartLinkJson.SameRules(Rules, other.Rules)
+        && SmartLinkJson.SameVariants(Variants, other.Variants) && Equals(Preview, other.Preview) && Password == other.Password;
 
     /// <summary>The link this definition creates, with omitted fields at their defaults.</summary>
     public Link ToLink(string id, string workspaceId, string slug, DateTimeOffset now) => new()
@@ -99,6 +125,12 @@ public sealed record LinkDefinition
         MaxClicks = MaxClicks,
         RedirectType = RedirectType ?? 302,
         ForwardQuery = ForwardQuery ?? true,
+        StartsAt = StartsAt,
+        PrelaunchUrl = PrelaunchUrl,
+        Rules = Rules,
+        Variants = Variants,
+        Preview = Preview,
+        PasswordHash = Password is null ? null : LinkPasswords.Hash(Password),
         CreatedAt = now,
         UpdatedAt = now,
     };

@@ -8,7 +8,8 @@ namespace Tern.Server.Links;
 
 /// <summary>
 /// Links as CSV (RFC 4180, comma-separated, UTF-8, a header row). The columns are the JSON field names, with the
-/// UTM parameters as <c>utm_source</c> … <c>utm_content</c> and tags joined by <see cref="TagSeparator"/>. Reading
+/// UTM parameters as <c>utm_source</c> … <c>utm_content</c>, the preview card as <c>preview_title</c>,
+/// <c>preview_description</c> and <c>preview_image</c> (rules, variants and passwords only through JSON), and tags joined by <see cref="TagSeparator"/>. Reading
 /// uses Sep (quoted commas, doubled quotes and line breaks inside quotes); a byte-order mark is skipped.
 /// </summary>
 public static class LinkCsv
@@ -20,7 +21,8 @@ public static class LinkCsv
     public static readonly string[] Columns =
     [
         "url", "slug", "domain", "title", "tags", "externalId", "expiresAt", "expiredUrl", "maxClicks", "redirectType",
-        "forwardQuery", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+        "forwardQuery", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "startsAt", "prelaunchUrl",
+        "preview_title", "preview_description", "preview_image",
     ];
 
     /// <summary>Written by the export and ignored by an import, so an exported file can be imported as it is.</summary>
@@ -154,6 +156,15 @@ public static class LinkCsv
                 Term = Text("utm_term"),
                 Content = Text("utm_content"),
             },
+            StartsAt = Parse("startsAt", "an ISO-8601 instant such as 2030-01-02T03:04:05Z", t =>
+                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            PrelaunchUrl = Text("prelaunchUrl"),
+            Preview = Text("preview_title") is null && Text("preview_description") is null && Text("preview_image") is null ? null : new LinkPreview
+            {
+                Title = Text("preview_title"),
+                Description = Text("preview_description"),
+                Image = Text("preview_image"),
+            },
         };
         return errors.Count > 0 ? BulkItem.Reject(new LinkOutcome.Invalid(errors)) : BulkItem.Of(request);
     }
@@ -168,7 +179,8 @@ public static class LinkCsv
         link.MaxClicks?.ToString(CultureInfo.InvariantCulture) ?? "", link.RedirectType.ToString(CultureInfo.InvariantCulture),
         link.ForwardQuery ? "true" : "false",
         CsvText.Cell(link.Utm?.Source), CsvText.Cell(link.Utm?.Medium), CsvText.Cell(link.Utm?.Campaign),
-        CsvText.Cell(link.Utm?.Term), CsvText.Cell(link.Utm?.Content),
+        CsvText.Cell(link.Utm?.Term), CsvText.Cell(link.Utm?.Content), Instant(link.StartsAt), CsvText.Cell(link.PrelaunchUrl),
+        CsvText.Cell(link.Preview?.Title), CsvText.Cell(link.Preview?.Description), CsvText.Cell(link.Preview?.Image),
         link.Clicks.ToString(CultureInfo.InvariantCulture), link.Archived ? "true" : "false",
         Instant(link.CreatedAt), Instant(link.UpdatedAt)) + "\r\n";
 

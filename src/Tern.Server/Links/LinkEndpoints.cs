@@ -20,6 +20,7 @@ public static class LinkEndpoints
         reads.MapGet("/", ListLinks).WithName("ListLinks")
             .WithSummary("List links, newest first, with filters and a cursor; format=csv (or Accept: text/csv) exports them all as CSV");
         reads.MapGet("/{id}", GetLink).WithName("GetLink").WithSummary("Get a link");
+        reads.MapLinkQrCodes();
 
         var writes = links.MapGroup("").RequireAuthorization(Scopes.LinksWrite);
         writes.MapPost("/", CreateLink).WithName("CreateLink")
@@ -191,6 +192,12 @@ public sealed class LinkResponses(ShortDomains domains, ILiveClickCounts clickCo
         RedirectType = link.RedirectType,
         ForwardQuery = link.ForwardQuery,
         Archived = link.Archived,
+        StartsAt = link.StartsAt,
+        PrelaunchUrl = link.PrelaunchUrl,
+        Rules = link.Rules,
+        Variants = link.Variants,
+        Preview = link.Preview,
+        HasPassword = link.PasswordHash is not null,
         Clicks = clickCounts.CountFor(link.Id, link.Clicks),
         CreatedAt = link.CreatedAt,
         UpdatedAt = link.UpdatedAt,

@@ -151,6 +151,7 @@ public sealed class LinkService(
             {
                 Domain = definition.DomainGiven ? definition.Domain : existing.Domain,
                 Archived = existing.Archived,
+                PasswordHash = KeptPasswordHash(existing, definition.Password),
                 Clicks = existing.Clicks,
                 UpdatedAt = existing.UpdatedAt,
             };
@@ -204,6 +205,12 @@ public sealed class LinkService(
             MaxClicks = patch.MaxClicks.GetValueOr(existing.MaxClicks),
             RedirectType = patch.RedirectType.GetValueOr(existing.RedirectType) ?? 302,
             ForwardQuery = patch.ForwardQuery.GetValueOr(existing.ForwardQuery) ?? true,
+            StartsAt = patch.StartsAt.GetValueOr(existing.StartsAt),
+            PrelaunchUrl = patch.PrelaunchUrl.GetValueOr(existing.PrelaunchUrl),
+            Rules = patch.Rules.GetValueOr(existing.Rules),
+            Variants = patch.Variants.GetValueOr(existing.Variants),
+            Preview = patch.Preview.GetValueOr(existing.Preview),
+            Password = patch.Password.IsSet ? patch.Password.Value : null,
         };
         var definition = validator.Validate(merged, errors);
         if (definition is null || errors.Count > 0)
@@ -214,10 +221,15 @@ public sealed class LinkService(
         return definition.ToLink(existing.Id, existing.WorkspaceId, definition.Slug!, existing.CreatedAt) with
         {
             Archived = patch.Archived.GetValueOr(existing.Archived) ?? false,
+            PasswordHash = patch.Password.IsSet ? KeptPasswordHash(existing, definition.Password) : existing.PasswordHash,
             Clicks = existing.Clicks,
             UpdatedAt = existing.UpdatedAt,
         };
     }
+
+    /// <summary>The stored hash when the password given is the one it holds (so repeating a definition changes nothing), else a new one.</summary>
+    private static string? KeptPasswordHash(Link existing, string? password) =>
+        password is null ? null : LinkPasswords.Verify(existing, password) ? existing.PasswordHash : LinkPasswords.Hash(password);
 
     private async Task<LinkOutcome> SaveAsync(Link existing, Link updated, CancellationToken cancellationToken)
     {

@@ -41,8 +41,8 @@ public sealed class LinkStore(Database database)
     }
 
     /// <summary>
-    /// Rows per multi-row INSERT of links on SQLite (PostgreSQL takes them all in one statement of arrays): 23
-    /// parameters each, so 575 per statement. SQLite looks parameters up by name one by one, a cost that grows with
+    /// Rows per multi-row INSERT of links on SQLite (PostgreSQL takes them all in one statement of arrays): 29
+    /// parameters each, so 725 per statement. SQLite looks parameters up by name one by one, a cost that grows with
     /// the square of the count, so wider statements were slower, not faster.
     /// </summary>
     private const int LinksPerStatement = 25;
@@ -280,6 +280,12 @@ public sealed class LinkStore(Database database)
         public int RedirectType { get; set; }
         public bool ForwardQuery { get; set; }
         public bool Archived { get; set; }
+        public long? StartsAt { get; set; }
+        public string? PrelaunchUrl { get; set; }
+        public string? Rules { get; set; }
+        public string? Variants { get; set; }
+        public string? Preview { get; set; }
+        public string? PasswordHash { get; set; }
         public long Clicks { get; set; }
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
@@ -311,6 +317,12 @@ public sealed class LinkStore(Database database)
             new("redirect_type", r => r.RedirectType),
             new("forward_query", r => r.ForwardQuery),
             new("archived", r => r.Archived),
+            new("starts_at", r => r.StartsAt),
+            new("prelaunch_url", r => r.PrelaunchUrl),
+            new("rules", r => r.Rules),
+            new("variants", r => r.Variants),
+            new("preview", r => r.Preview),
+            new("password_hash", r => r.PasswordHash),
             new("clicks", r => r.Clicks, Updated: false),
             new("created_at", r => r.CreatedAt, Updated: false),
             new("updated_at", r => r.UpdatedAt),
@@ -361,6 +373,12 @@ public sealed class LinkStore(Database database)
             RedirectType = link.RedirectType,
             ForwardQuery = link.ForwardQuery,
             Archived = link.Archived,
+            StartsAt = link.StartsAt?.ToUnixTimeMilliseconds(),
+            PrelaunchUrl = link.PrelaunchUrl,
+            Rules = SmartLinkJson.Rules(link.Rules),
+            Variants = SmartLinkJson.Variants(link.Variants),
+            Preview = SmartLinkJson.Preview(link.Preview),
+            PasswordHash = link.PasswordHash,
             Clicks = link.Clicks,
             CreatedAt = link.CreatedAt.ToUnixTimeMilliseconds(),
             UpdatedAt = link.UpdatedAt.ToUnixTimeMilliseconds(),
@@ -391,6 +409,12 @@ public sealed class LinkStore(Database database)
             RedirectType = RedirectType,
             ForwardQuery = ForwardQuery,
             Archived = Archived,
+            StartsAt = StartsAt is { } startsAt ? DateTimeOffset.FromUnixTimeMilliseconds(startsAt) : null,
+            PrelaunchUrl = PrelaunchUrl,
+            Rules = SmartLinkJson.Rules(Rules),
+            Variants = SmartLinkJson.Variants(Variants),
+            Preview = SmartLinkJson.Preview(Preview),
+            PasswordHash = PasswordHash,
             Clicks = Clicks,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt),
             UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt),

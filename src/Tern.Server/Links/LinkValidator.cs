@@ -24,6 +24,8 @@ public sealed class LinkValidator(ShortDomains domains)
             Fail(errors, "redirectType", "redirectType must be 301, 302, 307 or 308.");
         }
 
+        var smart = SmartLinkValidator.Check(request, errors);
+
         if (errors.Count > 0)
         {
             return null;
@@ -45,6 +47,12 @@ public sealed class LinkValidator(ShortDomains domains)
             MaxClicks = request.MaxClicks,
             RedirectType = request.RedirectType,
             ForwardQuery = request.ForwardQuery,
+            StartsAt = smart.StartsAt,
+            PrelaunchUrl = smart.PrelaunchUrl,
+            Rules = smart.Rules,
+            Variants = smart.Variants,
+            Preview = smart.Preview,
+            Password = request.Password,
         };
     }
 

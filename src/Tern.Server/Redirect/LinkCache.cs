@@ -29,6 +29,7 @@ public sealed class CachedLink
         MaxClicks = link.MaxClicks ?? long.MaxValue;
         Archived = link.Archived;
         Tally = tally;
+        Smart = SmartRoute.For(link);
     }
 
     public string Id { get; }
@@ -50,6 +51,9 @@ public sealed class CachedLink
 
     /// <summary>Only for links with a click limit.</summary>
     public ClickTally? Tally { get; }
+
+    /// <summary>Only for links with a smart field (go-live, rules, variants, preview, password).</summary>
+    public SmartRoute? Smart { get; }
 
     /// <summary>The destination with the short URL's own query (without its '?') appended before the fragment.</summary>
     public string WithQuery(ReadOnlySpan<char> query)

@@ -26,5 +26,11 @@ public static class RedirectEndpoint
             .WithOrder(int.MaxValue)
             .WithName("FollowShortLink")
             .ExcludeFromDescription();
+        // The password form of a protected link posts back to the short URL.
+        app.MapPost("/{slug}", (RequestDelegate)redirector.HandlePasswordAsync)
+            .WithOrder(int.MaxValue)
+            .WithName("UnlockShortLink")
+            .DisableAntiforgery()
+            .ExcludeFromDescription();
     }
 }

@@ -11,6 +11,7 @@ public static class RedirectServices
         services.AddOptions<LinkCacheOptions>().BindConfiguration(LinkCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<LinkCache>();
         services.AddSingleton<ILinkChangeObserver>(sp => sp.GetRequiredService<LinkCache>());
+        services.AddSingleton<PasswordAttempts>();
         services.AddSingleton<Redirector>();
         // With PostgreSQL, other nodes' link changes reach this node's cache through LISTEN/NOTIFY.
         services.AddSingleton<LinkChangeListener>();

@@ -15,13 +15,22 @@ namespace Tern.Server.Redirect;
 /// </summary>
 public sealed class Redirector(
     LinkCache cache, ShortDomains domains, ClickQueue clicks, CountryResolver countries, TimeProvider timeProvider,
-    ILogger<Redirector> logger)
+    PasswordAttempts passwordAttempts, ILogger<Redirector> logger)
 {
     private static readonly byte[] NotFoundPage = Page("404", "Link not found",
         "There is no short link at this address. Check it for typos.");
 
     private static readonly byte[] GonePage = Page("410", "Link expired",
         "This short link has expired or was archived and has no fallback page.");
+
+    private static readonly byte[] NotLivePage = Page("404", "Not live yet",
+        "This short link goes live later. Come back soon.");
+
+    private static readonly byte[] PasswordPage = SmartPages.PasswordForm(wrong: false);
+    private static readonly byte[] WrongPasswordPage = SmartPages.PasswordForm(wrong: true);
+
+    private static readonly byte[] TooManyGuessesPage = Page("429", "Too many attempts",
+        "Too many wrong passwords for this link. Wait a minute and try again.");
 
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues Html = "text/html; charset=utf-8";
@@ -103,14 +112,23 @@ public sealed class Redirector(
         await (link is null ? WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage) : Respond(context, link));
     }
 
-    private Task Respond(HttpContext context, CachedLink link)
+    private Task Respond(HttpContext context, CachedLink link, bool unlocked = false)
     {
         var isHead = HttpMethods.IsHead(context.Request.Method);
-        // The Location is made before the click is counted, so that nothing refusing it can leave a count behind.
-        var query = context.Request.QueryString.Value;
-        var location = link.ForwardQuery && query is { Length: > 1 } ? link.WithQuery(ForwardedQuery.Safe(query.AsSpan(1))) : link.Destination;
         var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var active = !link.Archived && now < link.ExpiresAtMs;
+        if (active && link.Smart is { } gated && Gate(context, gated, now, unlocked) is { } gate)
+        {
+            return gate;
+        }
+
+        // The Location is made before the click is counted, so that nothing refusing it can leave a count behind.
+        // A smart link's rules and variants are decided from the cached route: arrays only, no allocation.
+        var decision = active && link.Smart is { HasChoices: true } smart ? smart.Decide(context.Request, now, countries, _countryHeader) : default;
+        var query = context.Request.QueryString.Value;
+        var fromQr = query is { Length: > 1 } && SmartRoute.HasParameter(query, SmartRoute.QrMarker);
+        var location = Location(link, decision.Target, query, fromQr);
+
         if (active && link.Tally is { } tally)
         {
             active = isHead ? tally.Total < link.MaxClicks : tally.TryCount(link.MaxClicks);
@@ -130,7 +148,7 @@ public sealed class Redirector(
             return Task.CompletedTask;
         }
 
-        response.StatusCode = link.RedirectType;
+        response.StatusCode = unlocked ? StatusCodes.Status303SeeOther : link.RedirectType;
         response.Headers.Location = location;
         if (isHead)
         {
@@ -140,9 +158,129 @@ public sealed class Redirector(
         // Counted: hand the click to the writer. Completes synchronously unless the queue is full (back-pressure).
         var headers = context.Request.Headers;
         var capture = new ClickCapture(link.Id, link.WorkspaceId, link.Domain, link.Slug, link.MaxClicks != long.MaxValue, now,
-            headers.UserAgent, headers.Referer, headers.AcceptLanguage, _countryHeader is null ? null : headers[_countryHeader].ToString(), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"]);
+            headers.UserAgent, headers.Referer, headers.AcceptLanguage, _countryHeader is null ? null : headers[_countryHeader].ToString(), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"],
+            decision.Target?.Url ?? link.Destination, decision.Target is null ? (short)-1 : decision.RuleIndex,
+            decision.Target is null ? (short)-1 : decision.Variant, fromQr);
         var enqueued = clicks.EnqueueAsync(capture, context.RequestAborted);
         return enqueued.IsCompletedSuccessfully ? Task.CompletedTask : enqueued.AsTask();
+    }
+
+    /// <summary>Where the visitor goes: the chosen destination (or the link's), with their query forwarded less any QR marker.</summary>
+    private static string Location(CachedLink link, RedirectTarget? target, string? query, bool fromQr)
+    {
+        if (!link.ForwardQuery || query is not { Length: > 1 })
+        {
+            return target?.Url ?? link.Destination;
+        }
+
+        // Only a QR scan pays for rebuilding the query; it happens once per scan.
+        var forwarded = fromQr ? SmartRoute.WithoutQrMarker(query) : null;
+        if (forwarded is { Length: 0 })
+        {
+            return target?.Url ?? link.Destination;
+        }
+
+        var rest = ForwardedQuery.Safe(forwarded is null ? query.AsSpan(1) : forwarded);
+        return target is null ? link.WithQuery(rest) : target.WithQuery(rest);
+    }
+
+    /// <summary>
+    /// What a smart link answers before any click is counted: the prelaunch redirect or "not live yet" before
+    /// <c>startsAt</c>, the preview card to link-preview bots, the password form until the password is given.
+    /// Null: go on to the redirect.
+    /// </summary>
+    private static Task? Gate(HttpContext context, SmartRoute smart, long now, bool unlocked)
+    {
+        var response = context.Response;
+        if (now < smart.StartsAtMs)
+        {
+            response.Headers.CacheControl = NoStore;
+            if (smart.PrelaunchUrl is null)
+            {
+                return WritePageAsync(context, StatusCodes.Status404NotFound, NotLivePage);
+            }
+
+            response.StatusCode = StatusCodes.Status302Found;
+            response.Headers.Location = smart.PrelaunchUrl;
+            return Task.CompletedTask;
+        }
+
+        if (smart.PreviewPage is { } preview && SmartRoute.IsPreviewBot(context.Request.Headers.UserAgent))
+        {
+            response.Headers.CacheControl = NoStore;
+            return WritePageAsync(context, StatusCodes.Status200OK, preview);
+        }
+
+        if (smart.PasswordHash is not null && !unlocked)
+        {
+            response.Headers.CacheControl = NoStore;
+            return WritePageAsync(context, StatusCodes.Status200OK, PasswordPage);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>POST /{slug}</c> from the password form: the right password redirects and counts the click; a wrong one
+    /// answers the form again with 403. Guesses are limited per link and client address (<see cref="PasswordAttempts"/>),
+    /// and every guess costs a slow hash.
+    /// </summary>
+    public async Task HandlePasswordAsync(HttpContext context)
+    {
+        var slug = context.Request.Path.Value.AsSpan(1);
+        if (!SlugRules.IsWellFormed(slug))
+        {
+            await WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
+            return;
+        }
+
+        var (lookup, link, onExtraDomain) = Lookup(context, slug);
+        if (lookup == CacheLookup.Unknown)
+        {
+            var name = slug.ToString();
+            var extraHost = onExtraDomain ? HostWithoutPort(context.Request.Host.Value).ToString() : null;
+            link = (extraHost is null ? null : await cache.LoadAsync(extraHost, name, context.RequestAborted))
+                ?? await cache.LoadAsync(domains.Default, name, context.RequestAborted);
+        }
+
+        if (link is null)
+        {
+            await WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
+            return;
+        }
+
+        if (link.Smart?.PasswordHash is not { } hash)
+        {
+            context.Response.Headers.Allow = "GET, HEAD";
+            await Results.Problem(statusCode: StatusCodes.Status405MethodNotAllowed, title: "Method not allowed",
+                detail: "Only a link with a password takes a POST: its password form.").ExecuteAsync(context);
+            return;
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: "Send the password as a form field 'password' (application/x-www-form-urlencoded).").ExecuteAsync(context);
+            return;
+        }
+
+        using var lease = passwordAttempts.TryAcquire(link.Id, context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        if (!lease.IsAcquired)
+        {
+            context.Response.Headers.RetryAfter = ((int)PasswordAttempts.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WritePageAsync(context, StatusCodes.Status429TooManyRequests, TooManyGuessesPage);
+            return;
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        if (!LinkPasswords.Verify(hash, form["password"].ToString()))
+        {
+            context.Response.Headers.CacheControl = NoStore;
+            await WritePageAsync(context, StatusCodes.Status403Forbidden, WrongPasswordPage);
+            return;
+        }
+
+        await Respond(context, link, unlocked: true);
     }
 
     private static ReadOnlySpan<char> HostWithoutPort(string? host)

@@ -95,7 +95,8 @@ public abstract class LinkCsvTests(TernFactory tern)
         Assert.Equal("text/csv", export.Content.Headers.ContentType?.MediaType);
         var csv = await export.Content.ReadAsStringAsync();
         Assert.StartsWith("id,shortUrl,url,slug,domain,title,tags,externalId,expiresAt,expiredUrl,maxClicks,redirectType,forwardQuery," +
-            "utm_source,utm_medium,utm_campaign,utm_term,utm_content,clicks,archived,createdAt,updatedAt\r\n", csv, StringComparison.Ordinal);
+            "utm_source,utm_medium,utm_campaign,utm_term,utm_content,startsAt,prelaunchUrl,preview_title,preview_description,preview_image," +
+            "clicks,archived,createdAt,updatedAt\r\n", csv, StringComparison.Ordinal);
         Assert.Contains(",'-5 degrees,", csv, StringComparison.Ordinal);
 
         var again = (await (await api.PostAsync("/api/v1/links/bulk", Csv(csv))).ReadAsync<BulkCreateResponse>()).Results;

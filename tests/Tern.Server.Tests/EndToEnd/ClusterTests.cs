@@ -89,6 +89,31 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task ARuleChangedOnOneNodeDecidesTheOthersRedirects()
+    {
+        var (a, b) = cluster.Nodes();
+        var slug = ApiExtensions.UniqueSlug("rules");
+        var link = await cluster.Api(a).CreateLinkAsync(new
+        {
+            url = "https://example.com/everyone",
+            slug,
+            rules = new[] { new { when = new { query = new Dictionary<string, string> { ["lang"] = "de" } }, url = "https://example.com/de" } },
+        });
+        var visitor = cluster.Visitor(b);
+        Assert.Equal("https://example.com/de?lang=de", (await visitor.GetAsync($"/{slug}?lang=de", Cancel)).Headers.Location?.ToString()); // cached on B
+
+        var patched = await cluster.Api(a).PatchAsJsonAsync($"/api/v1/links/{link.Id}", new
+        {
+            rules = new[] { new { when = new { query = new Dictionary<string, string> { ["lang"] = "de" } }, url = "https://example.com/deutsch" } },
+        }, ApiExtensions.Json, Cancel);
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+
+        await Eventually(async () => (await visitor.GetAsync($"/{slug}?lang=de", Cancel)).Headers.Location?.ToString() == "https://example.com/deutsch?lang=de",
+            Propagation, "B still follows the rule as it was before the change on A");
+        Assert.Equal("https://example.com/everyone", await LocationAsync(visitor, slug));
+    }
+
+    [Fact]
     public async Task ClickLimitReachedOnOneNodeStopsTheOther()
     {
         var (a, b) = cluster.Nodes();
