@@ -130,6 +130,36 @@ public sealed class TernHost : IDisposable
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Ten targeting rules none of which a desktop visitor without a country meets (so every one is tried: the
+    /// worst case), then two A/B variants, as a smart link's columns hold them.
+    /// </summary>
+    public const string TenRules =
+        """[{"when":{"device":["mobile"]},"url":"https://example.com/m"},{"when":{"os":["iOS"]},"url":"https://example.com/ios"},""" +
+        """{"when":{"os":["Android"]},"url":"https://example.com/android"},{"when":{"country":["DE","AT","CH"]},"url":"https://example.com/dach"},""" +
+        """{"when":{"country":["FR"]},"url":"https://example.com/fr"},{"when":{"language":["de"]},"url":"https://example.com/de"},""" +
+        """{"when":{"language":["ja","ko"]},"url":"https://example.com/asia"},{"when":{"query":{"src":"mail"}},"url":"https://example.com/mail"},""" +
+        """{"when":{"after":"2099-01-01T00:00:00Z"},"url":"https://example.com/later"},{"when":{"device":["tablet"],"os":["iOS"]},"url":"https://example.com/ipad"}]""";
+
+    public const string TwoVariants = """[{"url":"https://example.com/a","weight":50},{"url":"https://example.com/b","weight":50}]""";
+
+    /// <summary>Gives the links <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 ten rules and two variants.</summary>
+    public void MakeSmart(int first, int count)
+    {
+        using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        connection.Open();
+        using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE links SET rules = $rules, variants = $variants WHERE slug = $slug";
+        update.Parameters.AddWithValue("$rules", TenRules);
+        update.Parameters.AddWithValue("$variants", TwoVariants);
+        var slug = update.Parameters.Add("$slug", SqliteType.Text);
+        for (var i = first; i < first + count; i++)
+        {
+            slug.Value = Slug(i);
+            update.ExecuteNonQuery();
+        }
+    }
+
     public void Dispose()
     {
         _stop.Cancel();

@@ -113,6 +113,11 @@ public static class CampaignMatrix
                 Term = Fill(template.Utm.Term),
                 Content = Fill(template.Utm.Content),
             },
+            PrelaunchUrl = Fill(template.PrelaunchUrl),
+            Preview = template.Preview is null ? null
+                : template.Preview with { Title = Fill(template.Preview.Title), Description = Fill(template.Preview.Description), Image = Fill(template.Preview.Image) },
+            Rules = template.Rules?.Select(r => r is null ? null! : r with { Url = Fill(r.Url) }).ToList(),
+            Variants = template.Variants?.Select(v => v is null ? null! : v with { Url = Fill(v.Url) }).ToList(),
         };
     }
 
@@ -173,7 +178,11 @@ public static class CampaignMatrix
             ("url", template.Url), ("slug", template.Slug), ("domain", template.Domain), ("title", template.Title),
             ("externalId", template.ExternalId), ("expiredUrl", template.ExpiredUrl),
             ("utm.source", template.Utm?.Source), ("utm.medium", template.Utm?.Medium), ("utm.campaign", template.Utm?.Campaign),
-            ("utm.term", template.Utm?.Term), ("utm.content", template.Utm?.Content),
+            ("utm.term", template.Utm?.Term), ("utm.content", template.Utm?.Content), ("prelaunchUrl", template.PrelaunchUrl),
+            ("preview.title", template.Preview?.Title), ("preview.description", template.Preview?.Description),
+            ("preview.image", template.Preview?.Image),
+            .. (template.Rules ?? []).Select((r, i) => ($"rules[{i}].url", r?.Url)),
+            .. (template.Variants ?? []).Select((v, i) => ($"variants[{i}].url", v?.Url)),
         ];
         foreach (var (field, text) in fields)
         {

@@ -1,5 +1,7 @@
 using System.Data.Common;
+using System.Net;
 using System.Text;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Tern.Server.Clicks;
 using Tern.Server.Hosting;
@@ -15,7 +17,7 @@ namespace Tern.Server.Redirect;
 /// </summary>
 public sealed class Redirector(
     LinkCache cache, ShortDomains domains, ClickQueue clicks, CountryResolver countries, TimeProvider timeProvider,
-    PasswordAttempts passwordAttempts, ILogger<Redirector> logger)
+    PasswordAttempts passwordAttempts, IOptions<TernOptions> ternOptions, ILogger<Redirector> logger)
 {
     private static readonly byte[] NotFoundPage = Page("404", "Link not found",
         "There is no short link at this address. Check it for typos.");
@@ -36,6 +38,7 @@ public sealed class Redirector(
     private static readonly StringValues Html = "text/html; charset=utf-8";
 
     private readonly string? _countryHeader = countries.HeaderName;
+    private readonly IReadOnlyList<IPNetwork> _trustedProxies = ClientAddress.ParseNetworks(ternOptions.Value.TrustedProxies);
 
     /// <summary>
     /// The fast path, run before any other middleware: answers a GET or HEAD of a cached link and returns its task;
@@ -124,7 +127,7 @@ public sealed class Redirector(
 
         // The Location is made before the click is counted, so that nothing refusing it can leave a count behind.
         // A smart link's rules and variants are decided from the cached route: arrays only, no allocation.
-        var decision = active && link.Smart is { HasChoices: true } smart ? smart.Decide(context.Request, now, countries, _countryHeader) : default;
+        var decision = active && link.Smart is { HasChoices: true } smart ? smart.Decide(context.Request, now, countries, _countryHeader, _trustedProxies) : default;
         var query = context.Request.QueryString.Value;
         var fromQr = query is { Length: > 1 } && SmartRoute.HasParameter(query, SmartRoute.QrMarker);
         var location = Location(link, decision.Target, query, fromQr);

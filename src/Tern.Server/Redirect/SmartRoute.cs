@@ -1,3 +1,4 @@
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using Tern.Contracts;
@@ -108,7 +109,8 @@ public sealed class SmartRoute
     /// The first rule whose conditions all hold, else the variant of this visitor, else the link's own destination.
     /// Request facts are read only when a rule asks for them.
     /// </summary>
-    public SmartDecision Decide(HttpRequest request, long nowMs, CountryResolver countries, string? countryHeader)
+    public SmartDecision Decide(
+        HttpRequest request, long nowMs, CountryResolver countries, string? countryHeader, IReadOnlyList<IPNetwork>? trustedProxies = null)
     {
         if (_rules.Length > 0)
         {
@@ -119,7 +121,8 @@ public sealed class SmartRoute
             if (NeedsCountry)
             {
                 var header = countryHeader is null ? null : headers[countryHeader].ToString();
-                country = CountryCode(countries.Resolve(header, request.HttpContext.Connection.RemoteIpAddress));
+                var address = ClientAddress.Resolve(request.HttpContext.Connection.RemoteIpAddress, headers["X-Forwarded-For"], trustedProxies ?? []);
+                country = CountryCode(countries.Resolve(header, address));
             }
 
             var language = PrimaryLanguage(headers.AcceptLanguage.ToString());

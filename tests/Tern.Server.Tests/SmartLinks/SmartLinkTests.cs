@@ -317,6 +317,47 @@ public abstract class SmartLinkTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task TheMatrixFillsPlaceholdersInRulesVariantsAndPreview()
+    {
+        var run = UniqueSlug("m");
+        var response = await _api.PostJsonAsync("/api/v1/links/matrix", new
+        {
+            template = new
+            {
+                url = "https://example.com/{market}",
+                slug = run + "-{market}",
+                rules = new[] { new { when = new { os = new[] { "iOS" } }, url = "https://example.com/{market}/ios" } },
+                variants = new[] { new { url = "https://example.com/{market}/a", weight = 100 } },
+                preview = new { title = "Sale in {market}" },
+            },
+            dimensions = new Dictionary<string, string[]> { ["market"] = ["de", "fr"] },
+        });
+
+        var created = (await response.ReadAsync<BulkCreateResponse>()).Results.Select(r => r.Link!).OrderBy(l => l.Slug).ToList();
+        Assert.Equal(["https://example.com/de/ios", "https://example.com/fr/ios"], created.Select(l => l.Rules![0].Url));
+        Assert.Equal("https://example.com/fr/a", await LocationAsync(created[1].Slug));
+        Assert.Equal("Sale in fr", created[1].Preview!.Title);
+    }
+
+    [Fact]
+    public async Task LinkEventsCarryTheSmartFieldsButNeverThePassword()
+    {
+        var link = await _api.CreateLinkAsync(new
+        {
+            url = "https://example.com/x",
+            slug = UniqueSlug(),
+            rules = new[] { new { when = new { language = new[] { "de" } }, url = "https://example.com/de" } },
+            password = "hunter2",
+        });
+
+        var events = await _api.GetFromJsonAsync<JsonObject>("/api/v1/events?type=link.created&limit=50", Json);
+        var created = events!["items"]!.AsArray().Single(e => e!["data"]!["link"]!["id"]!.GetValue<string>() == link.Id)!;
+        Assert.Equal("https://example.com/de", created["data"]!["link"]!["rules"]![0]!["url"]!.GetValue<string>());
+        Assert.True(created["data"]!["link"]!["hasPassword"]!.GetValue<bool>());
+        Assert.DoesNotContain("hunter2", created.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InvalidSmartFieldsAreRefusedNamingEachProblem()
     {
         var response = await _api.PostJsonAsync("/api/v1/links", new
