@@ -9,15 +9,17 @@ public static class SmartPages
 {
     private static readonly HtmlEncoder Encoder = HtmlEncoder.Default;
 
-    /// <summary>Open Graph and Twitter card tags, every value HTML-encoded; built once when the link is cached.</summary>
-    public static byte[] Preview(LinkPreview preview, string destination)
+    /// <summary>
+    /// Open Graph and Twitter card tags, every value HTML-encoded; built once when the link is cached. The destination
+    /// is left out on purpose: a link behind a password must not show it to whoever asks as a bot.
+    /// </summary>
+    public static byte[] Preview(LinkPreview preview)
     {
         var title = Encoder.Encode(preview.Title ?? "");
         var page = new StringBuilder("<!doctype html>\n<html><head><meta charset=\"utf-8\">")
             .Append("<title>").Append(title).Append("</title>")
             .Append("<meta property=\"og:title\" content=\"").Append(title).Append("\">")
             .Append("<meta name=\"twitter:title\" content=\"").Append(title).Append("\">")
-            .Append("<meta property=\"og:url\" content=\"").Append(Encoder.Encode(destination)).Append("\">")
             .Append("<meta property=\"og:type\" content=\"website\">");
         if (preview.Description is { } description)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -79,7 +80,7 @@ public sealed class SmartRoute
         }
 
         _linkSeed = Fnv1a(FnvOffset, MemoryMarshal.AsBytes(link.Id.AsSpan()));
-        PreviewPage = link.Preview is { } preview ? SmartPages.Preview(preview, link.Url) : null;
+        PreviewPage = link.Preview is { } preview ? SmartPages.Preview(preview) : null;
         PasswordHash = link.PasswordHash;
         NeedsAgent = _rules.Any(r => r.DeviceMask != 0 || r.Os.Length > 0);
         NeedsCountry = _rules.Any(r => r.Countries.Length > 0);
@@ -115,7 +116,7 @@ public sealed class SmartRoute
         if (_rules.Length > 0)
         {
             var headers = request.Headers;
-            var agent = NeedsAgent ? UserAgentClassifier.Classify(headers.UserAgent) : default;
+            var agent = NeedsAgent ? ClassifyMemoised(headers.UserAgent) : default;
             var device = DeviceBit(agent.Device);
             ushort country = 0;
             if (NeedsCountry)
@@ -197,8 +198,40 @@ public sealed class SmartRoute
     /// <summary>True for a link-preview bot (iMessage sends facebookexternalhit's token). No allocation.</summary>
     public static bool IsPreviewBot(string? userAgent)
     {
-        var agent = UserAgentClassifier.Classify(userAgent);
+        var agent = ClassifyMemoised(userAgent);
         return agent.IsBot && Array.IndexOf(PreviewBots, agent.Browser) >= 0;
+    }
+
+    private const int MaxMemoisedAgents = 20_000;
+    private static readonly ConcurrentDictionary<string, UserAgentInfo> Agents = new(StringComparer.Ordinal);
+    private static int _agentCount;
+
+    /// <summary>
+    /// The classifier's answer, remembered per User-Agent string: classifying walks the string several times (some
+    /// microseconds), a lookup hashes it once. A campaign's visitors share few strings; a flood of new ones only
+    /// refills the memo, which is dropped whole when full. Allocates only for a string not seen yet.
+    /// </summary>
+    private static UserAgentInfo ClassifyMemoised(string? userAgent)
+    {
+        if (string.IsNullOrEmpty(userAgent) || userAgent.Length > 1024)
+        {
+            return UserAgentClassifier.Classify(userAgent);
+        }
+
+        if (Agents.TryGetValue(userAgent, out var info))
+        {
+            return info;
+        }
+
+        info = UserAgentClassifier.Classify(userAgent);
+        if (Interlocked.Increment(ref _agentCount) > MaxMemoisedAgents)
+        {
+            Agents.Clear();
+            Interlocked.Exchange(ref _agentCount, 0);
+        }
+
+        Agents.TryAdd(userAgent, info);
+        return info;
     }
 
     internal static byte DeviceBit(string? device) => device switch

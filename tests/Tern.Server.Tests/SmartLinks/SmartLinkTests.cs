@@ -208,6 +208,7 @@ public abstract class SmartLinkTests(TernFactory tern)
         Assert.Contains("<meta property=\"og:title\" content=\"Winter &quot;sale&quot; &lt;50%&gt;\">", page, StringComparison.Ordinal);
         Assert.Contains("<meta name=\"twitter:image\" content=\"https://cdn.example.com/card.png\">", page, StringComparison.Ordinal);
         Assert.Contains("content=\"All &amp; more\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("example.com/sale", page, StringComparison.Ordinal);
     }
 
     [Fact]
