@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Identity;
 using Tern.Contracts;
 
 namespace Tern.Server.Links;
@@ -30,22 +29,6 @@ public static class SmartLinkJson
     public static bool SameRules(IReadOnlyList<LinkRule>? a, IReadOnlyList<LinkRule>? b) => Rules(a) == Rules(b);
 
     public static bool SameVariants(IReadOnlyList<LinkVariant>? a, IReadOnlyList<LinkVariant>? b) => Variants(a) == Variants(b);
-}
-
-/// <summary>Visitors' passwords, hashed slowly (PBKDF2, ASP.NET Core's <see cref="PasswordHasher{TUser}"/>).</summary>
-public static class LinkPasswords
-{
-    public const int MaxLength = 256;
-
-    private static readonly PasswordHasher<Link> Hasher = new();
-
-    public static string Hash(string password) => Hasher.HashPassword(null!, password);
-
-    /// <summary>True when the link has a password and this is it. Slow on purpose (a hundred thousand PBKDF2 rounds).</summary>
-    public static bool Verify(Link link, string password) => Verify(link.PasswordHash, password);
-
-    public static bool Verify(string? hash, string password) =>
-        hash is not null && Hasher.VerifyHashedPassword(null!, hash, password) != PasswordVerificationResult.Failed;
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

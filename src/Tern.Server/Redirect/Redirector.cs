@@ -230,40 +230,39 @@ public sealed class Redirector(
     /// </summary>
     public async Task HandlePasswordAsync(HttpContext context)
     {
+        // Any other POST to a slug-shaped path (a reserved word, an unknown slug, a link without a password) is
+        // answered as it was before this route existed: 405, since the path takes GET and HEAD only.
         var slug = context.Request.Path.Value.AsSpan(1);
-        if (!SlugRules.IsWellFormed(slug))
-        {
-            await WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
-            return;
-        }
-
-        var (lookup, link, onExtraDomain) = Lookup(context, slug);
+        var (lookup, link, onExtraDomain) = SlugRules.IsWellFormed(slug) ? Lookup(context, slug) : (CacheLookup.Missing, null, false);
         if (lookup == CacheLookup.Unknown)
         {
             var name = slug.ToString();
             var extraHost = onExtraDomain ? HostWithoutPort(context.Request.Host.Value).ToString() : null;
-            link = (extraHost is null ? null : await cache.LoadAsync(extraHost, name, context.RequestAborted))
-                ?? await cache.LoadAsync(domains.Default, name, context.RequestAborted);
+            try
+            {
+                link = (extraHost is null ? null : await cache.LoadAsync(extraHost, name, context.RequestAborted))
+                    ?? await cache.LoadAsync(domains.Default, name, context.RequestAborted);
+            }
+            catch (DbException exception)
+            {
+                Log.LinkLoadFailed(logger, exception);
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "5";
+                return;
+            }
         }
 
-        if (link is null)
-        {
-            await WritePageAsync(context, StatusCodes.Status404NotFound, NotFoundPage);
-            return;
-        }
-
-        if (link.Smart?.PasswordHash is not { } hash)
+        if (link?.Smart?.PasswordHash is not { } hash)
         {
             context.Response.Headers.Allow = "GET, HEAD";
-            await Results.Problem(statusCode: StatusCodes.Status405MethodNotAllowed, title: "Method not allowed",
-                detail: "Only a link with a password takes a POST: its password form.").ExecuteAsync(context);
+            await Problems.Result(Problems.MethodNotAllowed, "Only a link with a password takes a POST: its password form.").ExecuteAsync(context);
             return;
         }
 
         if (!context.Request.HasFormContentType)
         {
-            await Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
-                detail: "Send the password as a form field 'password' (application/x-www-form-urlencoded).").ExecuteAsync(context);
+            await Problems.Result(Problems.UnsupportedMediaType,
+                "Send the password as a form field 'password' (application/x-www-form-urlencoded).").ExecuteAsync(context);
             return;
         }
 
@@ -275,7 +274,17 @@ public sealed class Redirector(
             return;
         }
 
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (InvalidDataException exception)
+        {
+            await Problems.Result(Problems.MalformedRequest, "The form could not be read: " + exception.Message).ExecuteAsync(context);
+            return;
+        }
+
         if (!LinkPasswords.Verify(hash, form["password"].ToString()))
         {
             context.Response.Headers.CacheControl = NoStore;

@@ -255,6 +255,17 @@ public abstract class SmartLinkTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task APostThatIsNoPasswordFormIsRefusedWithAProblem()
+    {
+        var locked = await _api.CreateLinkAsync(new { url = "https://example.com/private", slug = UniqueSlug(), password = "pw" });
+        var plain = await _api.CreateLinkAsync(new { url = "https://example.com/plain", slug = UniqueSlug() });
+
+        await (await tern.Visitor().PostAsJsonAsync("/" + locked.Slug, new { password = "pw" })).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        await (await Guess(plain.Slug, "pw")).AssertProblemAsync(HttpStatusCode.MethodNotAllowed);
+        await (await Guess(UniqueSlug("none"), "pw")).AssertProblemAsync(HttpStatusCode.MethodNotAllowed);
+    }
+
+    [Fact]
     public async Task ChangingRulesVariantsAndThePasswordByPatchIsSeenByTheNextRedirect()
     {
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/default", slug = UniqueSlug(), password = "pw" });
