@@ -17,7 +17,8 @@ public static class LinkImport
     public static readonly string[] Columns =
     [
         "url", "slug", "domain", "title", "tags", "externalId", "expiresAt", "expiredUrl", "maxClicks", "redirectType",
-        "forwardQuery", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+        "forwardQuery", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "startsAt", "prelaunchUrl",
+        "preview_title", "preview_description", "preview_image",
     ];
 
     /// <summary>Written by an export, skipped by an import, so an exported file imports as it is.</summary>
@@ -115,6 +116,15 @@ public static class LinkImport
             RedirectType = Parse("redirectType", "301, 302, 307 or 308", t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (int?)null),
             ForwardQuery = Parse("forwardQuery", "true or false", t => bool.TryParse(t, out var b) ? b : (bool?)null),
             Utm = utm == new UtmParameters() ? null : utm,
+            StartsAt = Parse("startsAt", "an ISO-8601 instant", t =>
+                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            PrelaunchUrl = Text("prelaunchUrl"),
+            Preview = Text("preview_title") is null && Text("preview_description") is null && Text("preview_image") is null ? null : new LinkPreview
+            {
+                Title = Text("preview_title"),
+                Description = Text("preview_description"),
+                Image = Text("preview_image"),
+            },
         };
         return errors.Count > 0 ? new ImportRow(line, null, string.Join("; ", errors)) : new ImportRow(line, link);
     }
