@@ -26,8 +26,8 @@ public static class LinkEndpoints
         writes.MapPost("/", CreateLink).WithName("CreateLink")
             .WithSummary("Create a link (a repeat of the same create returns the existing link with 200)");
         // The same call with a form body: routing picks this endpoint by Content-Type; the document shows it as a second
-        // body type of CreateLink.
-        writes.MapPost("/", CreateLinkFromForm).Accepts<CreateLinkRequest>(LinkFormReader.ContentType).ExcludeFromDescription();
+        // body type of CreateLink. A request with no Content-Type matches both; the later order leaves it to CreateLink (415).
+        writes.MapPost("/", CreateLinkFromForm).Accepts<CreateLinkRequest>(LinkFormReader.ContentType).WithOrder(1).ExcludeFromDescription();
         writes.MapPatch("/{id}", UpdateLink).WithName("UpdateLink").WithSummary("Change a link: absent fields stay, null clears");
         writes.MapDelete("/{id}", DeleteLink).WithName("DeleteLink").WithSummary("Delete a link");
         writes.MapPut("/external/{externalId}", UpsertLink).WithName("UpsertLinkByExternalId")
@@ -49,7 +49,17 @@ public static class LinkEndpoints
         HttpRequest request, ClaimsPrincipal user, LinkService links, LinkResponses responses,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken)
     {
-        var form = await request.ReadFormAsync(cancellationToken);
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (InvalidDataException exception)
+        {
+            // ASP.NET's form reader refuses what it cannot decode, NUL (%00) included, before any field is known.
+            return Problems.Result(Problems.MalformedRequest, "The form body could not be read: " + exception.Message);
+        }
+
         var options = json.Value.SerializerOptions;
         var (body, errors) = LinkFormReader.Read(form, (JsonTypeInfo<CreateLinkRequest>)options.GetTypeInfo(typeof(CreateLinkRequest)), options);
         return body is null ? Problems.ValidationResult(errors) : await CreateLink(body, user, links, responses, cancellationToken);

@@ -52,6 +52,21 @@ public sealed class LinkFormTests(TernFactory tern) : IClassFixture<TernFactory>
     }
 
     [Fact]
+    public async Task AFormTheDecoderRefusesIsAProblemAndCreatesNothing()
+    {
+        var body = new StringContent("url=https%3A%2F%2Fexample.com%2F%00&slug=" + UniqueSlug("nul"), System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
+        var problem = await (await _api.PostAsync("/api/v1/links", body)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("/problems/malformed-request", (string?)problem["type"]);
+    }
+
+    [Fact]
+    public async Task ABodyWithoutAContentTypeIsUnsupported()
+    {
+        var body = new ByteArrayContent("url,slug\nhttps://example.com/,x"u8.ToArray());
+        await (await _api.PostAsync("/api/v1/links", body)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
     public async Task ABodyThatIsNeitherJsonNorAFormIsUnsupported()
     {
         var response = await _api.PostAsync("/api/v1/links", new StringContent("url=https://example.com", System.Text.Encoding.UTF8, "text/plain"));
