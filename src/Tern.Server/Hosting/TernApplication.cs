@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using Tern.Contracts;
@@ -97,6 +100,7 @@ public static class TernApplication
     /// <summary>Tern's own settings, the clock, logging filters and Kestrel.</summary>
     private static void AddTernHost(this WebApplicationBuilder builder)
     {
+        builder.AddSettingsBesideTheBinary();
         var services = builder.Services;
         services.AddOptions<TernOptions>().BindConfiguration(TernOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
@@ -112,6 +116,37 @@ public static class TernApplication
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = tern.Value.MaxRequestBodyBytes;
         });
+    }
+
+    /// <summary>
+    /// The content root is the working directory, so that <c>./data</c> means the folder the server was started in; the
+    /// settings shipped with the binary are read from beside it, under everything else (a file in the working directory,
+    /// the environment, the command line). Below them all, quiet defaults: no information line per request.
+    /// </summary>
+    private static void AddSettingsBesideTheBinary(this WebApplicationBuilder builder)
+    {
+        var sources = builder.Configuration.Sources;
+        sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            },
+        });
+        var binary = Path.GetFullPath(AppContext.BaseDirectory);
+        if (!Path.GetFullPath(builder.Environment.ContentRootPath).TrimEnd('/').Equals(binary.TrimEnd('/'), StringComparison.Ordinal))
+        {
+            var files = new PhysicalFileProvider(binary);
+            sources.Insert(1, new JsonConfigurationSource { FileProvider = files, Path = "appsettings.json", Optional = true });
+            sources.Insert(2, new JsonConfigurationSource
+            {
+                FileProvider = files,
+                Path = $"appsettings.{builder.Environment.EnvironmentName}.json",
+                Optional = true,
+            });
+        }
     }
 
     /// <summary>What serves every room: Idempotency-Key replay, the periodic housekeeping, metrics and the health probes.</summary>

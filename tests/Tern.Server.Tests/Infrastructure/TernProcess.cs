@@ -36,18 +36,35 @@ public sealed class TernProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<TernProcess> StartAsync(string dataDir, IDictionary<string, string>? environment = null, params string[] arguments)
+    public static Task<TernProcess> StartAsync(string dataDir, IDictionary<string, string>? environment = null, params string[] arguments) =>
+        StartInAsync(ServerDirectory, ServerDirectory, environment, [$"--Tern:DataDir={dataDir}", .. arguments]);
+
+    /// <summary>
+    /// The server whose files are in <paramref name="serverDirectory"/> (the build output or a copy of it, as a publish
+    /// would leave it), started from <paramref name="workingDirectory"/> with no data folder given.
+    /// </summary>
+    public static Task<TernProcess> StartInAsync(string workingDirectory, string serverDirectory, IDictionary<string, string>? environment = null, params string[] arguments) =>
+        StartCoreAsync(workingDirectory, [Path.Combine(serverDirectory, "Tern.Server.dll"), .. arguments], environment);
+
+    /// <summary><c>dotnet run --project src/Tern.Server</c> (already built) called from <paramref name="workingDirectory"/>.</summary>
+    public static Task<TernProcess> DotnetRunAsync(string workingDirectory)
+    {
+        var project = Path.Combine(TestData.RepositoryRoot, "src", "Tern.Server");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        return StartCoreAsync(workingDirectory, ["run", "--no-build", "-c", configuration, "--project", project, "--"], environment: null);
+    }
+
+    private static async Task<TernProcess> StartCoreAsync(string workingDirectory, IEnumerable<string> arguments, IDictionary<string, string>? environment)
     {
         var port = FreePort();
-        var server = ServerAssembly();
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(server)!,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { server, "--urls", $"http://127.0.0.1:{port}", $"--Tern:DataDir={dataDir}" }.Concat(arguments))
+        foreach (var argument in arguments.Concat(["--urls", $"http://127.0.0.1:{port}"]))
         {
             start.ArgumentList.Add(argument);
         }
@@ -124,12 +141,14 @@ public sealed class TernProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The server built beside this test assembly (same configuration).</summary>
-    private static string ServerAssembly()
+    /// <summary>The folder of the server built beside this test assembly (same configuration).</summary>
+    public static string ServerDirectory { get; } = FindServer();
+
+    private static string FindServer()
     {
         var testBin = new DirectoryInfo(AppContext.BaseDirectory); // tests/Tern.Server.Tests/bin/<Configuration>/net10.0/
         var configuration = testBin.Parent!.Name;
-        var path = Path.Combine(TestData.RepositoryRoot, "src", "Tern.Server", "bin", configuration, testBin.Name, "Tern.Server.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("Build Tern.Server first.", path);
+        var folder = Path.Combine(TestData.RepositoryRoot, "src", "Tern.Server", "bin", configuration, testBin.Name);
+        return File.Exists(Path.Combine(folder, "Tern.Server.dll")) ? folder : throw new FileNotFoundException("Build Tern.Server first.", folder);
     }
 }
