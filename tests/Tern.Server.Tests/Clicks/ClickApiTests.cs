@@ -101,6 +101,27 @@ public abstract class ClickApiTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task StatsBreakDownClicksByBrowserOsAndReferrerHost()
+    {
+        var link = await _api.CreateLinkAsync(new { url = "https://example.com/breakdown", slug = UniqueSlug() });
+        await VisitAsync(link.Slug, IPhone, referrer: "https://news.example/story?id=7", wait: false);
+        await VisitAsync(link.Slug, IPhone, referrer: "https://news.example/other", wait: false);
+        await VisitAsync(link.Slug, WindowsChrome, referrer: "https://mail.example/inbox", wait: false);
+        await VisitAsync(link.Slug, WindowsChrome, wait: false);
+        await VisitAsync(link.Slug, WindowsChrome, wait: false);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+
+        var stats = await _api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", Json);
+
+        Assert.Equal([new BreakdownEntry("Chrome", 3), new BreakdownEntry("Safari", 2)], stats!.Browsers);
+        Assert.Equal([new BreakdownEntry("Windows", 3), new BreakdownEntry("iOS", 2)], stats.Os);
+        Assert.Equal(5, stats.Referrers.Sum(r => r.Clicks));
+        Assert.Contains(new BreakdownEntry("news.example", 2), stats.Referrers);
+        Assert.Contains(new BreakdownEntry("mail.example", 1), stats.Referrers);
+        Assert.Contains(new BreakdownEntry(null, 2), stats.Referrers);
+    }
+
+    [Fact]
     public async Task WorkspaceStatsCoverEveryLinkOrThoseWithATagAndNameTheTopLinks()
     {
         var api = await NewWorkspaceClientAsync();

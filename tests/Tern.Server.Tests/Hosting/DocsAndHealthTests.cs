@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Tern.Server.Hosting;
 using Tern.Server.Tests.Infrastructure;
 
 namespace Tern.Server.Tests.Hosting;
@@ -75,8 +76,24 @@ public sealed class DocsAndHealthTests(TernFactory tern) : IClassFixture<TernFac
     [Fact]
     public async Task EveryProblemTypeResolvesToADescription()
     {
-        var response = await tern.Visitor().GetAsync("/problems/slug-taken");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("slug", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Every ProblemKind the server declares, wherever it is declared, so a new kind cannot be left out of the list.
+        var declared = typeof(Problems).Assembly.GetTypes()
+            .SelectMany(type => type.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static))
+            .Where(field => field.FieldType == typeof(ProblemKind))
+            .Select(field => (ProblemKind)field.GetValue(null)!)
+            .ToList();
+        Assert.True(declared.Count >= 17);
+        Assert.All(declared, kind => Assert.Contains(kind, Problems.All));
+
+        foreach (var kind in Problems.All)
+        {
+            var response = await tern.Visitor().GetAsync(kind.Type);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.StartsWith($"{kind.Title} ({kind.Status})", text, StringComparison.Ordinal);
+            Assert.Contains(kind.Description, text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await tern.Visitor().GetAsync("/problems/no-such-kind")).StatusCode);
     }
 }

@@ -78,6 +78,28 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return Received;
     }
 
+    /// <summary>Waits until a request that <paramref name="match"/> accepts has been answered, and returns the first such.</summary>
+    public async Task<ReceivedWebhook> WaitForAsync(Func<ReceivedWebhook, bool> match, TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (Received.FirstOrDefault(match) is { } found)
+            {
+                return found;
+            }
+
+            try
+            {
+                await _arrivals.WaitAsync(cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No matching webhook request among {_received.Count}.");
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -144,6 +144,21 @@ public abstract class RedirectTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task ALinkThatReachedMaxClicksWithoutAnExpiredUrlAnswers410()
+    {
+        var link = await _api.CreateLinkAsync(new { url = "https://example.com/three-only", slug = UniqueSlug(), maxClicks = 3 });
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => tern.Visitor().GetAsync("/" + link.Slug)));
+
+        Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.Found));
+        Assert.Equal(2, responses.Count(r => r.StatusCode == HttpStatusCode.Gone));
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+        tern.Get<LinkCache>().Clear();
+        Assert.Equal(HttpStatusCode.Gone, (await _visitor.GetAsync("/" + link.Slug)).StatusCode);
+        Assert.Equal(3, await ClicksAsync(link.Id));
+    }
+
+    [Fact]
     public async Task CountedClicksReachStorage()
     {
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/count", slug = UniqueSlug() });

@@ -61,30 +61,30 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
     }
 
     [Fact]
-    public async Task AClickReachesTheReceiverWithinMillisecondsAndBotsOnlyWhereIncluded()
+    public async Task AClickReachesTheReceiverAndBotsOnlyWhereIncluded()
     {
         await using var humans = await WebhookReceiver.StartAsync();
         await using var everyone = await WebhookReceiver.StartAsync();
-        var (api, _) = await SubscribeAsync(humans, ["link.clicked"]);
+        var (api, humansHook) = await SubscribeAsync(humans, ["link.clicked"]);
         await api.PostJsonAsync("/api/v1/webhooks", new { url = everyone.Url, events = new[] { "link.clicked" }, includeBots = true });
         var link = await api.CreateLinkAsync(new { url = "https://example.com/click", slug = UniqueSlug() });
 
         await VisitAsync(link.Slug, Slackbot);
-        var clickedAt = Stopwatch.StartNew();
         await VisitAsync(link.Slug, IPhone);
 
         var human = (await humans.WaitForAsync(1)).Single();
-        var latency = clickedAt.Elapsed;
         var envelope = JsonNode.Parse(human.Body)!;
         Assert.Equal("link.clicked", (string?)envelope["type"]);
         Assert.Equal("mobile", (string?)envelope["data"]!["click"]!["deviceCategory"]);
         Assert.False((bool)envelope["data"]!["click"]!["isBot"]!);
         Assert.Equal(link.Id, (string?)envelope["data"]!["link"]!["id"]);
-        Assert.True(latency < TimeSpan.FromSeconds(2), $"click → webhook took {latency.TotalMilliseconds} ms");
 
+        // Deliveries are queued in the transaction that stores the clicks: once the other endpoint has the bot click,
+        // a delivery of it to this endpoint would already be in its log.
         var both = await everyone.WaitForAsync(2);
         Assert.Contains(both, r => r.Body.Contains("\"isBot\":true", StringComparison.Ordinal));
-        await Task.Delay(300); // a wrongly sent bot click would have arrived by now
+        var deliveries = await api.GetFromJsonAsync<ListResponse<DeliveryResponse>>($"/api/v1/webhooks/{humansHook.Id}/deliveries", Json);
+        Assert.Single(deliveries!.Items);
         Assert.Single(humans.Received);
     }
 
@@ -200,34 +200,18 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
         var (api, stuck) = await SubscribeAsync(hanging, ["link.created"]);
         await api.PostJsonAsync("/api/v1/webhooks", new { url = healthy.Url, events = new[] { "link.created" } });
 
-        var started = Stopwatch.StartNew();
         for (var i = 0; i < 10; i++)
         {
             await api.CreateLinkAsync(new { url = $"https://example.com/{i}" });
         }
 
+        // The healthy receiver has everything while the hanging one's first attempt has not even timed out yet.
         await healthy.WaitForAsync(10, TimeSpan.FromSeconds(10));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2.5), $"the healthy receiver waited {started.Elapsed.TotalSeconds} s behind the hanging one");
+        var stuckLog = await api.GetFromJsonAsync<ListResponse<DeliveryResponse>>($"/api/v1/webhooks/{stuck.Id}/deliveries", Json);
+        Assert.All(stuckLog!.Items, d => Assert.Empty(d.AttemptLog ?? []));
 
         var timedOut = await WaitForDeliveryAsync(api, stuck.Id, d => d.AttemptLog!.Count > 0);
         Assert.Contains("Timed out", timedOut.AttemptLog![0].Error, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task AfterARotationBothSecretsSignUntilTheOverlapEnds()
-    {
-        await using var receiver = await WebhookReceiver.StartAsync();
-        var (api, webhook) = await SubscribeAsync(receiver, ["link.created"]);
-        var rotated = await (await api.PostAsync($"/api/v1/webhooks/{webhook.Id}/rotate-secret", null)).ReadAsync<WebhookResponse>();
-        Assert.NotEqual(webhook.Secret, rotated.Secret);
-        Assert.InRange(rotated.PreviousSecretExpiresAt!.Value, DateTimeOffset.UtcNow.AddHours(23.9), DateTimeOffset.UtcNow.AddHours(24.1));
-
-        await api.CreateLinkAsync(new { url = "https://example.com/rotated" });
-        var received = (await receiver.WaitForAsync(1)).Single();
-
-        Assert.Equal(2, received.Signature.Split(' ').Length);
-        Assert.True(VerifiesPerSpecification(rotated.Secret!, received.Id, received.Timestamp, received.Body, received.Signature));
-        Assert.True(VerifiesPerSpecification(webhook.Secret!, received.Id, received.Timestamp, received.Body, received.Signature));
     }
 
     [Fact]
@@ -296,7 +280,7 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
     }
 
     /// <summary>Standard Webhooks verification written from the specification, independent of Tern's signer.</summary>
-    private static bool VerifiesPerSpecification(string secret, string id, string timestamp, string body, string signatureHeader)
+    internal static bool VerifiesPerSpecification(string secret, string id, string timestamp, string body, string signatureHeader)
     {
         var key = Convert.FromBase64String(secret["whsec_".Length..]);
         var expected = "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{id}.{timestamp}.{body}")));
@@ -354,6 +338,59 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
 
 public sealed class WebhookDeliveryTestsOnSqlite(WebhookTern tern) : WebhookDeliveryTests(tern), IClassFixture<WebhookTern>;
 
+public sealed class WebhookDeliveryTestsOnPostgres(PostgresWebhookTern tern) : WebhookDeliveryTests(tern), IClassFixture<PostgresWebhookTern>;
+
+/// <summary>Webhook servers on a clock the test moves, started a day in the past so that moving it stays before now.</summary>
+public sealed class ClockedWebhookTern : WebhookTern
+{
+    public ClockedWebhookTern() => Clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-2));
+}
+
+public sealed class PostgresClockedWebhookTern : PostgresTernFactory
+{
+    public PostgresClockedWebhookTern() => Clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-2));
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => WebhookTern.FastWebhooks;
+}
+
+public abstract class WebhookRotationTests(TernFactory tern)
+{
+    [Fact]
+    public async Task AfterARotationBothSecretsSignUntilTheOverlapEnds()
+    {
+        var clock = tern.Clock!;
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var api = tern.Api();
+        var webhook = await (await api.PostJsonAsync("/api/v1/webhooks", new { url = receiver.Url, events = new[] { "link.created" } }))
+            .ReadAsync<WebhookResponse>();
+        var rotated = await (await api.PostAsync($"/api/v1/webhooks/{webhook.Id}/rotate-secret", null)).ReadAsync<WebhookResponse>();
+        Assert.NotEqual(webhook.Secret, rotated.Secret);
+        Assert.Equal(clock.GetUtcNow().AddHours(24), rotated.PreviousSecretExpiresAt!.Value, TimeSpan.FromSeconds(1));
+
+        await api.CreateLinkAsync(new { url = "https://example.com/rotated" });
+        var during = await receiver.WaitForAsync(r => r.Body.Contains("/rotated\"", StringComparison.Ordinal));
+        Assert.Equal(2, during.Signature.Split(' ').Length);
+        Assert.True(WebhookDeliveryTests.VerifiesPerSpecification(rotated.Secret!, during.Id, during.Timestamp, during.Body, during.Signature));
+        Assert.True(WebhookDeliveryTests.VerifiesPerSpecification(webhook.Secret!, during.Id, during.Timestamp, during.Body, during.Signature));
+
+        clock.Advance(TimeSpan.FromHours(23.9));
+        await api.CreateLinkAsync(new { url = "https://example.com/rotated-late" });
+        var late = await receiver.WaitForAsync(r => r.Body.Contains("/rotated-late", StringComparison.Ordinal));
+        Assert.True(WebhookDeliveryTests.VerifiesPerSpecification(webhook.Secret!, late.Id, late.Timestamp, late.Body, late.Signature));
+
+        clock.Advance(TimeSpan.FromHours(0.2));
+        await api.CreateLinkAsync(new { url = "https://example.com/rotated-after" });
+        var after = await receiver.WaitForAsync(r => r.Body.Contains("/rotated-after", StringComparison.Ordinal));
+        Assert.Single(after.Signature.Split(' '));
+        Assert.True(WebhookDeliveryTests.VerifiesPerSpecification(rotated.Secret!, after.Id, after.Timestamp, after.Body, after.Signature));
+        Assert.False(WebhookDeliveryTests.VerifiesPerSpecification(webhook.Secret!, after.Id, after.Timestamp, after.Body, after.Signature));
+    }
+}
+
+public sealed class WebhookRotationTestsOnSqlite(ClockedWebhookTern tern) : WebhookRotationTests(tern), IClassFixture<ClockedWebhookTern>;
+
+public sealed class WebhookRotationTestsOnPostgres(PostgresClockedWebhookTern tern) : WebhookRotationTests(tern), IClassFixture<PostgresClockedWebhookTern>;
+
 /// <summary>A server that gives up on a failing endpoint after under two seconds instead of five days.</summary>
 public sealed class ImpatientWebhookTern : WebhookTern
 {
@@ -361,7 +398,17 @@ public sealed class ImpatientWebhookTern : WebhookTern
         [.. base.Settings, new("Tern:Webhooks:DisableAfterDays", "0.00002"), new("Tern:Webhooks:RetryDelaysSeconds", "1,1,1,1,1")];
 }
 
-public sealed class WebhookAutoDisableTests(ImpatientWebhookTern tern) : IClassFixture<ImpatientWebhookTern>
+public sealed class PostgresImpatientWebhookTern : PostgresTernFactory
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [.. WebhookTern.FastWebhooks, new("Tern:Webhooks:DisableAfterDays", "0.00002"), new("Tern:Webhooks:RetryDelaysSeconds", "1,1,1,1,1")];
+}
+
+public sealed class WebhookAutoDisableTestsOnSqlite(ImpatientWebhookTern tern) : WebhookAutoDisableTests(tern), IClassFixture<ImpatientWebhookTern>;
+
+public sealed class WebhookAutoDisableTestsOnPostgres(PostgresImpatientWebhookTern tern) : WebhookAutoDisableTests(tern), IClassFixture<PostgresImpatientWebhookTern>;
+
+public abstract class WebhookAutoDisableTests(TernFactory tern)
 {
     [Fact]
     public async Task AnEndpointFailingWithoutSuccessPastTheLimitIsDisabledWithTheReason()
