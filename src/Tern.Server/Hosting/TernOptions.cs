@@ -34,6 +34,13 @@ public sealed class DatabaseOptions
     /// <summary><c>sqlite</c> (default) or <c>postgres</c>.</summary>
     [RegularExpression("^(?i)(sqlite|postgres)$", ErrorMessage = "Tern:Database:Provider must be 'sqlite' or 'postgres'.")]
     public string Provider { get; set; } = "sqlite";
+
+    /// <summary>
+    /// PostgreSQL: longest a connection may take to open and one statement to run before it fails (API calls then
+    /// answer 503), unless the connection string sets <c>Timeout</c> or <c>Command Timeout</c> itself.
+    /// </summary>
+    [Range(1, 3600)]
+    public int TimeoutSeconds { get; set; } = 3;
 }
 
 /// <summary>Settings under <c>Tern:RateLimit</c>: a token bucket per API key.</summary>

@@ -26,7 +26,7 @@ public enum WritePriority
 /// </summary>
 public abstract class Database
 {
-    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(1.5);
 
     static Database()
     {
@@ -104,17 +104,41 @@ public abstract class Database
     public virtual Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken) =>
         throw new NotSupportedException("This storage has one node and announces no changes.");
 
-    /// <summary>True when storage answers a trivial query within a few seconds.</summary>
+    /// <summary>
+    /// True when storage answers a trivial query within <see cref="PingTimeout"/>. The wait ends then whatever the
+    /// driver does: cancelling a statement on a frozen server can itself take a while, and a probe must answer in time.
+    /// </summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(PingTimeout);
+        var ping = PingOnceAsync(timeout.Token);
         try
         {
-            await using var connection = await OpenAsync(timeout.Token);
+            return await ping.WaitAsync(PingTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            _ = ping.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default);
+            return false;
+        }
+        finally
+        {
+            if (ping.IsCompleted)
+            {
+                timeout.Dispose();
+            }
+        }
+    }
+
+    private async Task<bool> PingOnceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(timeout.Token);
+            await command.ExecuteScalarAsync(cancellationToken);
             return true;
         }
         catch (DbException)
@@ -125,7 +149,7 @@ public abstract class Database
         {
             return false;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             return false;
         }

@@ -15,6 +15,10 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
 {
     private const long PostgresMigrationLockId = 0x7465726E_0001; // "tern" + 1
 
+    // A script may rebuild a large table and the lock waits for another node's migrations: neither has the deadline
+    // that serving calls have (Tern:Database:TimeoutSeconds).
+    private const int NoDeadline = 0;
+
     public static IReadOnlyList<Migration> Scripts(StorageProvider provider)
     {
         var assembly = typeof(Migrator).Assembly;
@@ -39,7 +43,7 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
         if (database.Provider == StorageProvider.Postgres)
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_lock(@id)", new { id = PostgresMigrationLockId }, cancellationToken: cancellationToken));
+                "SELECT pg_advisory_lock(@id)", new { id = PostgresMigrationLockId }, commandTimeout: NoDeadline, cancellationToken: cancellationToken));
         }
 
         try
@@ -68,7 +72,7 @@ public sealed class Migrator(Database database, ILogger<Migrator> logger)
                     continue;
                 }
 
-                await connection.ExecuteAsync(new CommandDefinition(script.Sql, transaction: transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(script.Sql, transaction: transaction, commandTimeout: NoDeadline, cancellationToken: cancellationToken));
                 await connection.ExecuteAsync(new CommandDefinition(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, @At)",
                     new { script.Version, script.Name, At = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
@@ -123,12 +127,13 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Database>(sp =>
         {
-            var provider = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider;
+            var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            var provider = options.Provider;
             if (provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
             {
                 var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString("Tern")
                     ?? throw new InvalidOperationException("Tern:Database:Provider is 'postgres' but ConnectionStrings:Tern is not set.");
-                return new Postgres.PostgresDatabase(connectionString);
+                return new Postgres.PostgresDatabase(Postgres.PostgresDatabase.WithDeadlines(connectionString, options.TimeoutSeconds));
             }
 
             if (!provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))

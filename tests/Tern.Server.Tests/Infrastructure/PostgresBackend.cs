@@ -239,6 +239,61 @@ public sealed class PostgresCluster
             Path.GetTempPath());
     }
 
+    /// <summary>
+    /// Freezes the server as a hung host would: SIGSTOP to the postmaster, then to every process it forked (backends,
+    /// background workers). Connections stay open and new ones are accepted by the kernel, but nothing answers.
+    /// </summary>
+    public void Freeze()
+    {
+        var postmaster = PostmasterPid();
+        Signal("STOP", postmaster);
+        foreach (var child in ChildrenOf(postmaster))
+        {
+            Signal("STOP", child);
+        }
+    }
+
+    /// <summary>SIGCONT to what <see cref="Freeze"/> stopped.</summary>
+    public void Thaw()
+    {
+        var postmaster = PostmasterPid();
+        foreach (var child in ChildrenOf(postmaster))
+        {
+            Signal("CONT", child);
+        }
+
+        Signal("CONT", postmaster);
+    }
+
+    private int PostmasterPid() =>
+        int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+
+    private static IEnumerable<int> ChildrenOf(int parent) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Where(name => int.TryParse(name, CultureInfo.InvariantCulture, out _))
+            .Select(name => int.Parse(name!, CultureInfo.InvariantCulture))
+            .Where(pid => ParentOf(pid) == parent)
+            .ToList();
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its closing parenthesis.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null; // the process has gone
+        }
+    }
+
+    private static void Signal(string signal, int pid) =>
+        RunAllowingFailure(Runner.Self, "kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)], "/");
+
     internal void StopAndDelete()
     {
         if (_stopped)
@@ -513,6 +568,40 @@ public sealed class PostgresCluster
 }
 
 /// <summary>A <see cref="PostgresCluster"/> owned by one test class, stopped and deleted on dispose.</summary>
+/// <summary>A fresh database on a PostgreSQL cluster of the test class's own, which its tests may stop, start and freeze.</summary>
+public sealed class DedicatedPostgresBackend : StorageBackend
+{
+    private DedicatedPostgresCluster? _cluster;
+    private string? _database;
+
+    public override string Name => "postgres";
+
+    public PostgresCluster Cluster => _cluster?.Cluster ?? throw new InvalidOperationException("No PostgreSQL.");
+
+    public override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Tern:Database:Provider", "postgres"),
+        new("ConnectionStrings:Tern", Cluster.ConnectionString(_database!)),
+    ];
+
+    public bool IsAvailable => _cluster is not null;
+
+    public override async ValueTask InitializeAsync()
+    {
+        _cluster = await PostgresCluster.StartDedicatedAsync();
+        if (_cluster is not null)
+        {
+            _database = await _cluster.Cluster.CreateDatabaseAsync();
+        }
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        _cluster?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
 public sealed class DedicatedPostgresCluster(PostgresCluster cluster) : IDisposable
 {
     public PostgresCluster Cluster { get; } = cluster;

@@ -29,6 +29,36 @@ public sealed class PostgresDatabase : Database
 
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>
+    /// The connection string with Tern's deadlines where it sets none: opening a connection and each statement fail
+    /// after <paramref name="seconds"/>, and a statement that timed out is given up at once (its cancel request is sent
+    /// but not waited for, and the connection is dropped). So a server that stops answering (frozen, or behind a dead
+    /// network path) costs a caller a few seconds and a transient error, never a wait without end.
+    /// </summary>
+    public static string WithDeadlines(string connectionString, int seconds)
+    {
+        // NpgsqlConnectionStringBuilder.ContainsKey answers for every keyword it knows; the plain builder holds only what was written.
+        var written = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        bool Sets(params string[] spellings) => spellings.Any(written.ContainsKey);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Sets("Timeout"))
+        {
+            builder.Timeout = seconds;
+        }
+
+        if (!Sets("Command Timeout", "CommandTimeout"))
+        {
+            builder.CommandTimeout = seconds;
+        }
+
+        if (!Sets("Cancellation Timeout", "CancellationTimeout"))
+        {
+            builder.CancellationTimeout = -1;
+        }
+
+        return builder.ConnectionString;
+    }
+
     public override StorageProvider Provider => StorageProvider.Postgres;
 
     public override SqlDialect Dialect { get; } = new PostgresDialect();
