@@ -59,6 +59,7 @@ public sealed class ClickWriter(
     private volatile bool _flushRequested;
     private Task _loop = Task.CompletedTask;
     private long _persisted;
+    private long _lastWrittenAt = timeProvider.GetTimestamp();
     private long _rolledUp;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -70,6 +71,16 @@ public sealed class ClickWriter(
 
     /// <summary>Batches that failed to write and were retried.</summary>
     public long FailedWrites { get; private set; }
+
+    /// <summary>How far the writer trails the redirects: 0 while nothing waits, else the time since its last committed batch.</summary>
+    public TimeSpan Lag
+    {
+        get
+        {
+            var last = Volatile.Read(ref _lastWrittenAt);
+            return queue.Depth == 0 ? TimeSpan.Zero : timeProvider.GetElapsedTime(last);
+        }
+    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -248,6 +259,7 @@ public sealed class ClickWriter(
             }
 
             Interlocked.Add(ref _persisted, batch.Count);
+            Volatile.Write(ref _lastWrittenAt, timeProvider.GetTimestamp());
             ReportProgress();
         }, exception => Log.ClickBatchFailed(logger, exception, batch.Count, queue.Depth));
     }

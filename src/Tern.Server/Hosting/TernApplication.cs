@@ -24,6 +24,7 @@ public static class TernApplication
     public static WebApplicationBuilder AddTern(this WebApplicationBuilder builder)
     {
         builder.AddTernHost();
+        builder.AddTelemetry();
 
         // Storage first: hosted services start in registration order, and everything after needs the schema.
         builder.Services.AddTernStorage()
@@ -85,6 +86,7 @@ public static class TernApplication
 
         app.MapHealth();
         app.MapProblemDocs();
+        app.MapTelemetry();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", options => options
             .WithTitle("Tern API")

@@ -9,7 +9,7 @@ namespace Tern.Server.Hosting;
 /// Turns what escapes a handler into a problem: a request the framework could not read (bad JSON, wrong
 /// content type, too large) into its 4xx, unreachable storage into 503, anything else into a logged 500.
 /// </summary>
-public sealed class TernExceptionHandler(IProblemDetailsService problems, Database database, ILogger<TernExceptionHandler> logger)
+internal sealed class TernExceptionHandler(IProblemDetailsService problems, Database database, TernMetrics metrics, ILogger<TernExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
@@ -36,6 +36,7 @@ public sealed class TernExceptionHandler(IProblemDetailsService problems, Databa
 
         if (kind == Problems.StorageUnavailable)
         {
+            metrics.StorageErrors.Add(1);
             context.Response.Headers.RetryAfter = "5";
         }
 

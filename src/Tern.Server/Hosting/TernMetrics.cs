@@ -23,7 +23,14 @@ internal sealed class TernMetrics : IDisposable
         _meter.CreateObservableGauge("tern.clicks.queue_depth", () => clicks.Depth, description: "Answered clicks waiting to be written");
         _meter.CreateObservableCounter("tern.clicks.persisted", () => writer.Persisted, description: "Clicks written to storage");
         _meter.CreateObservableCounter("tern.clicks.failed_writes", () => writer.FailedWrites, description: "Click batches that failed to write and were retried");
+        _meter.CreateObservableGauge("tern.clicks.writer_lag", () => writer.Lag.TotalSeconds, unit: "s",
+            description: "How far the click writer trails the redirects: time since its last committed batch while clicks wait");
+        _meter.CreateObservableCounter("tern.redirects", () => clicks.Enqueued, description: "Redirects answered and counted as clicks");
+        StorageErrors = _meter.CreateCounter<long>("tern.storage.errors", description: "API calls answered 503 because storage failed or did not answer in time");
     }
+
+    /// <summary>Counted by the exception handler, once per API call that storage failed.</summary>
+    public Counter<long> StorageErrors { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -1,0 +1,61 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Hosting;
+
+/// <summary>
+/// OpenTelemetry traces and metrics (HTTP server and client, the runtime, the database driver, Tern's own meter),
+/// turned on by <c>Tern:Telemetry:Prometheus</c> (serves <c>GET /metrics</c>) or by the standard
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variables (OTLP export). With neither, nothing is registered: no listener, so
+/// the redirect path creates no activity and no instrument is read.
+/// </summary>
+internal static class Telemetry
+{
+    private static readonly string[] OtlpVariables =
+        ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"];
+
+    public static void AddTelemetry(this WebApplicationBuilder builder)
+    {
+        var prometheus = builder.Configuration.GetValue<bool>("Tern:Telemetry:Prometheus");
+        var otlp = OtlpVariables.Any(name => !string.IsNullOrEmpty(builder.Configuration[name]));
+        if (!prometheus && !otlp)
+        {
+            return;
+        }
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("tern"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(TernMetrics.MeterName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddStorageInstrumentation();
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+            })
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddStorageInstrumentation());
+        if (otlp)
+        {
+            telemetry.UseOtlpExporter();
+        }
+    }
+
+    /// <summary>Maps <c>GET /metrics</c> when Prometheus is on; "metrics" is a reserved slug either way.</summary>
+    public static void MapTelemetry(this WebApplication app)
+    {
+        if (app.Configuration.GetValue<bool>("Tern:Telemetry:Prometheus"))
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        }
+    }
+}

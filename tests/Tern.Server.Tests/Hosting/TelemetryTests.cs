@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Tern.Server.Clicks;
+using Tern.Server.Tests.Infrastructure;
+using static Tern.Server.Tests.Infrastructure.ApiExtensions;
+
+namespace Tern.Server.Tests.Hosting;
+
+public sealed class PrometheusTern : TernFactory
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Tern:Telemetry:Prometheus", "true")];
+}
+
+public sealed class PrometheusTelemetryTests(PrometheusTern tern) : IClassFixture<PrometheusTern>
+{
+    [Fact]
+    public async Task MetricsServesTernsOwnInstrumentsInPrometheusTextWhenTurnedOn()
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/measured", slug = UniqueSlug() });
+        Assert.Equal(HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+
+        var response = await tern.Visitor().GetAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Matches(new Regex(@"^tern_redirects_total(\{[^}]*\})? [1-9]", RegexOptions.Multiline), text);
+        Assert.Contains("tern_clicks_queue_depth", text, StringComparison.Ordinal);
+        Assert.Contains("tern_clicks_writer_lag", text, StringComparison.Ordinal);
+        Assert.Contains("tern_link_cache_entries", text, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+    }
+}
+
+public sealed class TelemetryOffTests(TernFactory tern) : IClassFixture<TernFactory>
+{
+    [Fact]
+    public async Task MetricsIsNotServedByDefault()
+    {
+        var response = await tern.Visitor().GetAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
+
+/// <summary>The standard OpenTelemetry variables send traces and metrics to an OTLP/HTTP receiver hosted here.</summary>
+public sealed class OtlpExportTests : IDisposable
+{
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("tern-otlp-").FullName;
+
+    [Fact]
+    public async Task TheOtlpEndpointVariableExportsTracesAndTernsMetricsOverHttpProtobuf()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var tern = await TernProcess.StartAsync(_dataDir, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+        using var visitor = new HttpClient { BaseAddress = new Uri(tern.BaseUrl) };
+        Assert.Equal(HttpStatusCode.OK, (await visitor.GetAsync("/healthz")).StatusCode);
+
+        var metrics = await receiver.WaitForAsync("/v1/metrics", body => body.Contains("tern.clicks.queue_depth", StringComparison.Ordinal));
+        var traces = await receiver.WaitForAsync("/v1/traces", body => body.Contains("/healthz", StringComparison.Ordinal));
+
+        Assert.Equal("application/x-protobuf", metrics.ContentType);
+        Assert.Equal("application/x-protobuf", traces.ContentType);
+        Assert.Contains("tern.redirects", metrics.Body, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left behind if the server still holds a file.
+        }
+    }
+
+    /// <summary>An OTLP/HTTP endpoint: keeps what is posted to /v1/traces and /v1/metrics and answers 200.</summary>
+    private sealed class OtlpReceiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<(string Path, string? ContentType, string Body)> _received = new();
+        private readonly SemaphoreSlim _arrivals = new(0);
+
+        private OtlpReceiver(WebApplication app) => _app = app;
+
+        public string Url { get; private set; } = "";
+
+        public static async Task<OtlpReceiver> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var receiver = new OtlpReceiver(app);
+            app.MapPost("/v1/{signal}", async (HttpContext context) =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                // Protobuf keeps strings as UTF-8 bytes, so names and attribute values can be found in the raw body.
+                receiver._received.Enqueue((context.Request.Path.Value!, context.Request.ContentType, Encoding.UTF8.GetString(body.ToArray())));
+                receiver._arrivals.Release();
+                return Results.Ok();
+            });
+            await app.StartAsync();
+            receiver.Url = app.Urls.First();
+            return receiver;
+        }
+
+        public async Task<(string Path, string? ContentType, string Body)> WaitForAsync(string path, Func<string, bool> match)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (true)
+            {
+                var found = _received.FirstOrDefault(r => r.Path == path && match(r.Body));
+                if (found.Path is not null)
+                {
+                    return found;
+                }
+
+                await _arrivals.WaitAsync(timeout.Token);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
