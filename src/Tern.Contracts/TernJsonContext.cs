@@ -38,4 +38,5 @@ namespace Tern.Contracts;
 [JsonSerializable(typeof(DeliveryResponse))]
 [JsonSerializable(typeof(ListResponse<DeliveryResponse>))]
 [JsonSerializable(typeof(WebhookStatsResponse))]
+[JsonSerializable(typeof(BackupResponse))]
 public sealed partial class TernJsonContext : JsonSerializerContext;

@@ -43,6 +43,8 @@ public static class Problems
         "The API key has used its request budget; retry after the number of seconds in Retry-After.");
     public static readonly ProblemKind StorageUnavailable = new("storage-unavailable", 503, "Storage is unavailable",
         "Tern cannot reach its database right now. Retry shortly.");
+    public static readonly ProblemKind BackupUnsupported = new("backup-unsupported", 409, "This storage is not backed up through Tern",
+        "Online backups through the API are for the embedded SQLite database; back up PostgreSQL with pg_dump or a base backup.");
     public static readonly ProblemKind Internal = new("internal", 500, "Internal error",
         "Tern failed to answer; the server log has the details.");
 
@@ -50,7 +52,7 @@ public static class Problems
     [
         Validation, MalformedRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, SlugTaken, LinkConflict,
         ExternalIdTaken, ConfiguredKey, IdempotencyKeyInUse, IdempotencyKeyReused, PayloadTooLarge, BatchTooLarge, UnsupportedMediaType, RateLimited,
-        StorageUnavailable, Internal,
+        StorageUnavailable, BackupUnsupported, Internal,
     ];
 
     /// <summary>The kind that a bare status code (from routing or Kestrel) stands for.</summary>

@@ -83,6 +83,7 @@ public static class TernApplication
         api.MapAnalytics();
         api.MapEvents();
         api.MapWebhooks();
+        api.MapBackup();
 
         app.MapHealth();
         app.MapProblemDocs();

@@ -104,6 +104,16 @@ public abstract class Database
     public virtual Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken) =>
         throw new NotSupportedException("This storage has one node and announces no changes.");
 
+    /// <summary>Where <see cref="BackupToAsync"/> works: the embedded engine, whose whole database is one file.</summary>
+    public virtual bool CanBackUp => false;
+
+    /// <summary>
+    /// Writes a consistent copy of the whole database to <paramref name="path"/> while it keeps serving; only where
+    /// <see cref="CanBackUp"/> (PostgreSQL has its own tools: pg_dump, base backups).
+    /// </summary>
+    public virtual Task BackupToAsync(string path, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Back up PostgreSQL with its own tools (pg_dump, pg_basebackup).");
+
     /// <summary>
     /// True when storage answers a trivial query within <see cref="PingTimeout"/>. The wait ends then whatever the
     /// driver does: cancelling a statement on a frozen server can itself take a while, and a probe must answer in time.

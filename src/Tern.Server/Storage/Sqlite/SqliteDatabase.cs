@@ -40,6 +40,24 @@ public sealed class SqliteDatabase : Database
 
     public override StorageProvider Provider => StorageProvider.Sqlite;
 
+    public override bool CanBackUp => true;
+
+    /// <summary>
+    /// <c>VACUUM INTO</c> from a reader connection: one read transaction, so the copy is the database as of one commit,
+    /// while the writer goes on committing to the WAL. The copy is compacted and needs no WAL of its own.
+    /// </summary>
+    public override async Task BackupToAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "VACUUM INTO @path";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@path";
+        parameter.Value = System.IO.Path.GetFullPath(path);
+        command.Parameters.Add(parameter);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public override SqlDialect Dialect { get; } = new SqliteDialect();
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
