@@ -11,6 +11,7 @@ set -euo pipefail
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 results=${RESULTS_DIR:-$bench/results}
 port=${PORT:-5080}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 COMPARE="" RESULTS_NAME=redirect-telemetry-off "$bench/run-redirect.sh"
 
@@ -25,7 +26,7 @@ row() { grep -m1 '^| Tern |' "$results/$1.md" | sed "s/^| Tern |/| Tern, telemet
     echo "### Redirect throughput, telemetry off and on, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
     echo "Two runs of \`bench/run-redirect.sh\` one after the other (off, then on with /metrics scraped every second);"
-    echo "details and every round in redirect-telemetry-off.md and redirect-telemetry-on.md. Load average before: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "details and every round in redirect-telemetry-off.md and redirect-telemetry-on.md. Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     echo "| server | redirects/s (median) | range | p50 ms | p90 ms | p99 ms | server CPU µs/redirect | allocated B/redirect | RSS MiB (peak) |"
     echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"

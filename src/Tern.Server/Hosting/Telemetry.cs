@@ -7,10 +7,10 @@ using Tern.Server.Storage;
 namespace Tern.Server.Hosting;
 
 /// <summary>
-/// OpenTelemetry traces and metrics (HTTP server and client, the runtime, the database driver, Tern's own meter),
-/// turned on by <c>Tern:Telemetry:Prometheus</c> (serves <c>GET /metrics</c>) or by the standard
-/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variables (OTLP export). With neither, nothing is registered: no listener, so
-/// the redirect path creates no activity and no instrument is read.
+/// OpenTelemetry metrics (HTTP server and client, the runtime, the database driver, Tern's own meter), turned on by
+/// <c>Tern:Telemetry:Prometheus</c> (serves <c>GET /metrics</c>) or by the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>
+/// variables (OTLP export of the metrics and of traces: HTTP requests, webhook sends, PostgreSQL statements). With
+/// neither, nothing is registered: no listener, so the redirect path creates no activity and no instrument is read.
 /// </summary>
 internal static class Telemetry
 {
@@ -39,14 +39,15 @@ internal static class Telemetry
                 {
                     metrics.AddPrometheusExporter();
                 }
-            })
-            .WithTracing(tracing => tracing
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddStorageInstrumentation());
+            });
         if (otlp)
         {
-            telemetry.UseOtlpExporter();
+            // Traces only where they go somewhere: without an exporter every request would still pay for its Activity.
+            telemetry.WithTracing(tracing => tracing
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddStorageInstrumentation())
+                .UseOtlpExporter();
         }
     }
 
