@@ -89,6 +89,9 @@ public sealed class PostgresDatabase : Database
     {
         Pooling = false,
         KeepAlive = 10,
+        // A session that waits for notifications is not a statement: the serving deadline would cut it short.
+        CommandTimeout = 30,
+        CancellationTimeout = 2000,
     }.ConnectionString);
 
     /// <summary>Raw clicks by binary COPY: one stream for the whole batch, no statement to parse or plan.</summary>
