@@ -100,7 +100,7 @@ public abstract class WebhookIsolationTests(TernFactory tern)
     {
         var response = await _admin.PostJsonAsync("/api/v1/keys", new { name = "tenant key", scopes, workspaceId });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.ReadAsync<CreatedKeyResponse>()).Key;
+        return (await response.ReadAsync<CreatedKeyResponse>()).Key!;
     }
 }
 
