@@ -133,7 +133,14 @@ public static class ApiDocument
     private static async Task TypeSchemaAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         var type = context.JsonTypeInfo.Type;
-        if (IsTimestamp(type))
+        schema.Type = Strict(schema.Type);
+        if (schema.Type is null && (type == typeof(string) || type == typeof(bool) || type == typeof(bool?)))
+        {
+            // The NUL-refusing string and lenient boolean converters hide the type from the generator as well.
+            var plain = type == typeof(string) ? JsonSchemaType.String : JsonSchemaType.Boolean;
+            schema.Type = type == typeof(bool?) || context.JsonPropertyInfo?.IsGetNullable == true ? plain | JsonSchemaType.Null : plain;
+        }
+        else if (IsTimestamp(type))
         {
             // The UTC converter hides the type from the generator, which keeps only the format.
             schema.Type = Nullable.GetUnderlyingType(type) is null && context.JsonPropertyInfo?.IsGetNullable != true
@@ -159,6 +166,13 @@ public static class ApiDocument
         }
     }
 
+    /// <summary>
+    /// A number's type without the <c>string</c> the generator adds because numbers are also read from JSON strings: that
+    /// leniency serves no-code tools, and a typed client should send numbers.
+    /// </summary>
+    private static JsonSchemaType? Strict(JsonSchemaType? type) =>
+        type is { } t && (t & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 ? t & ~JsonSchemaType.String : type;
+
     /// <summary>Makes <paramref name="schema"/> the nullable form of <paramref name="inner"/>, the schema of <paramref name="value"/>.</summary>
     private static void MakeNullable(OpenApiSchema schema, OpenApiSchema inner, Type value)
     {
@@ -169,7 +183,7 @@ public static class ApiDocument
             return;
         }
 
-        schema.Type = (IsTimestamp(value) ? JsonSchemaType.String : inner.Type ?? JsonSchemaType.String) | JsonSchemaType.Null;
+        schema.Type = (IsTimestamp(value) ? JsonSchemaType.String : Strict(inner.Type) ?? JsonSchemaType.String) | JsonSchemaType.Null;
         schema.Format = IsTimestamp(value) ? "date-time" : inner.Format;
         schema.Items = inner.Items;
         schema.Enum = inner.Enum;
