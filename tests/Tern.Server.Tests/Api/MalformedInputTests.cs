@@ -21,7 +21,7 @@ public sealed class MalformedInputTests(TernFactory tern) : IClassFixture<TernFa
         { "{\"url\": \"https://example.com\", \"maxClicks\": \"many\"}", "$.maxClicks" },
         { "{\"url\": \"https://example.com\", \"maxClicks\": 1.5}", "$.maxClicks" },
         { "{\"url\": \"https://example.com\", \"maxClicks\": 99999999999999999999999}", "$.maxClicks" },
-        { "{\"url\": \"https://example.com\", \"redirectType\": \"301\"}", "$.redirectType" },
+        { "{\"url\": \"https://example.com\", \"redirectType\": \"permanent\"}", "$.redirectType" },
         { "{\"url\": \"https://example.com\", \"forwardQuery\": \"yes\"}", "$.forwardQuery" },
         { "{\"url\": \"https://example.com\", \"expiresAt\": \"tomorrow\"}", "tomorrow" },
         { "{\"url\": \"https://example.com\", \"expiresAt\": 1700000000}", "ISO-8601" },
