@@ -39,6 +39,7 @@ public sealed partial class CliEventsTests(CliServer server) : IClassFixture<Cli
         await SkipUnlessTheServerStreamsEventsAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         var secret = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
 
         var listening = server.RunAsync(["listen", "--forward-to", receiver.Url], cancellationToken: stop.Token, onOut: line =>
@@ -46,6 +47,11 @@ public sealed partial class CliEventsTests(CliServer server) : IClassFixture<Cli
             if (Secret().Match(line) is { Success: true } found)
             {
                 secret.TrySetResult(found.Value);
+            }
+
+            if (line.Contains("link.created", StringComparison.Ordinal) && line.Contains("--> 200", StringComparison.Ordinal))
+            {
+                reported.TrySetResult();
             }
         });
         var signingSecret = await secret.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -55,6 +61,8 @@ public sealed partial class CliEventsTests(CliServer server) : IClassFixture<Cli
         var created = await server.RunAsync("links", "create", "https://example.com/listen", "--slug", slug, "--json");
         var link = JsonSerializer.Deserialize<LinkResponse>(created.Out, Json)!;
         var forwarded = (await receiver.WaitForAsync(1)).First(r => r.Body.Contains(link.Id, StringComparison.Ordinal));
+        // The CLI prints the receiver's answer once it has it: stop only after that line.
+        await reported.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         await stop.CancelAsync();
         var run = await listening;
 
