@@ -8,7 +8,7 @@
 #   POSTGRES=1 COMPARE="" bench/run-redirect.sh   # Tern on a throwaway PostgreSQL cluster instead of SQLite
 #
 # Settings (environment): N, PORT (5080), NGINX_PORT (5081), BASELINE_PORT (5082), THREADS (2), CONNECTIONS (64),
-# DURATION (20s), WARMUP (10s), REPEAT (3), COMPARE ("nginx baseline"), SEED_CONCURRENCY (32),
+# DURATION (20s), WARMUP (10s), REPEAT (3), COMPARE ("nginx baseline"), SEED_CONCURRENCY (32), SMART (set: every link carries ten rules and two variants),
 # QUIET_MAX_BUSY (20 %) and QUIET_WAIT (300 s): each round first waits for the machine to be idle;
 # ALLOC_TYPES=1: also sample the .NET servers' allocations by type (in-process AllocationTick listener) and write
 # the per-redirect profile of the last round to $RESULTS_NAME-alloc-types-TARGET.txt;
@@ -68,7 +68,7 @@ TERN_BENCH_ALLOC_TYPES=$(types_of tern) tern_start "$PORT" "$work/tern" "$work/t
 rss_empty=$(status_kb VmRSS "$TERN_PID")
 
 log "seeding $N links through POST /api/v1/links"
-seed seed --base "http://127.0.0.1:$PORT" --key "$BENCH_KEY" --count "$N" --concurrency "${SEED_CONCURRENCY:-32}" | tee "$work/seed.txt" >&2
+seed seed --base "http://127.0.0.1:$PORT" --key "$BENCH_KEY" --count "$N" --concurrency "${SEED_CONCURRENCY:-32}" ${SMART:+--smart} | tee "$work/seed.txt" >&2
 log "requesting every slug once, so that all $N links are in the redirect cache"
 seed warm --base "http://127.0.0.1:$PORT" --count "$N" --concurrency 64 | tee "$work/warm.txt" >&2
 [[ $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/b$N") == "302 https://example.com/p/$N?member=usr_$N" ]] ||
@@ -146,6 +146,7 @@ mkdir -p "$RESULTS_DIR"
         echo
     fi
     echo "Tern p99 at $CONNECTIONS connections: $(ms "$(median p99_us tern "$runs")") ms (target ≤ 5 ms). Tern RSS: $(mib "$rss_empty") MiB at start, $(mib "${rss[tern]}") MiB with $N links cached (peak $(mib "${hwm[tern]}") MiB)."
+    [[ -n ${SMART:-} ]] && echo "Every link carries ten targeting rules that no benchmark request matches and two A/B variants (50/50)."
     echo "Seeding: $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/seed.txt" | tail -1) (POST /api/v1/links, ${SEED_CONCURRENCY:-32} in parallel);"
     echo "first request of each slug (cache miss, read from $storage): $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/warm.txt" | tail -1) at 64 in parallel."
     echo

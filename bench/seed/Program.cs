@@ -7,6 +7,8 @@ using System.Text;
 //
 //   seed  --base http://127.0.0.1:5080 --key tern_... --count 100000 [--start 1] [--concurrency 32]
 //         POST /api/v1/links {"url":"https://example.com/p/<i>?member=usr_<i>","slug":"b<i>"} for i in [start, start+count)
+//         --smart: every link also carries ten targeting rules that a benchmark request never matches (so each is
+//         evaluated) and two A/B variants (50/50) that decide its destination
 //   warm  --base http://127.0.0.1:5080 --count 100000 [--start 1] [--concurrency 64]
 //         GET /b<i> once for every i, so that every link is loaded into the redirect cache; counts the statuses.
 //
@@ -50,7 +52,7 @@ await Parallel.ForAsync(options.Start, options.Start + options.Count,
     new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancel.Token },
     async (i, ct) =>
     {
-        var status = command == "seed" ? await CreateAsync(client, i, ct) : await FollowAsync(client, i, ct);
+        var status = command == "seed" ? await CreateAsync(client, i, options.Smart, ct) : await FollowAsync(client, i, ct);
         Interlocked.Increment(ref statuses[Math.Clamp(status, 0, statuses.Length - 1)]);
         var expected = command == "seed" ? status is 200 or 201 : status == 302;
         if (!expected && Interlocked.Increment(ref failures) <= 5)
@@ -75,9 +77,9 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{command}: {done} requests in {seconds:F1} s = {done / seconds:F0}/s; statuses {summary}; unexpected {failures}"));
 return failures == 0 ? 0 : 1;
 
-static async Task<int> CreateAsync(HttpClient client, int i, CancellationToken cancellationToken)
+static async Task<int> CreateAsync(HttpClient client, int i, bool smart, CancellationToken cancellationToken)
 {
-    var body = string.Create(CultureInfo.InvariantCulture, $$"""{"url":"https://example.com/p/{{i}}?member=usr_{{i}}","slug":"b{{i}}"}""");
+    var body = string.Create(CultureInfo.InvariantCulture, $$"""{"url":"https://example.com/p/{{i}}?member=usr_{{i}}","slug":"b{{i}}"{{(smart ? SmartFields(i) : "")}}}""");
     for (var attempt = 0; ; attempt++)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -100,6 +102,21 @@ static async Task<int> CreateAsync(HttpClient client, int i, CancellationToken c
     }
 }
 
+// Ten rules of every kind that wrk's requests (no country, no language, wrk's User-Agent, no query) never match, then two variants.
+static string SmartFields(int i)
+{
+    string[] conditions =
+    [
+        """{"device":["mobile"]}""", """{"os":["iOS"]}""", """{"country":["DE","AT","CH"]}""", """{"language":["de"]}""",
+        """{"query":{"ref":"newsletter"}}""", """{"device":["tablet"],"os":["Android"]}""", """{"country":["FR"],"language":["fr"]}""",
+        """{"before":"2000-01-01T00:00:00Z"}""", """{"after":"2999-01-01T00:00:00Z"}""", """{"os":["Android"],"query":{"app":"1"}}""",
+    ];
+    var rules = string.Join(',', conditions.Select((when, r) =>
+        string.Create(CultureInfo.InvariantCulture, $$"""{"when":{{when}},"url":"https://example.com/r{{r}}/{{i}}"}""")));
+    return string.Create(CultureInfo.InvariantCulture,
+        $$""","rules":[{{rules}}],"variants":[{"url":"https://example.com/a/{{i}}","weight":50},{"url":"https://example.com/b/{{i}}","weight":50}]""");
+}
+
 static async Task<int> FollowAsync(HttpClient client, int i, CancellationToken cancellationToken)
 {
     using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(string.Create(CultureInfo.InvariantCulture, $"/b{i}"), UriKind.Relative));
@@ -114,7 +131,7 @@ static async Task<int> FollowAsync(HttpClient client, int i, CancellationToken c
     }
 }
 
-internal sealed record Options(string? BaseUrl, string? Key, int Start, int Count, int Concurrency)
+internal sealed record Options(string? BaseUrl, string? Key, int Start, int Count, int Concurrency, bool Smart)
 {
     public static Options Parse(string[] args)
     {
@@ -129,6 +146,6 @@ internal sealed record Options(string? BaseUrl, string? Key, int Start, int Coun
 
         var count = Number("--count", 100_000);
         return new Options(Value("--base"), Value("--key") ?? Environment.GetEnvironmentVariable("TERN_BENCH_KEY"),
-            Number("--start", 1), count, Math.Max(1, Number("--concurrency", 32)));
+            Number("--start", 1), count, Math.Max(1, Number("--concurrency", 32)), args.Contains("--smart"));
     }
 }
