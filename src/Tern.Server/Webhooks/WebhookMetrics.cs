@@ -5,11 +5,11 @@ namespace Tern.Server.Webhooks;
 /// <summary>
 /// Webhook instruments on Tern's meter (<see cref="Hosting.TernMetrics.MeterName"/>), per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
 /// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery. The backlog
-/// is counted in storage, at most every 15 seconds and only while something reads the instruments.
+/// is counted in storage, at most every 5 seconds and only while something reads the instruments.
 /// </summary>
 public sealed class WebhookMetrics : IDisposable
 {
-    private static readonly TimeSpan BacklogFreshFor = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan BacklogFreshFor = TimeSpan.FromSeconds(5);
 
     private readonly Meter _meter;
     private readonly DeliveryQueue _queue;
@@ -43,17 +43,20 @@ public sealed class WebhookMetrics : IDisposable
 
     private static KeyValuePair<string, object?> Tag(string webhookId) => new("webhook.id", webhookId);
 
-    /// <summary>The last counted backlogs; a count older than 15 s starts a new one in the background.</summary>
+    /// <summary>
+    /// The last counted backlogs; a count older than 5 s starts a new one in the background. Freshness is measured on
+    /// the machine's monotonic clock: it is a refresh cadence, not a time in the domain (which a test clock may hold still).
+    /// </summary>
     private IReadOnlyList<DeliveryBacklog> Backlogs()
     {
-        if (Now - Volatile.Read(ref _backlogsAt) > BacklogFreshFor.TotalMilliseconds && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        if (Environment.TickCount64 - Volatile.Read(ref _backlogsAt) > BacklogFreshFor.TotalMilliseconds && Interlocked.Exchange(ref _refreshing, 1) == 0)
         {
             _ = Task.Run(async () =>
             {
                 try
                 {
                     _backlogs = await _queue.BacklogsAsync(Now, CancellationToken.None);
-                    Volatile.Write(ref _backlogsAt, Now);
+                    Volatile.Write(ref _backlogsAt, Environment.TickCount64);
                 }
                 catch (Exception exception)
                 {
