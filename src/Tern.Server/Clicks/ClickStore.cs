@@ -179,7 +179,7 @@ public sealed class ClickStore(Database database)
             GROUP BY {column}
             ORDER BY SUM(clicks) DESC, {column}{(limit is null ? "" : " LIMIT @limit")}
             """,
-            new { scopes = scopes.ToArray(), dimension, from, to, dayFrom = days.DayFrom, dayTo = days.DayTo, limit },
+            new { scopes = database.Dialect.List(scopes), dimension, from, to, dayFrom = days.DayFrom, dayTo = days.DayTo, limit },
             cancellationToken: cancellationToken));
         return [.. rows];
     }
@@ -220,7 +220,7 @@ public sealed class ClickStore(Database database)
             WHERE {database.Dialect.InList("scope_id", "scopes")} AND granularity = @granularity AND dimension = 'total' AND bucket >= @fromMs AND bucket < @toMs
             GROUP BY bucket ORDER BY bucket
             """,
-            new { scopes = scopes.ToArray(), granularity = granularity.ToString(), fromMs, toMs }, cancellationToken: cancellationToken));
+            new { scopes = database.Dialect.List(scopes), granularity = granularity.ToString(), fromMs, toMs }, cancellationToken: cancellationToken));
         return [.. rows];
     }
 

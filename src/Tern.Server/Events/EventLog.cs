@@ -30,7 +30,7 @@ public sealed class EventLog(Database database)
 
         var rows = await connection.QueryAsync<(string Id, string Payload)>(new CommandDefinition(
             $"SELECT id, payload FROM events WHERE {database.Dialect.InList("id", "ids")}",
-            new { ids = ids.ToArray() }, transaction, cancellationToken: cancellationToken));
+            new { ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken));
         return rows.ToDictionary(r => r.Id, r => r.Payload, StringComparer.Ordinal);
     }
 

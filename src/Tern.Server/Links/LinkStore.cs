@@ -102,14 +102,14 @@ public sealed class LinkStore(Database database)
         DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<string> slugs, CancellationToken cancellationToken) =>
         slugs.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE {database.Dialect.InList("slug", "slugs")}",
-            new { slugs = slugs.ToArray() }, cancellationToken);
+            new { slugs = database.Dialect.List(slugs) }, cancellationToken);
 
     public async Task<IReadOnlyList<Link>> FindByExternalIdsAsync(
         DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> externalIds,
         CancellationToken cancellationToken) =>
         externalIds.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("external_id", "externalIds")}",
-            new { workspaceId, externalIds = externalIds.ToArray() }, cancellationToken);
+            new { workspaceId, externalIds = database.Dialect.List(externalIds) }, cancellationToken);
 
     /// <summary>
     /// One page of the links a bulk filter selects (the given ids, the links with the tag, or both), in id order
@@ -136,7 +136,7 @@ public sealed class LinkStore(Database database)
         }
 
         sql.Append(" ORDER BY id LIMIT @limit");
-        return await QueryAsync(connection, transaction, sql.ToString(), new { workspaceId, ids = ids?.ToArray(), tag, after, limit }, cancellationToken);
+        return await QueryAsync(connection, transaction, sql.ToString(), new { workspaceId, ids = ids is null ? null : database.Dialect.List(ids), tag, after, limit }, cancellationToken);
     }
 
     /// <summary>Deletes the workspace's links among these ids; returns those deleted.</summary>
@@ -144,7 +144,7 @@ public sealed class LinkStore(Database database)
         DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         ids.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"DELETE FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")} RETURNING {Columns}",
-            new { workspaceId, ids = ids.ToArray() }, cancellationToken);
+            new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
 
     /// <summary>The workspace's links among these ids (missing ones are left out).</summary>
     public Task<IReadOnlyList<Link>> FindManyAsync(string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
@@ -154,7 +154,7 @@ public sealed class LinkStore(Database database)
         DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         ids.Count == 0 ? [] : await QueryAsync(connection, transaction,
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
-            new { workspaceId, ids = ids.ToArray() }, cancellationToken);
+            new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
 
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
@@ -214,7 +214,7 @@ public sealed class LinkStore(Database database)
             : $"{dialect.InList("id", "ids")} AND max_clicks IS NOT NULL AND clicks >= max_clicks";
         var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(
             $"SELECT {Columns} FROM links WHERE {due} AND expired_event_at IS NULL ORDER BY id LIMIT @limit",
-            new { now, ids = clickedIds?.ToArray(), limit }, transaction, cancellationToken: cancellationToken))).ToList();
+            new { now, ids = clickedIds is null ? null : dialect.List(clickedIds), limit }, transaction, cancellationToken: cancellationToken))).ToList();
         var marked = new List<Link>(rows.Count);
         foreach (var row in rows)
         {

@@ -33,7 +33,7 @@ public static class BatchedDelete
 
                 var count = await connection.ExecuteAsync(new CommandDefinition(
                     $"DELETE FROM {table} WHERE {database.Dialect.InList("id", "ids")} AND {condition}",
-                    new { ids }, transaction, cancellationToken: cancellationToken));
+                    new { ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken));
                 return (count, ids[^1]);
             }, cancellationToken, WritePriority.Background);
             total += deleted;

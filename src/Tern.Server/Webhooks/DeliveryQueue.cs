@@ -88,7 +88,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public Task ReleaseAsync(IReadOnlyCollection<string> ids, long now, CancellationToken cancellationToken) =>
         ids.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE webhook_deliveries SET next_attempt_at = @now WHERE {database.Dialect.InList("id", "ids")} AND status = {Pending}",
-            new { ids = ids.ToArray(), now }, transaction, cancellationToken: cancellationToken)), cancellationToken, WritePriority.Background);
+            new { ids = database.Dialect.List(ids), now }, transaction, cancellationToken: cancellationToken)), cancellationToken, WritePriority.Background);
 
     /// <summary>
     /// Records a batch of attempts in one transaction and moves each delivery on: succeeded, pending again at its next
@@ -118,7 +118,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
                 $"""
                 UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = NULL
                 WHERE {database.Dialect.InList("id", "ids")}
-                """, new { status = status.ToStorage(), ids = chunk.Select(r => r.Delivery.Id).ToArray() }, transaction, cancellationToken: cancellationToken));
+                """, new { status = status.ToStorage(), ids = database.Dialect.List(chunk.Select(r => r.Delivery.Id)) }, transaction, cancellationToken: cancellationToken));
         }
     }
 
@@ -136,7 +136,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
                 cases.Append(" WHEN @i").Append(i).Append(" THEN @n").Append(i);
             }
 
-            parameters.Add("ids", chunk.Select(r => r.Delivery.Id).ToArray());
+            parameters.Add("ids", database.Dialect.List(chunk.Select(r => r.Delivery.Id)));
             await connection.ExecuteAsync(new CommandDefinition(
                 $"""
                 UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = CASE id{cases} END
@@ -197,7 +197,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
             $"""
             SELECT id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error FROM webhook_attempts
             WHERE {database.Dialect.InList("delivery_id", "ids")} ORDER BY id
-            """, new { ids = deliveryIds.ToArray() }, cancellationToken: cancellationToken));
+            """, new { ids = database.Dialect.List(deliveryIds) }, cancellationToken: cancellationToken));
         return [.. rows.Select(r => new DeliveryAttempt(r.Id, r.DeliveryId, r.AttemptedAt, r.StatusCode, r.LatencyMs, r.ResponseExcerpt, r.Error))];
     }
 

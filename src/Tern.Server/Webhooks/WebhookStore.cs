@@ -77,7 +77,7 @@ public sealed class WebhookStore(Database database, WebhookSecrets secrets)
     {
         var rows = await connection.QueryAsync<WebhookRow>(new CommandDefinition(
             $"SELECT {Columns} FROM webhooks WHERE {database.Dialect.InList("id", "ids")} AND enabled = @enabled",
-            new { ids = ids.ToArray(), enabled = true }, transaction, cancellationToken: cancellationToken));
+            new { ids = database.Dialect.List(ids), enabled = true }, transaction, cancellationToken: cancellationToken));
         return rows.ToDictionary(r => r.Id, r => r.ToWebhook(secrets), StringComparer.Ordinal);
     }
 

@@ -224,6 +224,8 @@ public sealed class PostgresDatabase : Database
 
         public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
+        public override object List(IEnumerable<string> items) => items as string[] ?? [.. items];
+
         public override string CommitSequence => "tx";
 
         // A row is settled when its transaction is older than every transaction of this database that the statement's

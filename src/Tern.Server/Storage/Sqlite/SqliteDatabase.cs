@@ -147,7 +147,24 @@ public sealed class SqliteDatabase : Database
 
         public override string SkipLocked(string alias) => "";  // one writer at a time: nothing to skip
 
-        public override string InList(string column, string parameter) => $"{column} IN @{parameter}";
+        public override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+
+        public override object List(IEnumerable<string> items)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                json.WriteStartArray();
+                foreach (var item in items)
+                {
+                    json.WriteStringValue(item);
+                }
+
+                json.WriteEndArray();
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
 
         public override string CommitSequence => "rowid";
 
