@@ -9,6 +9,12 @@ namespace Tern.Server.Clicks;
 /// <summary>One rollup cell: clicks of a scope (a link or a workspace) in one hour or day, by one dimension's key.</summary>
 public readonly record struct RollupKey(string ScopeId, char Granularity, long Bucket, string Dimension, string Key);
 
+/// <summary>
+/// How far the SQLite click journal is folded: the rowid of the last click in the rollups, of the last click folded
+/// into counts and events (never below the first), and of the last click stored.
+/// </summary>
+public sealed record ClickFoldMarks(long RolledUpThrough, long FoldedThrough, long LastRowId);
+
 /// <summary>A filter of the click listing and export.</summary>
 public sealed record ClickFilter(string WorkspaceId, string? LinkId, long? FromMs, long? ToMs, bool IncludeBots = true);
 
@@ -44,6 +50,9 @@ public sealed class ClickStore(Database database)
         ("rule_index", c => c.RuleIndex),
         ("variant", c => c.Variant),
         ("source", c => c.Source));
+
+    /// <summary>The same, after the rowid each click takes in the SQLite journal.</summary>
+    private static readonly ColumnMap<(long RowId, Click Row)> JournalColumns = ClickColumns.WithRowId();
 
     /// <summary>Writes the raw clicks in the caller's transaction (a binary COPY on PostgreSQL, a prepared statement on SQLite).</summary>
     public Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, CancellationToken cancellationToken) =>
@@ -87,34 +96,56 @@ public sealed class ClickStore(Database database)
     }
 
     /// <summary>
-    /// On SQLite the click writer may hold a few batches' rollup sums in memory before writing them
-    /// (<see cref="ClickOptions.RollupIntervalMilliseconds"/>). The rowid of the last click whose sums are in the
-    /// rollups is stored with them; rowids only grow (the one writer appends, and retention never deletes the click
-    /// at the mark), so every click after the mark is one whose sums were not written.
+    /// Appends a batch to the click journal (SQLite), the raw clicks table itself, each click with the rowid the
+    /// one writer gives it: rowids then only grow, even when retention has deleted every click, so the fold marks
+    /// (<see cref="ClickFoldMarks"/>) always tell the folded clicks from the others.
     /// </summary>
-    public static async Task<long> LastInsertedRowIdAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT last_insert_rowid()", transaction: transaction, cancellationToken: cancellationToken));
+    public Task AppendToJournalAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks, long firstRowId,
+        CancellationToken cancellationToken)
+    {
+        var rows = new (long RowId, Click Row)[clicks.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = (firstRowId + i, clicks[i]);
+        }
+
+        return database.InsertManyAsync(connection, transaction, "clicks", JournalColumns, rows, cancellationToken);
+    }
+
+    /// <summary>The fold marks and the largest rowid of the journal (SQLite).</summary>
+    public async Task<ClickFoldMarks> FoldMarksAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleAsync<ClickFoldMarks>(new CommandDefinition(
+            """
+            SELECT rolled_up_through AS RolledUpThrough, folded_through AS FoldedThrough,
+                   (SELECT COALESCE(MAX(rowid), 0) FROM clicks) AS LastRowId
+            FROM click_rollup_state
+            """, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> journaled clicks after rowid <paramref name="after"/> and at most
+    /// <paramref name="through"/>, oldest first, each with its rowid (SQLite).
+    /// </summary>
+    public static async Task<IReadOnlyList<(long RowId, Click Click)>> ReadJournalAsync(
+        DbConnection connection, DbTransaction? transaction, long after, long through, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ClickRow>(new CommandDefinition(
+            $"SELECT rowid AS row_id, {ClickColumns.List} FROM clicks WHERE rowid > @after AND rowid <= @through ORDER BY rowid LIMIT @limit",
+            new { after, through, limit }, transaction, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => (r.RowId, r.ToClick()))];
+    }
+
+    /// <summary>Records that every click up to this rowid is folded (SQLite).</summary>
+    public static Task SetFoldedThroughAsync(DbConnection connection, DbTransaction transaction, long rowId, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE click_rollup_state SET folded_through = @rowId", new { rowId }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>Records that the rollups hold the sums of every click up to this rowid (SQLite).</summary>
     public static Task SetRolledUpThroughAsync(DbConnection connection, DbTransaction transaction, long rowId, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
             "UPDATE click_rollup_state SET rolled_up_through = @rowId", new { rowId }, transaction, cancellationToken: cancellationToken));
-
-    /// <summary>
-    /// The clicks stored after the rollup mark, oldest first, and the rowid of the last (SQLite): after a crash,
-    /// the clicks whose sums were still in memory.
-    /// </summary>
-    public static async Task<(IReadOnlyList<Click> Clicks, long Through)> NotRolledUpAsync(
-        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-    {
-        var mark = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT rolled_up_through FROM click_rollup_state", transaction: transaction, cancellationToken: cancellationToken));
-        var rows = (await connection.QueryAsync<ClickRow>(new CommandDefinition(
-            $"SELECT rowid AS row_id, {ClickColumns.List} FROM clicks WHERE rowid > @mark ORDER BY rowid",
-            new { mark }, transaction, cancellationToken: cancellationToken))).AsList();
-        return ([.. rows.Select(r => r.ToClick())], rows.Count == 0 ? mark : rows[^1].RowId);
-    }
 
     /// <summary>Forgets who was seen on days before the cutoff; their counts stay in the rollups.</summary>
     public Task<int> PurgeSightingsBeforeAsync(long cutoffMs, CancellationToken cancellationToken) =>
@@ -272,11 +303,6 @@ public sealed class ClickStore(Database database)
                 var deleted = await connection.ExecuteAsync(new CommandDefinition(
                     $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(MarksRollups ? RolledUpOnly : "")} ORDER BY id LIMIT 10000)",
                     new { bound = Ids.LowerBound("clk", cutoffMs) }, transaction, cancellationToken: cancellationToken));
-                if (MarksRollups && deleted > 0)
-                {
-                    await connection.ExecuteAsync(new CommandDefinition(LowerMarkToLastClick, transaction: transaction, cancellationToken: cancellationToken));
-                }
-
                 return deleted;
             }, cancellationToken, WritePriority.Background);
             total += deleted;
@@ -288,21 +314,13 @@ public sealed class ClickStore(Database database)
     }
 
     /// <summary>
-    /// True where the click writer may hold rollup sums in memory, marking in storage the rowid of the last click they
-    /// cover (SQLite, the single writer); elsewhere the sums go with every batch, so that any number of nodes can write.
+    /// True where the raw clicks are a journal folded afterwards, with marks in storage of how far (SQLite, the single
+    /// writer); elsewhere a batch is folded in the transaction that stores it, so that any number of nodes can write.
     /// </summary>
     public bool MarksRollups => database.SingleWriter;
 
-    /// <summary>On SQLite, retention never deletes a click whose sums may still be only in the writer's memory.</summary>
+    /// <summary>On SQLite, retention never deletes a click whose sums may still be only in the folder's memory.</summary>
     private const string RolledUpOnly = " AND rowid <= (SELECT rolled_up_through FROM click_rollup_state)";
-
-    /// <summary>
-    /// SQLite gives a new row the largest rowid plus one. Had retention deleted every click up to the mark, new clicks
-    /// would get rowids at or under it and be missed after a crash, so the mark comes down to the last click left
-    /// (the clicks after the mark are never deleted, so this changes it only when there are none).
-    /// </summary>
-    private const string LowerMarkToLastClick =
-        "UPDATE click_rollup_state SET rolled_up_through = MIN(rolled_up_through, (SELECT COALESCE(MAX(rowid), 0) FROM clicks))";
 
     private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
     {

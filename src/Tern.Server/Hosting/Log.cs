@@ -54,6 +54,12 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Information, "Added up {Count} clicks stored after the last rollup mark (the previous run ended without writing their sums)")]
     public static partial void ClicksRolledUpAfterRestart(ILogger logger, int count);
 
+    [LoggerMessage(23, LogLevel.Warning, "Folding clicks into counts, rollups and events failed; retrying ({Backlog} stored clicks wait for the fold)")]
+    public static partial void FoldFailed(ILogger logger, Exception exception, long backlog);
+
+    [LoggerMessage(24, LogLevel.Information, "{Count} clicks stored before the last stop are still to be folded into counts, rollups and events")]
+    public static partial void ClicksToFoldAfterRestart(ILogger logger, long count);
+
     [LoggerMessage(130, LogLevel.Warning, "Listening for committed events failed; retrying in {BackoffMs} ms (event streams look every few seconds meanwhile)")]
     public static partial void EventNoticesLost(ILogger logger, Exception exception, double backoffMs);
 

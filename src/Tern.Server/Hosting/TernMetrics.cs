@@ -14,7 +14,7 @@ internal sealed class TernMetrics : IDisposable
 
     private readonly Meter _meter;
 
-    public TernMetrics(IMeterFactory meterFactory, LinkCache cache, ClickQueue clicks, ClickWriter writer)
+    public TernMetrics(IMeterFactory meterFactory, LinkCache cache, ClickQueue clicks, ClickWriter writer, ClickFolder folder)
     {
         _meter = meterFactory.Create(MeterName);
         _meter.CreateObservableGauge("tern.link_cache.entries", () => cache.Count, description: "Links held by the redirect cache");
@@ -25,6 +25,12 @@ internal sealed class TernMetrics : IDisposable
         _meter.CreateObservableCounter("tern.clicks.failed_writes", () => writer.FailedWrites, description: "Click batches that failed to write and were retried");
         _meter.CreateObservableGauge("tern.clicks.writer_lag", () => writer.Lag.TotalSeconds, unit: "s",
             description: "How far the click writer trails the redirects: time since its last committed batch while clicks wait");
+        _meter.CreateObservableCounter("tern.clicks.folded", () => folder.Folded,
+            description: "Clicks folded into their links' counts, the stats and link.clicked events");
+        _meter.CreateObservableGauge("tern.clicks.fold_backlog", () => folder.Backlog,
+            description: "Stored clicks not yet folded into counts, stats and events (SQLite; 0 where each batch is folded as it is stored)");
+        _meter.CreateObservableGauge("tern.clicks.fold_lag", () => folder.Lag.TotalSeconds, unit: "s",
+            description: "How long stored clicks have waited for the fold: time since its last transaction while clicks wait");
         _meter.CreateObservableCounter("tern.redirects", () => clicks.Enqueued, description: "Redirects answered and counted as clicks");
         StorageErrors = _meter.CreateCounter<long>("tern.storage.errors", description: "API calls answered 503 because storage failed or did not answer in time");
     }

@@ -103,6 +103,13 @@ public sealed class ClickOptions
     public int MaxBatch { get; set; } = 5000;
 
     /// <summary>
+    /// SQLite: most stored clicks folded into counts, events and rollups in one transaction. The fold takes whatever
+    /// was stored since its last transaction, up to this, so it folds more at a time the further behind it is.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxFold { get; set; } = 10_000;
+
+    /// <summary>
     /// Longest the writer waits for more clicks to join a batch; a kill -9 can lose the clicks of at most this
     /// window plus the batch being written. 0 (the default) writes as soon as clicks arrive: whatever arrives while
     /// a batch is being written forms the next one, so batches grow with the load by themselves, and a click's

@@ -19,6 +19,10 @@ public sealed class ColumnMap<T>
 
     public int Count => _columns.Length;
 
+    /// <summary>The same columns after a first one, SQLite's <c>rowid</c>, for rows given with the rowid they are to take.</summary>
+    public ColumnMap<(long RowId, T Row)> WithRowId() =>
+        new([("rowid", static r => r.RowId), .. _columns.Select(c => (c.Name, (Func<(long RowId, T Row), object?>)(r => c.Value(r.Row))))]);
+
     /// <summary>Fills <paramref name="values"/> with the row's values in column order.</summary>
     public void Bind(T row, object?[] values)
     {

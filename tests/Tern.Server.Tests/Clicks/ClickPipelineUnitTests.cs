@@ -91,8 +91,8 @@ public sealed class ClickPipelineUnitTests
             Country = "CH",
             IsBot = false,
         };
-        ClickWriter.AddToRollups(rollups, click);
-        ClickWriter.AddToRollups(rollups, click with { Country = null });
+        ClickFolder.AddToRollups(rollups, click);
+        ClickFolder.AddToRollups(rollups, click with { Country = null });
 
         var hour = Now.ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
         Assert.Equal(2, rollups[new RollupKey("lnk_1", 'h', hour, "total", "")]);

@@ -1,0 +1,527 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Polly;
+using Tern.Server.Events;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+using Tern.Server.Storage;
+
+namespace Tern.Server.Clicks;
+
+/// <summary>
+/// Folds stored clicks into what is derived from them: their links' click counts, first sightings of visitors, the
+/// stats rollups, a <c>link.clicked</c> event for every click and <c>link.expired</c> for links taken to their click
+/// limit (<see cref="FoldAsync"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// On PostgreSQL the <see cref="ClickWriter"/> folds each batch in the transaction that stores it, so that any number
+/// of nodes can write. On SQLite, where one writer serves everything, the raw clicks table is a journal: the writer's
+/// transaction only appends the batch, and this folder folds the journal behind it in transactions of its own
+/// (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
+/// <see cref="ClickOptions.MaxFold"/>. Redirects then wait for the append alone; a burst lengthens the fold's
+/// backlog (<see cref="Backlog"/>), not the redirects' queue.
+/// </para>
+/// <para>
+/// Two marks in storage say how far it got (<see cref="ClickFoldMarks"/>): every click up to <c>folded_through</c>
+/// is in the counts and events, every click up to <c>rolled_up_through</c> in the rollups. The rollup sums of
+/// several folds are gathered in memory for up to <see cref="ClickOptions.RollupIntervalMilliseconds"/>, so a busy
+/// link's cells are written once per interval. A mark moves in the transaction that writes what it covers, so after
+/// a crash the folder takes up exactly the clicks after each mark again; nothing is folded twice or lost.
+/// </para>
+/// <para>
+/// The writer hands each committed batch over in memory as well; the folder reads the journal back only for what it
+/// no longer holds (after a restart, or when more than <see cref="ClickOptions.QueueCapacity"/> clicks wait).
+/// </para>
+/// </remarks>
+public sealed class ClickFolder(
+    ClickStore store,
+    LinkStore links,
+    LinkEvents outbox,
+    Database database,
+    IOptions<ClickOptions> options,
+    TimeProvider timeProvider,
+    ILogger<ClickFolder> logger)
+{
+    /// <summary>Most rollup cells held in memory before they are written, whatever the interval.</summary>
+    private const int MaxPendingCells = 200_000;
+
+    private readonly ClickOptions _options = options.Value;
+    private readonly TimeSpan _rollupInterval = TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds);
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    // Batches the writer committed and handed over, oldest first; only this folder's loop takes them out.
+    private readonly Lock _handedLock = new();
+    private readonly Queue<HandedBatch> _handed = new();
+    private int _handedClicks;
+    private bool _completed;
+
+    // The marks as this folder knows them, and the last rowid the writer committed.
+    private long _foldedThrough;
+    private long _rolledUpThrough;
+    private long _journaledThrough;
+    private long _sessionStart;
+
+    // Rollup sums of folded clicks not yet written, the clicks of this run they hold and since when they wait.
+    private readonly Dictionary<RollupKey, long> _pending = [];
+    private long _pendingThrough;
+    private long _pendingSessionClicks;
+    private long _pendingSince;
+    private volatile bool _flushRequested;
+
+    private long _folded;
+    private long _rolledUp;
+    private long _foldedAt = Stopwatch.GetTimestamp();
+
+    /// <summary>Raised after every fold that wrote something, and after rollups are written.</summary>
+    public event Action? Progressed;
+
+    /// <summary>Whether the clicks are folded after they are stored (SQLite) rather than with them.</summary>
+    public bool Deferred => store.MarksRollups;
+
+    /// <summary>Clicks of this run folded into counts and events.</summary>
+    public long Folded => Volatile.Read(ref _folded);
+
+    /// <summary>Clicks of this run whose rollup sums are written too.</summary>
+    public long RolledUp => Volatile.Read(ref _rolledUp);
+
+    /// <summary>Clicks stored but not yet folded into counts and events (SQLite; 0 on PostgreSQL).</summary>
+    public long Backlog => Math.Max(0, Volatile.Read(ref _journaledThrough) - Volatile.Read(ref _foldedThrough));
+
+    /// <summary>How long the oldest unfolded click has waited for the fold: 0 while none waits.</summary>
+    public TimeSpan Lag => Backlog == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _foldedAt));
+
+    /// <summary>
+    /// Reads the marks before the writer stores anything, and returns the rowid its first click takes: one past
+    /// every rowid stored or marked, so rowids never come back even after retention deleted every click.
+    /// </summary>
+    public async Task<long> InitializeAsync(CancellationToken cancellationToken)
+    {
+        var marks = await store.FoldMarksAsync(cancellationToken);
+        _rolledUpThrough = marks.RolledUpThrough;
+        _foldedThrough = marks.FoldedThrough;
+        _journaledThrough = _sessionStart = Math.Max(marks.LastRowId, marks.FoldedThrough);
+        return _sessionStart + 1;
+    }
+
+    /// <summary>The writer committed these clicks with rowids up to <paramref name="through"/>: fold them.</summary>
+    public void Journaled(List<Click> clicks, HashSet<string> withClickLimits, long through)
+    {
+        lock (_handedLock)
+        {
+            // Beyond the queue's capacity the journal holds them alone, and the folder reads them back from it.
+            if (_handedClicks + clicks.Count <= _options.QueueCapacity)
+            {
+                _handed.Enqueue(new HandedBatch(clicks, withClickLimits, through - clicks.Count + 1, through));
+                _handedClicks += clicks.Count;
+            }
+
+            Volatile.Write(ref _journaledThrough, through);
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>PostgreSQL: the writer folded <paramref name="count"/> clicks with their batch.</summary>
+    public void FoldedWithBatch(int count)
+    {
+        Interlocked.Add(ref _folded, count);
+        Interlocked.Add(ref _rolledUp, count);
+        Progressed?.Invoke();
+    }
+
+    /// <summary>No more clicks will be journaled: fold what is left, write the sums and stop.</summary>
+    public void Complete()
+    {
+        lock (_handedLock)
+        {
+            _completed = true;
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Asks for the gathered rollup sums to be written at once rather than at the end of their interval.</summary>
+    public void RequestFlush()
+    {
+        _flushRequested = true;
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// The fold loop (SQLite): takes up the clicks after the marks left by the last run, then folds what the writer
+    /// journals until <see cref="Complete"/>, every write retried until it succeeds or <paramref name="abandon"/> fires.
+    /// </summary>
+    public async Task RunAsync(CancellationToken abandon)
+    {
+        var retry = StorageRetry.Forever(timeProvider, static _ => true);
+        await RetryAsync(retry, () => RollUpFoldedLeftoversAsync(abandon), abandon);
+        while (!abandon.IsCancellationRequested)
+        {
+            var chunk = await TakeAsync(abandon);
+            if (chunk is not null)
+            {
+                await RetryAsync(retry, () => FoldChunkAsync(chunk, abandon), abandon);
+                continue;
+            }
+
+            if (_pending.Count > 0 && (_flushRequested || RollupsDue() || IsCompleted()))
+            {
+                await RetryAsync(retry, () => FlushRollupsAsync(abandon), abandon);
+                continue;
+            }
+
+            if (IsCompleted())
+            {
+                return;
+            }
+
+            await WaitAsync(abandon);
+        }
+    }
+
+    /// <summary>
+    /// Folds clicks in the caller's transaction: counts, first sightings, the given rollup sums (none: they are
+    /// gathered), events. True when it appended events, so the caller rings the outbox after commit.
+    /// </summary>
+    public async Task<bool> FoldAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+        IReadOnlyCollection<string> linksWithLimits, IReadOnlyDictionary<RollupKey, long>? sums, CancellationToken cancellationToken)
+    {
+        var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var click in clicks)
+        {
+            perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
+        }
+
+        await LinkClickCounts.AddAsync(connection, transaction, perLink, cancellationToken);
+        if (_options.UniqueVisitors)
+        {
+            // First sightings are decided here, against what is stored, so their cells go with the fold.
+            var uniques = new Dictionary<RollupKey, long>();
+            await ClickStore.AddFirstSightingsAsync(connection, transaction, clicks, uniques, cancellationToken);
+            await store.AddToRollupsAsync(connection, transaction, uniques, cancellationToken);
+        }
+
+        if (sums is not null)
+        {
+            await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
+        }
+
+        var appended = await AppendClickEventsAsync(connection, transaction, clicks, cancellationToken);
+        if (linksWithLimits.Count > 0)
+        {
+            var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var expired = await links.MarkExpiredAsync(connection, transaction, now, linksWithLimits, linksWithLimits.Count, cancellationToken);
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkExpired, expired, cancellationToken);
+            appended |= expired.Count > 0;
+        }
+
+        return appended;
+    }
+
+    /// <summary>
+    /// Each click adds one to its workspace's cells (hourly and daily, every dimension, and per link) and to its
+    /// link's: hourly and daily totals, daily breakdowns, and the destinations served (a link's only: which rule or
+    /// variant won is a question about one link). Per-link hourly breakdowns are left out on purpose: with
+    /// clicks spread over many links they would be most of the fold's work, and a link's breakdowns by day are
+    /// what its stats page shows; the hourly series stays exact.
+    /// </summary>
+    public static void AddToRollups(Dictionary<RollupKey, long> rollups, Click click)
+    {
+        var hour = click.TimestampMs / ClickStore.HourMs * ClickStore.HourMs;
+        var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;
+        Add(new RollupKey(click.LinkId, 'h', hour, "total", ""));
+        AddBreakdowns(click.LinkId, 'd', day);
+        Add(new RollupKey(click.LinkId, 'd', day, "destination", click.Destination ?? ""));
+        foreach (var (granularity, bucket) in (ReadOnlySpan<(char, long)>)[('h', hour), ('d', day)])
+        {
+            AddBreakdowns(click.WorkspaceId, granularity, bucket);
+            Add(new RollupKey(click.WorkspaceId, granularity, bucket, "link", click.LinkId));
+        }
+
+        void AddBreakdowns(string scope, char granularity, long bucket)
+        {
+            Add(new RollupKey(scope, granularity, bucket, "total", ""));
+            Add(new RollupKey(scope, granularity, bucket, "country", click.Country ?? ""));
+            Add(new RollupKey(scope, granularity, bucket, "device", click.Device));
+            Add(new RollupKey(scope, granularity, bucket, "browser", click.Browser));
+            Add(new RollupKey(scope, granularity, bucket, "os", click.Os));
+            Add(new RollupKey(scope, granularity, bucket, "referrer", click.ReferrerHost ?? ""));
+        }
+
+        void Add(RollupKey key) => rollups[key] = rollups.GetValueOrDefault(key) + 1;
+    }
+
+    public static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks)
+    {
+        var sums = new Dictionary<RollupKey, long>();
+        foreach (var click in clicks)
+        {
+            AddToRollups(sums, click);
+        }
+
+        return sums;
+    }
+
+    /// <summary>
+    /// The next clicks to fold, oldest first: the batches handed over while they follow the mark without a gap,
+    /// else the journal read back; null when everything stored is folded.
+    /// </summary>
+    private async Task<Chunk?> TakeAsync(CancellationToken cancellationToken)
+    {
+        var clicks = new List<Click>();
+        var withLimits = new HashSet<string>(StringComparer.Ordinal);
+        var through = _foldedThrough;
+        long journaled;
+        lock (_handedLock)
+        {
+            while (_handed.TryPeek(out var batch) && batch.Through <= _foldedThrough)
+            {
+                _handedClicks -= _handed.Dequeue().Clicks.Count;
+            }
+
+            while (_handed.TryPeek(out var batch) && batch.First == through + 1 &&
+                   (clicks.Count == 0 || clicks.Count + batch.Clicks.Count <= _options.MaxFold))
+            {
+                _handed.Dequeue();
+                _handedClicks -= batch.Clicks.Count;
+                clicks.AddRange(batch.Clicks);
+                withLimits.UnionWith(batch.WithClickLimits);
+                through = batch.Through;
+            }
+
+            journaled = _journaledThrough;
+        }
+
+        if (clicks.Count > 0)
+        {
+            return new Chunk(clicks, withLimits, through, clicks.Count);
+        }
+
+        if (journaled <= _foldedThrough)
+        {
+            return null;
+        }
+
+        // Not handed over (a previous run's, or beyond the capacity): read back from the journal. Links with a click
+        // limit are not known there, so every link of the chunk is looked at.
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await ClickStore.ReadJournalAsync(connection, null, _foldedThrough, journaled, _options.MaxFold, cancellationToken);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var read = rows.Select(r => r.Click).ToList();
+        return new Chunk(read, [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
+    }
+
+    /// <summary>Folds a chunk and moves the fold mark in one transaction; with its rollups when they are due.</summary>
+    private async Task FoldChunkAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        var sums = Sum(chunk.Clicks);
+        if (_pending.Count == 0)
+        {
+            _pendingSince = Stopwatch.GetTimestamp();
+        }
+
+        MergePending(sums, +1);
+        var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
+        bool appended;
+        try
+        {
+            appended = await database.WriteAsync(async (connection, transaction) =>
+            {
+                var appended = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, flush ? _pending : null, cancellationToken);
+                await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
+                if (flush)
+                {
+                    await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
+                }
+
+                return appended;
+            }, cancellationToken, WritePriority.Background);
+        }
+        catch
+        {
+            MergePending(sums, -1);
+            throw;
+        }
+
+        if (appended)
+        {
+            outbox.Signal();
+        }
+
+        Volatile.Write(ref _foldedThrough, chunk.Through);
+        Volatile.Write(ref _foldedAt, Stopwatch.GetTimestamp());
+        Interlocked.Add(ref _folded, chunk.SessionClicks);
+        _pendingSessionClicks += chunk.SessionClicks;
+        _pendingThrough = chunk.Through;
+        if (flush)
+        {
+            RollupsWritten();
+        }
+
+        Progressed?.Invoke();
+    }
+
+    /// <summary>Writes the gathered rollup sums and their mark.</summary>
+    private async Task FlushRollupsAsync(CancellationToken cancellationToken)
+    {
+        var through = _pendingThrough;
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
+            await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
+            return true;
+        }, cancellationToken, WritePriority.Background);
+        RollupsWritten();
+        Progressed?.Invoke();
+    }
+
+    private void RollupsWritten()
+    {
+        _flushRequested = false;
+        _rolledUpThrough = _pendingThrough;
+        Interlocked.Add(ref _rolledUp, _pendingSessionClicks);
+        _pendingSessionClicks = 0;
+        _pending.Clear();
+    }
+
+    /// <summary>
+    /// After a crash: the clicks folded into counts and events whose rollup sums were still in memory are added up
+    /// again from the journal, a chunk per transaction.
+    /// </summary>
+    private async Task RollUpFoldedLeftoversAsync(CancellationToken cancellationToken)
+    {
+        var again = 0;
+        while (_rolledUpThrough < _foldedThrough)
+        {
+            var through = _rolledUpThrough;
+            await database.WriteAsync(async (connection, transaction) =>
+            {
+                var rows = await ClickStore.ReadJournalAsync(connection, transaction, _rolledUpThrough, _foldedThrough, _options.MaxFold, cancellationToken);
+                through = rows.Count == 0 ? _foldedThrough : rows[^1].RowId;
+                await store.AddToRollupsAsync(connection, transaction, Sum([.. rows.Select(r => r.Click)]), cancellationToken);
+                await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
+                again += rows.Count;
+                return true;
+            }, cancellationToken, WritePriority.Background);
+            _rolledUpThrough = _pendingThrough = through;
+        }
+
+        if (again > 0)
+        {
+            Log.ClicksRolledUpAfterRestart(logger, again);
+        }
+
+        if (_journaledThrough > _foldedThrough)
+        {
+            Log.ClicksToFoldAfterRestart(logger, _journaledThrough - _foldedThrough);
+        }
+    }
+
+    private async Task WaitAsync(CancellationToken abandon)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(abandon);
+        if (_pending.Count > 0)
+        {
+            var due = _rollupInterval - Stopwatch.GetElapsedTime(_pendingSince);
+            wait.CancelAfter(due > TimeSpan.Zero ? due : TimeSpan.FromMilliseconds(1));
+        }
+
+        try
+        {
+            await _wake.Reader.ReadAsync(wait.Token);
+        }
+        catch (OperationCanceledException) when (!abandon.IsCancellationRequested)
+        {
+            // Rollups due: go round.
+        }
+        catch (OperationCanceledException)
+        {
+            // Abandoned: the loop ends.
+        }
+    }
+
+    private async Task RetryAsync(ResiliencePipeline retry, Func<Task> write, CancellationToken abandon)
+    {
+        try
+        {
+            await retry.ExecuteAsync(async _ =>
+            {
+                try
+                {
+                    await write();
+                }
+                catch (Exception exception) when (!abandon.IsCancellationRequested)
+                {
+                    Log.FoldFailed(logger, exception, Backlog);
+                    throw;
+                }
+            }, abandon);
+        }
+        catch (Exception) when (abandon.IsCancellationRequested)
+        {
+            // Abandoned at shutdown: what is not folded is folded at the next start, from the journal.
+        }
+    }
+
+    private bool IsCompleted()
+    {
+        lock (_handedLock)
+        {
+            return _completed && _journaledThrough <= _foldedThrough;
+        }
+    }
+
+    private bool RollupsDue() => _pending.Count > 0 && Stopwatch.GetElapsedTime(_pendingSince) >= _rollupInterval;
+
+    /// <summary>Adds a chunk's sums to the pending ones (<paramref name="sign"/> +1), or takes them back out (-1).</summary>
+    private void MergePending(Dictionary<RollupKey, long> sums, int sign)
+    {
+        foreach (var (key, count) in sums)
+        {
+            var sum = _pending.GetValueOrDefault(key) + (sign * count);
+            if (sum == 0)
+            {
+                _pending.Remove(key);
+            }
+            else
+            {
+                _pending[key] = sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every click is a link.clicked event in the log, whether or not a webhook subscribes: polling integrations and
+    /// event streams read it there. Per fold this costs one read of the clicked links per workspace and one multi-row
+    /// insert; the payloads are serialized once and reused by every delivery.
+    /// </summary>
+    private async Task<bool> AppendClickEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+        CancellationToken cancellationToken)
+    {
+        var appended = false;
+        foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
+        {
+            var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
+                [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], cancellationToken)).ToDictionary(l => l.Id);
+            List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
+                .Select(click => new LinkEvent(clicked[click.LinkId], click.ToResponse(), click.IsBot, click.TimestampMs))];
+            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, cancellationToken);
+            appended |= events.Count > 0;
+        }
+
+        return appended;
+    }
+
+    /// <summary>A batch the writer committed, with the rowids it took.</summary>
+    private sealed record HandedBatch(List<Click> Clicks, HashSet<string> WithClickLimits, long First, long Through);
+
+    /// <summary>Clicks to fold, through which rowid, and how many of them this run journaled.</summary>
+    private sealed record Chunk(List<Click> Clicks, HashSet<string> WithClickLimits, long Through, long SessionClicks);
+}
