@@ -204,12 +204,18 @@ public abstract class SqlDialect
     /// <summary>
     /// The conditions and order of a page of <paramref name="table"/>'s settled rows committed strictly after the row
     /// with id <c>@after</c> in the workspace <c>@workspaceId</c>, oldest first (the caller appends <c>LIMIT</c>). An
-    /// id no longer stored (purged) or never issued stands for the first stored row whose id sorts after it.
+    /// id not stored (purged, or never issued: a time) stands for the place just before the earliest committed of the
+    /// rows whose ids sort after it, and the page keeps only those rows: a row with a larger id that committed before
+    /// the first one by id is not skipped. (COALESCE evaluates its second query only when the first finds nothing.)
     /// </summary>
     public string CommittedAfter(string table) =>
         $"""
-        AND {Settled} AND ({CommitSequence}, id) > (SELECT {CommitSequence}, @after FROM {table}
-            WHERE workspace_id = @workspaceId AND id >= @after ORDER BY id LIMIT 1)
+        AND {Settled}
+        AND (id > @after OR EXISTS (SELECT 1 FROM {table} WHERE workspace_id = @workspaceId AND id = @after))
+        AND ({CommitSequence}, id) > (
+            COALESCE((SELECT {CommitSequence} FROM {table} WHERE workspace_id = @workspaceId AND id = @after),
+                     (SELECT MIN({CommitSequence}) FROM {table} WHERE workspace_id = @workspaceId AND id > @after)),
+            CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE workspace_id = @workspaceId AND id = @after) THEN @after ELSE '' END)
         ORDER BY {CommitSequence}, id
         """;
 
