@@ -37,6 +37,7 @@ namespace Tern.Server.Clicks;
 /// </para>
 /// </remarks>
 public sealed class ClickFolder(
+    ClickQueue queue,
     ClickStore store,
     LinkStore links,
     LinkEvents outbox,
@@ -45,8 +46,17 @@ public sealed class ClickFolder(
     TimeProvider timeProvider,
     ILogger<ClickFolder> logger)
 {
-    /// <summary>Most rollup cells held in memory before they are written, whatever the interval.</summary>
-    private const int MaxPendingCells = 200_000;
+    /// <summary>
+    /// Most rollup cells held in memory before they are written, whatever the interval: it bounds the transaction
+    /// that writes them (about 50 ms on SQLite), during which the writer waits.
+    /// </summary>
+    private const int MaxPendingCells = 10_000;
+
+    /// <summary>Longest the fold gives way to the writer while answered clicks wait to be stored.</summary>
+    private static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(1);
+
+    /// <summary>Most clicks folded in the one transaction a second the fold takes while the writer is behind.</summary>
+    private const int BehindFold = 1_000;
 
     private readonly ClickOptions _options = options.Value;
     private readonly TimeSpan _rollupInterval = TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds);
@@ -158,9 +168,12 @@ public sealed class ClickFolder(
     {
         var retry = StorageRetry.Forever(timeProvider, static _ => true);
         await RetryAsync(retry, () => RollUpFoldedLeftoversAsync(abandon), abandon);
+        var lastFold = Stopwatch.GetTimestamp();
         while (!abandon.IsCancellationRequested)
         {
-            var chunk = await TakeAsync(abandon);
+            var writerBehind = await GiveWayToTheWriterAsync(lastFold, abandon);
+            lastFold = Stopwatch.GetTimestamp();
+            var chunk = await TakeAsync(writerBehind ? Math.Min(_options.MaxFold, BehindFold) : _options.MaxFold, abandon);
             if (chunk is not null)
             {
                 await RetryAsync(retry, () => FoldChunkAsync(chunk, abandon), abandon);
@@ -269,7 +282,7 @@ public sealed class ClickFolder(
     /// The next clicks to fold, oldest first: the batches handed over while they follow the mark without a gap,
     /// else the journal read back; null when everything stored is folded.
     /// </summary>
-    private async Task<Chunk?> TakeAsync(CancellationToken cancellationToken)
+    private async Task<Chunk?> TakeAsync(int maxFold, CancellationToken cancellationToken)
     {
         var clicks = new List<Click>();
         var withLimits = new HashSet<string>(StringComparer.Ordinal);
@@ -283,7 +296,7 @@ public sealed class ClickFolder(
             }
 
             while (_handed.TryPeek(out var batch) && batch.First == through + 1 &&
-                   (clicks.Count == 0 || clicks.Count + batch.Clicks.Count <= _options.MaxFold))
+                   (clicks.Count == 0 || clicks.Count + batch.Clicks.Count <= maxFold))
             {
                 _handed.Dequeue();
                 _handedClicks -= batch.Clicks.Count;
@@ -308,7 +321,7 @@ public sealed class ClickFolder(
         // Not handed over (a previous run's, or beyond the capacity): read back from the journal. Links with a click
         // limit are not known there, so every link of the chunk is looked at.
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await ClickStore.ReadJournalAsync(connection, null, _foldedThrough, journaled, _options.MaxFold, cancellationToken);
+        var rows = await ClickStore.ReadJournalAsync(connection, null, _foldedThrough, journaled, maxFold, cancellationToken);
         if (rows.Count == 0)
         {
             return null;
@@ -421,6 +434,38 @@ public sealed class ClickFolder(
         if (_journaledThrough > _foldedThrough)
         {
             Log.ClicksToFoldAfterRestart(logger, _journaledThrough - _foldedThrough);
+        }
+    }
+
+    /// <summary>
+    /// While the writer falls behind (a batch's worth of answered clicks waits in the queue), it has the machine and
+    /// SQLite's one writer to itself: the fold waits until the queue is shorter, or for at most
+    /// <see cref="MaxDeferral"/> since its last transaction, so a burst costs the redirects nothing and the fold still
+    /// advances by a small chunk (<see cref="BehindFold"/>) a second. It catches up once the burst is over; a flush asked
+    /// for, or the stop, does not wait. True when it stopped waiting with the writer still behind.
+    /// </summary>
+    private async Task<bool> GiveWayToTheWriterAsync(long lastFold, CancellationToken abandon)
+    {
+        while (WriterBehind())
+        {
+            if (Stopwatch.GetElapsedTime(lastFold) >= MaxDeferral)
+            {
+                return true;
+            }
+
+            await Task.Delay(5, abandon).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return false;
+
+        bool WriterBehind() => queue.Depth >= _options.MaxBatch && !_flushRequested && !IsStopping() && !abandon.IsCancellationRequested;
+    }
+
+    private bool IsStopping()
+    {
+        lock (_handedLock)
+        {
+            return _completed;
         }
     }
 

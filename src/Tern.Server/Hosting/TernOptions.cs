@@ -104,10 +104,10 @@ public sealed class ClickOptions
 
     /// <summary>
     /// SQLite: most stored clicks folded into counts, events and rollups in one transaction. The fold takes whatever
-    /// was stored since its last transaction, up to this, so it folds more at a time the further behind it is.
+    /// was stored since its last transaction, up to this; the writer waits for at most one such transaction.
     /// </summary>
     [Range(1, 1_000_000)]
-    public int MaxFold { get; set; } = 10_000;
+    public int MaxFold { get; set; } = 2_000;
 
     /// <summary>
     /// Longest the writer waits for more clicks to join a batch; a kill -9 can lose the clicks of at most this
