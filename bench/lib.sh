@@ -57,7 +57,7 @@ result_field() {
 run_wrk() {
     local url=$1 out=$2 duration=$3 n=$4
     shift 4
-    wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"$duration" --latency -s "$BENCH_DIR/redirect.lua" "$@" "$url" -- "$n" >"$out" 2>&1 ||
+    wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"$duration" --latency -s "$BENCH_DIR/redirect.lua" "$@" "$url" -- "$n" ${ORDER:+"$ORDER"} >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk failed"; }
 }
 

@@ -1,10 +1,13 @@
--- wrk script for the redirect benchmark: GET /b<i> with i uniformly random in [1, N].
+-- wrk script for the redirect benchmark: GET /b<i> with i uniformly random in [1, N], or every link in turn.
 --
 --   N=100000 wrk -t2 -c64 -d20s --latency -s bench/redirect.lua http://127.0.0.1:5080
 --   wrk -t2 -c64 -d20s --latency -s bench/redirect.lua http://127.0.0.1:5080 -- 100000
+--   wrk -t2 -c64 -d20s --latency -s bench/redirect.lua http://127.0.0.1:5080 -- 100000 turn
 --
 -- N comes from the first script argument, else the environment variable N, else 100000. Slugs are drawn
--- with replacement, so a run of R requests touches about N * (1 - exp(-R/N)) distinct links.
+-- with replacement, so a run of R requests touches about N * (1 - exp(-R/N)) distinct links. With "turn" as the
+-- second argument each link is requested in turn (thread t of T = $THREADS takes t, t + T, t + 2T, ...), the send-time
+-- workload: every recipient's own link, clicked once before any is clicked again.
 -- At the end it prints one machine-readable line:
 --   RESULT requests=.. seconds=.. rps=.. p50_us=.. p90_us=.. p99_us=.. p999_us=.. max_us=.. non3xx=.. socket_errors=..
 
@@ -22,9 +25,18 @@ function init(args)
    -- A distinct sequence per thread; wrk's Lua states are separate per thread.
    math.randomseed(os.time() * 1000 + id * 7919)
    non3xx = 0
+   turn = args[2] == "turn"
+   -- Each thread has its own Lua state and does not see the others: the count comes from the environment.
+   threads_total = tonumber(os.getenv("THREADS")) or 2
+   step = 0
 end
 
 function request()
+   if turn then
+      local i = (step * threads_total + id - 1) % n + 1
+      step = step + 1
+      return wrk.format("GET", "/b" .. i)
+   end
    return wrk.format("GET", "/b" .. math.random(1, n))
 end
 

@@ -6,9 +6,11 @@
 #   SRC_REF=HEAD bench/run-redirect.sh            # measure the last commit, not the work tree's src/
 #   N=10000 REPEAT=1 DURATION=10s COMPARE="" bench/run-redirect.sh     # Tern only, quick
 #   POSTGRES=1 COMPARE="" bench/run-redirect.sh   # Tern on a throwaway PostgreSQL cluster instead of SQLite
+#   ORDER=turn bench/run-redirect.sh              # the send-time workload: every link requested in turn, not at random
 #
 # Settings (environment): N, PORT (5080), NGINX_PORT (5081), BASELINE_PORT (5082), THREADS (2), CONNECTIONS (64),
 # DURATION (20s), WARMUP (10s), REPEAT (3), COMPARE ("nginx baseline"), SEED_CONCURRENCY (32), SMART (set: every link carries ten rules and two variants),
+# ORDER (turn: each link in turn; default random), COUNT_WAIT (600 s: longest wait for every answered click to show in the stats),
 # QUIET_MAX_BUSY (20 %) and QUIET_WAIT (300 s): each round first waits for the machine to be idle;
 # ALLOC_TYPES=1: also sample the .NET servers' allocations by type (in-process AllocationTick listener) and write
 # the per-redirect profile of the last round to $RESULTS_NAME-alloc-types-TARGET.txt;
@@ -107,6 +109,22 @@ for ((round = 1; round <= REPEAT; round++)); do
     done
 done
 
+# Every redirect Tern answered (the warm-up pass, the curl check, every wrk run) must be counted: wait until the
+# workspace's stats show them all, which is when the click fold (and its rollups) has caught up with the load.
+answered=$((N + 1))
+for file in "$work"/warmup-tern.txt "$work"/wrk-tern-*.txt; do
+    answered=$((answered + $(result_field requests "$file")))
+done
+log "waiting for the $answered answered redirects to show in the stats"
+count_clock=$SECONDS counted=0
+while ((SECONDS - count_clock < ${COUNT_WAIT:-600})); do
+    counted=$(curl -s -H "Authorization: Bearer $BENCH_KEY" "http://127.0.0.1:$PORT/api/v1/stats" | grep -o '"total":[0-9]*' | head -1 | cut -d: -f2)
+    ((${counted:-0} >= answered)) && break
+    sleep 0.5
+done
+caught_up=$((SECONDS - count_clock))
+log "counted $counted of $answered after $caught_up s"
+
 declare -A rss hwm
 for target in "${targets[@]}"; do
     rss[$target]=$(status_kb VmRSS $(pids_of "$(pid_of "$target")"))
@@ -122,7 +140,7 @@ mkdir -p "$RESULTS_DIR"
     echo "### Redirect throughput, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
     echo "Source $(source_version); Tern on $storage; N=$N links (all cached); \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/redirect.lua\`,"
-    echo "random slug per request; $REPEAT rounds per target, interleaved; medians, with the range of rounds for throughput.${SERVER_ARGS:+ Server settings: $SERVER_ARGS.}"
+    echo "${ORDER:-random} slug per request; $REPEAT rounds per target, interleaved; medians, with the range of rounds for throughput.${SERVER_ARGS:+ Server settings: $SERVER_ARGS.}"
     echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')), $(free -g | awk '/Mem:/ { print $2 }') GiB, .NET SDK $(dotnet --version), $(nginx -v 2>&1 | cut -d' ' -f3 || true)."
     echo
     echo "| server | redirects/s (median) | range | p50 ms | p90 ms | p99 ms | server CPU µs/redirect | allocated B/redirect | RSS MiB (peak) |"
@@ -146,6 +164,8 @@ mkdir -p "$RESULTS_DIR"
         done)"
         echo
     fi
+    echo "Counted: **$counted** clicks in the stats for **$answered** redirects Tern answered (wrk's completed requests, the warm-up pass and the check; a request cut off at the end of a wrk run may be counted without being in wrk's tally), $caught_up s after the last round ended (the click fold catching up)."
+    echo "Order: ${ORDER:-random} slug per request."
     echo "Tern p99 at $CONNECTIONS connections: $(ms "$(median p99_us tern "$runs")") ms (target ≤ 5 ms). Tern RSS: $(mib "$rss_empty") MiB at start, $(mib "${rss[tern]}") MiB with $N links cached (peak $(mib "${hwm[tern]}") MiB)."
     [[ -n ${SMART:-} ]] && echo "Every link carries ten targeting rules that no benchmark request matches and two A/B variants (50/50)."
     echo "Seeding: $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/seed.txt" | tail -1) (POST /api/v1/links, ${SEED_CONCURRENCY:-32} in parallel);"
