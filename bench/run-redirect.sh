@@ -140,7 +140,7 @@ mkdir -p "$RESULTS_DIR"
     echo "### Redirect throughput, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
     echo "Source $(source_version); Tern on $storage; N=$N links (all cached); \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/redirect.lua\`,"
-    echo "${ORDER:-random} slug per request; $REPEAT rounds per target, interleaved; medians, with the range of rounds for throughput.${SERVER_ARGS:+ Server settings: $SERVER_ARGS.}"
+    echo "$([[ ${ORDER:-} == turn ]] && echo "every link requested in turn" || echo "a random slug per request"); $REPEAT rounds per target, interleaved; medians, with the range of rounds for throughput.${SERVER_ARGS:+ Server settings: $SERVER_ARGS.}"
     echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')), $(free -g | awk '/Mem:/ { print $2 }') GiB, .NET SDK $(dotnet --version), $(nginx -v 2>&1 | cut -d' ' -f3 || true)."
     echo
     echo "| server | redirects/s (median) | range | p50 ms | p90 ms | p99 ms | server CPU µs/redirect | allocated B/redirect | RSS MiB (peak) |"
@@ -165,7 +165,6 @@ mkdir -p "$RESULTS_DIR"
         echo
     fi
     echo "Counted: **$counted** clicks in the stats for **$answered** redirects Tern answered (wrk's completed requests, the warm-up pass and the check; a request cut off at the end of a wrk run may be counted without being in wrk's tally), $caught_up s after the last round ended (the click fold catching up)."
-    echo "Order: ${ORDER:-random} slug per request."
     echo "Tern p99 at $CONNECTIONS connections: $(ms "$(median p99_us tern "$runs")") ms (target ≤ 5 ms). Tern RSS: $(mib "$rss_empty") MiB at start, $(mib "${rss[tern]}") MiB with $N links cached (peak $(mib "${hwm[tern]}") MiB)."
     [[ -n ${SMART:-} ]] && echo "Every link carries ten targeting rules that no benchmark request matches and two A/B variants (50/50)."
     echo "Seeding: $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/seed.txt" | tail -1) (POST /api/v1/links, ${SEED_CONCURRENCY:-32} in parallel);"

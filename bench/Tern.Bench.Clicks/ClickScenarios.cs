@@ -158,7 +158,7 @@ internal static class ClickScenarios
             foreach (var click in enriched)
             {
                 perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
-                ClickWriter.AddToRollups(rollups, click);
+                ClickFolder.AddToRollups(rollups, click);
             }
 
             var t1 = clock.Elapsed.TotalMilliseconds;
@@ -379,7 +379,7 @@ internal static class ClickScenarios
         for (long i = 0; i < clicks; i++)
         {
             batch.Clear();
-            ClickWriter.AddToRollups(batch, await enricher.EnrichAsync(source.Next(i), CancellationToken.None));
+            ClickFolder.AddToRollups(batch, await enricher.EnrichAsync(source.Next(i), CancellationToken.None));
             all.UnionWith(batch.Keys);
             if (batches < 40)
             {
