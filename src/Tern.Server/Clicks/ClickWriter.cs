@@ -184,7 +184,7 @@ public sealed class ClickWriter(
                 {
                     await store.AppendToJournalAsync(connection, transaction, clicks, first, _abandon.Token);
                     return true;
-                }, _abandon.Token, WritePriority.Foreground);  // redirects wait on it once the queue is full
+                }, _abandon.Token, WritePriority.Clicks);
                 _nextRowId = first + clicks.Count;
                 folder.Journaled(clicks, limited, _nextRowId - 1);
             }

@@ -15,7 +15,13 @@ public enum WritePriority
     /// <summary>Someone waits for it; it goes before background writes waiting at the same moment.</summary>
     Foreground,
 
-    /// <summary>Worker batches (clicks, webhook claims and attempts, purges): they go after waiting foreground writes.</summary>
+    /// <summary>
+    /// The click journal's appends (SQLite), which redirects wait on once the click queue is full: after waiting
+    /// foreground writes, before waiting background ones.
+    /// </summary>
+    Clicks,
+
+    /// <summary>Worker batches (the click fold, webhook claims and attempts, purges): they go after waiting foreground writes.</summary>
     Background,
 }
 

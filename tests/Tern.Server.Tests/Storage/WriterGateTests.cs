@@ -39,6 +39,41 @@ public sealed class WriterGateTests
     }
 
     [Fact]
+    public async Task ClickAppendsGoAfterForegroundWritesAndBeforeBackgroundOnesThatWereWaitingFirst()
+    {
+        var gate = new WriterGate();
+        await gate.EnterAsync(WritePriority.Background, Ct);
+        var order = new List<string>();
+        var waiting = new List<Task>
+        {
+            Take(gate, WritePriority.Background, "fold", order),
+            Take(gate, WritePriority.Clicks, "append", order),
+            Take(gate, WritePriority.Foreground, "link", order),
+        };
+
+        gate.Exit();
+        await Task.WhenAll(waiting);
+
+        Assert.Equal(["link", "append", "fold"], order);
+    }
+
+    [Fact]
+    public async Task WaitingBackgroundWorkGetsATurnAfterEveryFewClickAppends()
+    {
+        var gate = new WriterGate();
+        await gate.EnterAsync(WritePriority.Clicks, Ct);
+        var order = new List<string>();
+        var waiting = new List<Task> { Take(gate, WritePriority.Background, "fold", order) };
+        waiting.AddRange(Enumerable.Range(0, WriterGate.ForegroundInARow + 2).Select(i => Take(gate, WritePriority.Clicks, $"append {i}", order)));
+
+        gate.Exit();
+        await Task.WhenAll(waiting);
+
+        Assert.Equal("fold", order[WriterGate.ForegroundInARow]);
+        Assert.Equal(WriterGate.ForegroundInARow + 3, order.Count);
+    }
+
+    [Fact]
     public async Task AWaiterThatGivesUpIsPassedOver()
     {
         var gate = new WriterGate();
