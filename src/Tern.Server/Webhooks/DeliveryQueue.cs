@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text;
 using Dapper;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
@@ -122,28 +121,19 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
         }
     }
 
-    /// <summary>Failed attempts with a retry left: pending again, each at its own time (a CASE over the chunk's ids).</summary>
-    private async Task RescheduleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
-    {
-        foreach (var chunk in records.Chunk(RowsPerStatement))
-        {
-            var parameters = new DynamicParameters();
-            var cases = new StringBuilder();
-            for (var i = 0; i < chunk.Length; i++)
+    /// <summary>
+    /// Failed attempts with a retry left: pending again, each at its own time. The rows are read as a table of (id, due
+    /// time): one prepared statement per row on SQLite, two arrays for them all on PostgreSQL.
+    /// </summary>
+    private static Task RescheduleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken) =>
+        MultiRowStatement.ExecuteAsync(connection, transaction,
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = v.column2 FROM (VALUES ",
+            ") AS v WHERE webhook_deliveries.id = v.column1", 2, 1, records,
+            static (record, values) =>
             {
-                parameters.Add($"i{i}", chunk[i].Delivery.Id);
-                parameters.Add($"n{i}", chunk[i].NextAttemptAt!.Value);
-                cases.Append(" WHEN @i").Append(i).Append(" THEN @n").Append(i);
-            }
-
-            parameters.Add("ids", database.Dialect.List(chunk.Select(r => r.Delivery.Id)));
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"""
-                UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = CASE id{cases} END
-                WHERE {database.Dialect.InList("id", "ids")}
-                """, parameters, transaction, cancellationToken: cancellationToken));
-        }
-    }
+                values[0] = record.Delivery.Id;
+                values[1] = record.NextAttemptAt!.Value;
+            }, cancellationToken);
 
     /// <summary>Makes a delivery due now again, whatever its state (a manual retry).</summary>
     public async Task<bool> RetryNowAsync(string workspaceId, string webhookId, string deliveryId, long now, CancellationToken cancellationToken) =>
