@@ -36,10 +36,8 @@ public sealed class DatabaseOptions
     public string Provider { get; set; } = "sqlite";
 
     /// <summary>
-    /// PostgreSQL: longest a connection may take to open and one statement to run before it fails, for background
-    /// work. Calls someone waits for get a pool of their own with a statement deadline of this less 1 s and a 1 s
-    /// connect timeout, so a hanging database costs an API call a 503 within about this plus 1 s. A connection string
-    /// that sets <c>Timeout</c> or <c>Command Timeout</c> itself keeps its own.
+    /// PostgreSQL: longest a connection may take to open and one statement to run before it fails (API calls then
+    /// answer 503), unless the connection string sets <c>Timeout</c> or <c>Command Timeout</c> itself.
     /// </summary>
     [Range(1, 3600)]
     public int TimeoutSeconds { get; set; } = 3;

@@ -133,7 +133,7 @@ public static class StorageServiceCollectionExtensions
             {
                 var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString("Tern")
                     ?? throw new InvalidOperationException("Tern:Database:Provider is 'postgres' but ConnectionStrings:Tern is not set.");
-                return Postgres.PostgresDatabase.Create(connectionString, options.TimeoutSeconds);
+                return new Postgres.PostgresDatabase(Postgres.PostgresDatabase.WithDeadlines(connectionString, options.TimeoutSeconds));
             }
 
             if (!provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))

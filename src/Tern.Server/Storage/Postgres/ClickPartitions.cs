@@ -29,14 +29,14 @@ public static class ClickPartitions
                     cancellationToken: cancellationToken));
                 return await connection.ExecuteScalarAsync<string>(new CommandDefinition(
                     "SELECT tern_click_partition(@atMs)", new { atMs }, transaction, cancellationToken: cancellationToken));
-            }, cancellationToken, WritePriority.Background);
+            }, cancellationToken);
         }
     }
 
     /// <summary>The monthly partitions with the month each holds, oldest first.</summary>
     public static async Task<IReadOnlyList<(string Name, DateTimeOffset Month)>> ListAsync(PostgresDatabase database, CancellationToken cancellationToken)
     {
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         var names = await connection.QueryAsync<string>(new CommandDefinition(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'clicks'::regclass",
             cancellationToken: cancellationToken));
@@ -70,7 +70,7 @@ public static class ClickPartitions
                 await connection.ExecuteAsync(new CommandDefinition(
                     $"DROP TABLE \"{name}\"", transaction: transaction, cancellationToken: cancellationToken));
                 return rows;
-            }, cancellationToken, WritePriority.Background);
+            }, cancellationToken);
         }
 
         return dropped;

@@ -17,31 +17,16 @@ public sealed class PostgresDatabase : Database
     // Kept apart from the data source, whose ConnectionString property leaves the password out.
     private readonly string _connectionString;
 
-    // Where calls that someone waits for get their connections: the same pool unless given shorter deadlines.
-    private readonly NpgsqlDataSource _foreground;
-
     public PostgresDatabase(string connectionString) : this(NpgsqlDataSource.Create(connectionString), connectionString)
     {
     }
 
-    public PostgresDatabase(NpgsqlDataSource dataSource, string? connectionString = null, NpgsqlDataSource? foreground = null)
+    public PostgresDatabase(NpgsqlDataSource dataSource, string? connectionString = null)
     {
         DataSource = dataSource;
-        _foreground = foreground ?? dataSource;
         _connectionString = connectionString ?? dataSource.ConnectionString;
     }
 
-    /// <summary>
-    /// Tern's database with its deadlines: background work (click batches, webhook claims and records, purges, jobs) on
-    /// connections with <see cref="WithDeadlines"/>, and what someone waits for (API calls, reads of the redirect
-    /// path) on a pool of its own with <see cref="WithForegroundDeadlines"/>, so that a hanging server costs an API call
-    /// at most about <paramref name="seconds"/> + 1 s.
-    /// </summary>
-    public static PostgresDatabase Create(string connectionString, int seconds) => new(
-        NpgsqlDataSource.Create(WithDeadlines(connectionString, seconds)), WithDeadlines(connectionString, seconds),
-        NpgsqlDataSource.Create(WithForegroundDeadlines(connectionString, seconds)));
-
-    /// <summary>The pool of background work.</summary>
     public NpgsqlDataSource DataSource { get; }
 
     /// <summary>
@@ -74,30 +59,6 @@ public sealed class PostgresDatabase : Database
         return builder.ConnectionString;
     }
 
-    /// <summary>
-    /// The deadlines of calls that someone waits for, where the connection string sets none. When the server hangs
-    /// (frozen, or behind a dead network path), a statement fails at its deadline and Npgsql's cancel request then
-    /// waits out the connect timeout twice, so the connect timeout is 1 s (plenty to open a connection to a healthy
-    /// server, and rarely needed: the pool keeps them open) and the statement deadline
-    /// <paramref name="seconds"/> − 1 (at least 1 s): about <paramref name="seconds"/> + 1 s in all, 4 s by default.
-    /// </summary>
-    public static string WithForegroundDeadlines(string connectionString, int seconds)
-    {
-        var written = new DbConnectionStringBuilder { ConnectionString = connectionString };
-        var builder = new NpgsqlConnectionStringBuilder(WithDeadlines(connectionString, seconds));
-        if (!written.ContainsKey("Timeout"))
-        {
-            builder.Timeout = 1;
-        }
-
-        if (!written.ContainsKey("Command Timeout") && !written.ContainsKey("CommandTimeout"))
-        {
-            builder.CommandTimeout = Math.Max(1, seconds - 1);
-        }
-
-        return builder.ConnectionString;
-    }
-
     public override StorageProvider Provider => StorageProvider.Postgres;
 
     public override SqlDialect Dialect { get; } = new PostgresDialect();
@@ -107,16 +68,13 @@ public sealed class PostgresDatabase : Database
     public override bool HasNotifications => true;
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        await _foreground.OpenConnectionAsync(cancellationToken);
+        await DataSource.OpenConnectionAsync(cancellationToken);
 
-    /// <summary>
-    /// Each write on a pooled connection of its own; the server orders them. The priority only chooses the pool: a
-    /// foreground write gets the shorter deadlines of calls someone waits for.
-    /// </summary>
+    /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
     public override async Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        await using var connection = await (priority == WritePriority.Foreground ? _foreground : DataSource).OpenConnectionAsync(cancellationToken);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var result = await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
