@@ -9,8 +9,8 @@ namespace Tern.Cli;
 
 /// <summary>
 /// <c>tern import --from bitly|shlink|yourls|kutt FILE</c>: links from another shortener's export file, sent through the
-/// same batched, resumable import as <c>tern links import</c>. Slugs, destinations, titles and tags are carried over;
-/// the original creation date goes to the results file, since Tern stamps a link's createdAt itself.
+/// same batched, resumable import as <c>tern links import</c>. Slugs, destinations, titles, tags and creation dates are
+/// carried over (the creation date as the link's <c>createdAt</c>, and in the results file).
 /// </summary>
 public static partial class ForeignImportCommand
 {
@@ -125,6 +125,7 @@ public static partial class ForeignImportCommand
             Slug = link.Slug,
             Title = link.Title,
             Tags = link.Tags.Count > 0 ? link.Tags : null,
+            CreatedAt = created,
         }, SourceCreatedAt: created);
     }
 

@@ -6,7 +6,7 @@ using Tern.Contracts;
 namespace Tern.Cli;
 
 /// <summary>One row of an import: the link it asks for, or why it cannot be one.</summary>
-/// <param name="SourceCreatedAt">When the link was created in the system it comes from (kept in the results file: Tern stamps its own).</param>
+/// <param name="SourceCreatedAt">When the link was created in the system it comes from; sent as the link's createdAt and kept in the results file.</param>
 public sealed record ImportRow(int Line, CreateLinkRequest? Link, string? Error = null, DateTimeOffset? SourceCreatedAt = null);
 
 /// <summary><c>tern links import FILE.csv</c>: Tern's own CSV (the columns of <c>tern links export</c>).</summary>
@@ -18,11 +18,11 @@ public static class LinkImport
     [
         "url", "slug", "domain", "title", "tags", "externalId", "expiresAt", "expiredUrl", "maxClicks", "redirectType",
         "forwardQuery", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "startsAt", "prelaunchUrl",
-        "preview_title", "preview_description", "preview_image",
+        "preview_title", "preview_description", "preview_image", "createdAt",
     ];
 
     /// <summary>Written by an export, skipped by an import, so an exported file imports as it is.</summary>
-    private static readonly string[] ReadOnlyColumns = ["id", "shortUrl", "clicks", "archived", "createdAt", "updatedAt"];
+    private static readonly string[] ReadOnlyColumns = ["id", "shortUrl", "clicks", "archived", "updatedAt"];
 
     public static Command Build(Cli cli)
     {
@@ -93,6 +93,9 @@ public static class LinkImport
             return value;
         }
 
+        DateTimeOffset? Instant(string column) => Parse<DateTimeOffset>(column, "an ISO-8601 instant", t =>
+            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null);
+
         var utm = new UtmParameters
         {
             Source = Text("utm_source"),
@@ -109,15 +112,13 @@ public static class LinkImport
             Title = Text("title"),
             Tags = Text("tags")?.Split(TagSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             ExternalId = Text("externalId"),
-            ExpiresAt = Parse("expiresAt", "an ISO-8601 instant", t =>
-                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            ExpiresAt = Instant("expiresAt"),
             ExpiredUrl = Text("expiredUrl"),
             MaxClicks = Parse("maxClicks", "a whole number", t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (long?)null),
             RedirectType = Parse("redirectType", "301, 302, 307 or 308", t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (int?)null),
             ForwardQuery = Parse("forwardQuery", "true or false", t => bool.TryParse(t, out var b) ? b : (bool?)null),
             Utm = utm == new UtmParameters() ? null : utm,
-            StartsAt = Parse("startsAt", "an ISO-8601 instant", t =>
-                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            StartsAt = Instant("startsAt"),
             PrelaunchUrl = Text("prelaunchUrl"),
             Preview = Text("preview_title") is null && Text("preview_description") is null && Text("preview_image") is null ? null : new LinkPreview
             {
@@ -125,8 +126,9 @@ public static class LinkImport
                 Description = Text("preview_description"),
                 Image = Text("preview_image"),
             },
+            CreatedAt = Instant("createdAt"),
         };
-        return errors.Count > 0 ? new ImportRow(line, null, string.Join("; ", errors)) : new ImportRow(line, link);
+        return errors.Count > 0 ? new ImportRow(line, null, string.Join("; ", errors)) : new ImportRow(line, link, SourceCreatedAt: link.CreatedAt);
     }
 
     /// <summary>Undoes the spreadsheet formula guard (a leading <c>'</c>) Tern's export puts on cells starting with = + - @.</summary>

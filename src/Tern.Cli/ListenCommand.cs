@@ -39,7 +39,7 @@ public static class ListenCommand
             using var forward = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             try
             {
-                await foreach (var item in client.StreamEventJsonAsync(start, cancellationToken))
+                await foreach (var item in client.StreamEventJsonAsync(start, cancellationToken: cancellationToken))
                 {
                     if (types is not null && !types.Contains(item.Type))
                     {

@@ -21,8 +21,11 @@ public sealed record ClickFilter
     public string? LinkId { get; init; }
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? To { get; init; }
+    /// <summary>False leaves out clicks classified as bots (crawlers, link-preview fetchers); unset means true.</summary>
+    public bool? IncludeBots { get; init; }
 
-    internal IEnumerable<(string, string?)> ToQuery() => [("linkId", LinkId), ("from", Iso(From)), ("to", Iso(To))];
+    internal IEnumerable<(string, string?)> ToQuery() =>
+        [("linkId", LinkId), ("from", Iso(From)), ("to", Iso(To)), ("includeBots", IncludeBots is { } b ? (b ? "true" : "false") : null)];
 
     internal static string? Iso(DateTimeOffset? instant) =>
         instant?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

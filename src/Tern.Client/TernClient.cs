@@ -85,27 +85,34 @@ public sealed partial class TernClient(HttpClient http)
 
     // Events
 
-    /// <summary>The event log, newest first, optionally of one type.</summary>
-    public IAsyncEnumerable<EventEnvelope> ListEventsAsync(string? type = null, CancellationToken cancellationToken = default) =>
-        PagesAsync("events", [("type", type)], Json.ListResponseEventEnvelope, cancellationToken);
+    /// <summary>The query pair of an includeBots argument: absent at its default (true), so URLs stay as before.</summary>
+    private static (string, string?) Bots(bool includeBots) => ("includeBots", includeBots ? null : "false");
+
+    /// <summary>
+    /// The event log, newest first, optionally of one type. <paramref name="includeBots"/> false leaves out the
+    /// <c>link.clicked</c> events of clicks classified as bots.
+    /// </summary>
+    public IAsyncEnumerable<EventEnvelope> ListEventsAsync(string? type = null, bool includeBots = true, CancellationToken cancellationToken = default) =>
+        PagesAsync("events", [("type", type), Bots(includeBots)], Json.ListResponseEventEnvelope, cancellationToken);
 
     /// <summary>One page of the event log, newest first; pass its NextCursor as <paramref name="cursor"/> for the next.</summary>
-    public Task<ListResponse<EventEnvelope>> ListEventsPageAsync(string? type = null, int limit = 50, string? cursor = null, CancellationToken cancellationToken = default) =>
-        GetAsync(WithQuery("events", [("type", type), ("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", cursor)]),
+    public Task<ListResponse<EventEnvelope>> ListEventsPageAsync(
+        string? type = null, int limit = 50, string? cursor = null, bool includeBots = true, CancellationToken cancellationToken = default) =>
+        GetAsync(WithQuery("events", [("type", type), ("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", cursor), Bots(includeBots)]),
             Json.ListResponseEventEnvelope, cancellationToken);
 
     /// <summary>Events strictly after the one with this id, oldest first.</summary>
-    public IAsyncEnumerable<EventEnvelope> ListEventsAfterAsync(string after, string? type = null, CancellationToken cancellationToken = default) =>
-        AfterAsync("events", after, [("type", type)], Json.ListResponseEventEnvelope, e => e.Id, cancellationToken);
+    public IAsyncEnumerable<EventEnvelope> ListEventsAfterAsync(string after, string? type = null, bool includeBots = true, CancellationToken cancellationToken = default) =>
+        AfterAsync("events", after, [("type", type), Bots(includeBots)], Json.ListResponseEventEnvelope, e => e.Id, cancellationToken);
 
     /// <summary>
     /// The workspace's events as they commit (<c>GET /api/v1/events/stream</c>), after <paramref name="lastEventId"/> when
     /// given. A dropped connection is resumed from the last event seen; the sequence ends when the token is cancelled.
     /// </summary>
     public async IAsyncEnumerable<EventEnvelope> StreamEventsAsync(
-        string? lastEventId = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string? lastEventId = null, bool includeBots = true, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var item in StreamEventJsonAsync(lastEventId, cancellationToken))
+        await foreach (var item in StreamEventJsonAsync(lastEventId, includeBots, cancellationToken))
         {
             yield return JsonSerializer.Deserialize(item.Json, Json.EventEnvelope)!;
         }
@@ -115,12 +122,12 @@ public sealed partial class TernClient(HttpClient http)
     /// Like <see cref="StreamEventsAsync"/>, but each event as the exact JSON Tern sent, for forwarding it unchanged.
     /// </summary>
     public async IAsyncEnumerable<StreamedEvent> StreamEventJsonAsync(
-        string? lastEventId = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string? lastEventId = null, bool includeBots = true, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var reconnect = TimeSpan.FromSeconds(1);
         while (!cancellationToken.IsCancellationRequested)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, Api + "events/stream");
+            using var request = new HttpRequestMessage(HttpMethod.Get, Api + WithQuery("events/stream", [Bots(includeBots)]));
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             if (lastEventId is not null)
             {

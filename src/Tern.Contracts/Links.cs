@@ -91,6 +91,11 @@ public sealed record CreateLinkRequest
     public LinkPreview? Preview { get; init; }
     /// <summary>Write-only: visitors must give it before being redirected.</summary>
     public string? Password { get; init; }
+    /// <summary>
+    /// When the link was first made, for links moved from another system: an instant not in the future. Omitted: now.
+    /// It applies when the link is created; a link that already exists keeps its own.
+    /// </summary>
+    public DateTimeOffset? CreatedAt { get; init; }
 }
 
 /// <summary>The body of <c>PATCH /api/v1/links/{id}</c>: absent fields stay, <c>null</c> clears.</summary>

@@ -51,7 +51,8 @@ public sealed record Link
 
 /// <summary>
 /// A validated create request. Nullable members were not given; <see cref="Matches"/> compares only the
-/// given ones, which is the rule for answering a repeated create with the existing link.
+/// given ones, which is the rule for answering a repeated create with the existing link. A moved link's
+/// <see cref="CreatedAt"/> is history rather than definition, so it never makes a repeat differ.
 /// </summary>
 public sealed record LinkDefinition
 {
@@ -76,6 +77,8 @@ public sealed record LinkDefinition
     public LinkPreview? Preview { get; init; }
     /// <summary>The password as given; only its hash is stored.</summary>
     public string? Password { get; init; }
+    /// <summary>The creation instant a moved link keeps from the system it comes from; null: when it is made.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
 
     public bool Matches(Link link) =>
         Url == link.Url
@@ -105,7 +108,8 @@ public sealed record LinkDefinition
         && ExternalId == other.ExternalId && Title == other.Title && ExpiresAt == other.ExpiresAt && ExpiredUrl == other.ExpiredUrl
         && MaxClicks == other.MaxClicks && RedirectType == other.RedirectType && ForwardQuery == other.ForwardQuery
         && StartsAt == other.StartsAt && PrelaunchUrl == other.PrelaunchUrl && SmartLinkJson.SameRules(Rules, other.Rules)
-        && SmartLinkJson.SameVariants(Variants, other.Variants) && Equals(Preview, other.Preview) && Password == other.Password;
+        && SmartLinkJson.SameVariants(Variants, other.Variants) && Equals(Preview, other.Preview) && Password == other.Password
+        && CreatedAt == other.CreatedAt;
 
     /// <summary>The link this definition creates, with omitted fields at their defaults.</summary>
     public Link ToLink(string id, string workspaceId, string slug, DateTimeOffset now) => new()
@@ -131,7 +135,7 @@ public sealed record LinkDefinition
         Variants = Variants,
         Preview = Preview,
         PasswordHash = Password is null ? null : LinkPasswords.Hash(Password),
-        CreatedAt = now,
+        CreatedAt = CreatedAt ?? now,
         UpdatedAt = now,
     };
 }

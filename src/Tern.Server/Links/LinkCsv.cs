@@ -25,15 +25,21 @@ public static class LinkCsv
         "preview_title", "preview_description", "preview_image",
     ];
 
+    /// <summary>
+    /// Written by the export after the counters, and read by an import: a moved link keeps its creation instant, so an
+    /// export of one Tern imported into another keeps its dates.
+    /// </summary>
+    public const string CreatedAtColumn = "createdAt";
+
     /// <summary>Written by the export and ignored by an import, so an exported file can be imported as it is.</summary>
-    public static readonly string[] ReadOnlyColumns = ["id", "shortUrl", "clicks", "archived", "createdAt", "updatedAt"];
+    public static readonly string[] ReadOnlyColumns = ["id", "shortUrl", "clicks", "archived", "updatedAt"];
 
     public static readonly string[] ExportColumns =
         ["id", "shortUrl", .. Columns, "clicks", "archived", "createdAt", "updatedAt"];
 
     public static readonly string[] ResultColumns = ["index", "status", "id", "slug", "shortUrl", "error"];
 
-    private static readonly HashSet<string> Known = new([.. Columns, .. ReadOnlyColumns], StringComparer.OrdinalIgnoreCase);
+    private static readonly HashSet<string> Known = new([.. Columns, CreatedAtColumn, .. ReadOnlyColumns], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// One item per data row (blank lines skipped). A problem with the file as a whole (no header, an unknown or
@@ -60,7 +66,7 @@ public static class LinkCsv
         var names = Enumerable.Range(0, rows.Current.ColCount).Select(i => rows.Current[i].ToString().Trim()).ToList();
         if (names.FirstOrDefault(n => !Known.Contains(n)) is { } unknown)
         {
-            problem = $"Unknown column '{unknown}'. Known columns: {string.Join(", ", Columns)} (and, ignored, {string.Join(", ", ReadOnlyColumns)}).";
+            problem = $"Unknown column '{unknown}'. Known columns: {string.Join(", ", Columns)}, {CreatedAtColumn} (and, ignored, {string.Join(", ", ReadOnlyColumns)}).";
             return [];
         }
 
@@ -134,6 +140,9 @@ public static class LinkCsv
             return value;
         }
 
+        DateTimeOffset? InstantCell(string column, string example) => Parse<DateTimeOffset>(column, "an ISO-8601 instant such as " + example, t =>
+            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null);
+
         var request = new CreateLinkRequest
         {
             Url = Text("url"),
@@ -142,8 +151,7 @@ public static class LinkCsv
             Title = Text("title"),
             Tags = Text("tags")?.Split(TagSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             ExternalId = Text("externalId"),
-            ExpiresAt = Parse("expiresAt", "an ISO-8601 instant such as 2030-01-02T03:04:05Z", t =>
-                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            ExpiresAt = InstantCell("expiresAt", "2030-01-02T03:04:05Z"),
             ExpiredUrl = Text("expiredUrl"),
             MaxClicks = Parse("maxClicks", "a whole number", t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (long?)null),
             RedirectType = Parse("redirectType", "301, 302, 307 or 308", t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (int?)null),
@@ -156,8 +164,7 @@ public static class LinkCsv
                 Term = Text("utm_term"),
                 Content = Text("utm_content"),
             },
-            StartsAt = Parse("startsAt", "an ISO-8601 instant such as 2030-01-02T03:04:05Z", t =>
-                DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null),
+            StartsAt = InstantCell("startsAt", "2030-01-02T03:04:05Z"),
             PrelaunchUrl = Text("prelaunchUrl"),
             Preview = Text("preview_title") is null && Text("preview_description") is null && Text("preview_image") is null ? null : new LinkPreview
             {
@@ -165,6 +172,7 @@ public static class LinkCsv
                 Description = Text("preview_description"),
                 Image = Text("preview_image"),
             },
+            CreatedAt = InstantCell(CreatedAtColumn, "2024-01-02T03:04:05Z"),
         };
         return errors.Count > 0 ? BulkItem.Reject(new LinkOutcome.Invalid(errors)) : BulkItem.Of(request);
     }

@@ -153,6 +153,7 @@ public sealed class LinkService(
                 Archived = existing.Archived,
                 PasswordHash = KeptPasswordHash(existing, definition.Password),
                 Clicks = existing.Clicks,
+                CreatedAt = existing.CreatedAt,
                 UpdatedAt = existing.UpdatedAt,
             };
             return await SaveAsync(existing, replacement, cancellationToken);

@@ -3,7 +3,7 @@ using Tern.Contracts;
 namespace Tern.Server.Links;
 
 /// <summary>Turns a create request into a <see cref="LinkDefinition"/>, or into field errors naming every problem.</summary>
-public sealed class LinkValidator(ShortDomains domains)
+public sealed class LinkValidator(ShortDomains domains, TimeProvider timeProvider)
 {
     public const int MaxTags = 32;
     public const int MaxTagLength = 64;
@@ -25,6 +25,7 @@ public sealed class LinkValidator(ShortDomains domains)
         }
 
         var smart = SmartLinkValidator.Check(request, errors);
+        var createdAt = CheckCreatedAt(request.CreatedAt, errors);
 
         if (errors.Count > 0)
         {
@@ -53,7 +54,25 @@ public sealed class LinkValidator(ShortDomains domains)
             Variants = smart.Variants,
             Preview = smart.Preview,
             Password = request.Password,
+            CreatedAt = createdAt,
         };
+    }
+
+    /// <summary>A moved link's creation instant, to the millisecond: between 1970 and now.</summary>
+    private DateTimeOffset? CheckCreatedAt(DateTimeOffset? requested, Dictionary<string, string[]> errors)
+    {
+        if (requested is not { } at)
+        {
+            return null;
+        }
+
+        var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
+        if (createdAt < DateTimeOffset.UnixEpoch || createdAt > Link.Now(timeProvider))
+        {
+            Fail(errors, "createdAt", "createdAt must be an instant between 1970-01-01T00:00:00Z and now; it is when a link moved from another system was first made.");
+        }
+
+        return createdAt;
     }
 
     private static void Fail(Dictionary<string, string[]> errors, string field, string message) => errors[field] = [message];

@@ -122,6 +122,49 @@ public abstract class LinkApiTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task AMovedLinkKeepsTheCreationInstantItCameWith()
+    {
+        var createdAt = new DateTimeOffset(2019, 4, 5, 6, 7, 8, 901, TimeSpan.Zero);
+        var response = await _api.PostJsonAsync("/api/v1/links", new { url = "https://example.com/moved", slug = UniqueSlug("moved"), createdAt });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var link = await response.ReadAsync<LinkResponse>();
+        Assert.Equal(createdAt, link.CreatedAt);
+        Assert.True(link.UpdatedAt > createdAt);
+        Assert.Equal(createdAt, (await _api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", Json))!.CreatedAt);
+
+        // Repeating the create with another creation instant is still the same link: the instant is history, not definition.
+        var again = await _api.PostJsonAsync("/api/v1/links", new { url = "https://example.com/moved", slug = link.Slug, createdAt = createdAt.AddDays(1) });
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(createdAt, (await again.ReadAsync<LinkResponse>()).CreatedAt);
+    }
+
+    [Theory]
+    [InlineData("2999-01-01T00:00:00Z")]
+    [InlineData("1969-12-31T23:59:59Z")]
+    public async Task ACreationInstantInTheFutureOrBefore1970IsAFieldError(string createdAt)
+    {
+        var response = await _api.PostJsonAsync("/api/v1/links", new { url = "https://example.com/when", createdAt });
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "/problems/validation");
+        Assert.NotNull(problem["errors"]!["createdAt"]);
+    }
+
+    [Fact]
+    public async Task AnUpsertOfAnExistingLinkKeepsItsCreationInstant()
+    {
+        var externalId = "moved-" + Guid.NewGuid().ToString("N");
+        var first = await (await _api.PutAsJsonAsync($"/api/v1/links/external/{externalId}",
+            new { url = "https://shop.example/m/1", createdAt = "2020-01-01T00:00:00Z" }, Json)).ReadAsync<LinkResponse>();
+        var second = await (await _api.PutAsJsonAsync($"/api/v1/links/external/{externalId}",
+            new { url = "https://shop.example/m/2", createdAt = "2021-01-01T00:00:00Z" }, Json)).ReadAsync<LinkResponse>();
+
+        Assert.Equal(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), first.CreatedAt);
+        Assert.Equal(first.CreatedAt, second.CreatedAt);
+        Assert.Equal("https://shop.example/m/2", second.Url);
+    }
+
+    [Fact]
     public async Task PutByExternalIdCreatesThenReplacesKeepingIdSlugAndClicks()
     {
         var externalId = "order-" + Guid.NewGuid().ToString("N");

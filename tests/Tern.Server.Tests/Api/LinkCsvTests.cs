@@ -107,6 +107,8 @@ public abstract class LinkCsvTests(TernFactory tern)
         Assert.All(recreated, r => Assert.Equal("created", r.Status));
         var after = recreated.Select(r => r.Link!).OrderBy(l => l.Slug).ToList();
         Assert.Equal(before.Select(Definition), after.Select(Definition));
+        Assert.Equal(before.Select(l => l.CreatedAt), after.Select(l => l.CreatedAt));
+        Assert.NotEqual(before.Select(l => l.Id), after.Select(l => l.Id));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tern.Contracts;
@@ -94,7 +95,7 @@ public sealed class CliImportTests(CliServer server) : IClassFixture<CliServer>
 
     [Theory]
     [MemberData(nameof(Exports))]
-    public async Task ImportsTheSlugsDestinationsTitlesAndTagsOfAnotherShortenersExport(string system, string sample, string[] slugs)
+    public async Task ImportsTheSlugsDestinationsTitlesTagsAndCreationDatesOfAnotherShortenersExport(string system, string sample, string[] slugs)
     {
         var copy = server.PathOf(sample);
         File.Copy(Path.Combine(TestData.RepositoryRoot, "tests", "Tern.Server.Tests", "Cli", "Samples", sample), copy, overwrite: true);
@@ -114,15 +115,16 @@ public sealed class CliImportTests(CliServer server) : IClassFixture<CliServer>
         Assert.Equal(expected.Url, links[0].Url);
         Assert.Equal(expected.Title, links[0].Title);
         Assert.Equal([.. expected.Tags, $"from-{system}"], links[0].Tags);
+        Assert.Equal(DateTimeOffset.Parse(expected.CreatedAt, CultureInfo.InvariantCulture), links[0].CreatedAt);
     }
 
-    private static readonly Dictionary<string, (string Url, string? Title, string[] Tags)> Expected = new()
+    private static readonly Dictionary<string, (string Url, string? Title, string[] Tags, string CreatedAt)> Expected = new()
     {
-        ["bitly.csv"] = ("https://shop.example/spring?ref=bitly", "Spring sale", ["sale", "spring"]),
-        ["bitly.json"] = ("https://product.example/launch", "Launch", ["launch", "q1"]),
-        ["shlink.csv"] = ("https://example.com/pricing", "Pricing", ["web", "pricing"]),
-        ["yourls.csv"] = ("https://example.org/", "Example home", []),
-        ["kutt.json"] = ("https://app.example/signup", "Sign-up page", []),
+        ["bitly.csv"] = ("https://shop.example/spring?ref=bitly", "Spring sale", ["sale", "spring"], "2023-03-01T09:30:00Z"),
+        ["bitly.json"] = ("https://product.example/launch", "Launch", ["launch", "q1"], "2024-01-09T08:00:00Z"),
+        ["shlink.csv"] = ("https://example.com/pricing", "Pricing", ["web", "pricing"], "2023-05-04T08:20:30Z"),
+        ["yourls.csv"] = ("https://example.org/", "Example home", [], "2021-03-04T10:11:12Z"),
+        ["kutt.json"] = ("https://app.example/signup", "Sign-up page", [], "2022-08-01T12:34:56Z"),
     };
 
     private static (int Created, int Existing) Counts(string json)

@@ -11,6 +11,8 @@ namespace Tern.Server.Tests.Client;
 /// <summary>The client against a real Tern, on each storage provider.</summary>
 public abstract class TernClientTests(TernFactory tern)
 {
+    private const string Firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
     [Fact]
     public async Task CreatesALinkAtSendTimeAndReadsItsStats()
     {
@@ -33,6 +35,35 @@ public abstract class TernClientTests(TernFactory tern)
         Assert.Equal("https://shop.example/spring?utm_source=newsletter&utm_campaign=spring", link.Url);
         Assert.Equal(1, stats.Total);
         Assert.Equal(1, stats.Timeseries.Sum(p => p.Clicks));
+    }
+
+    [Fact]
+    public async Task LeavesOutBotClicksAndTheirEventsWhenAskedTo()
+    {
+        var (client, _, services) = TernClients.For(tern);
+        await using var _ = services;
+        var ct = TestContext.Current.CancellationToken;
+        var link = await client.CreateLinkAsync(new CreateLinkRequest { Url = "https://shop.example/bots", Slug = UniqueSlug("bots") }, ct);
+        var start = (await client.ListEventsPageAsync(limit: 1, cancellationToken: ct)).Items[0].Id;
+        foreach (var agent in new[] { Firefox, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", Firefox })
+        {
+            using var visit = new HttpRequestMessage(HttpMethod.Get, "/" + link.Slug);
+            visit.Headers.TryAddWithoutValidation("User-Agent", agent);
+            Assert.Equal(System.Net.HttpStatusCode.Found, (await tern.Visitor().SendAsync(visit, ct)).StatusCode);
+        }
+
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+        var everyone = await client.ListClicksAsync(new Tern.Client.ClickFilter { LinkId = link.Id }, ct).ToListAsync(ct);
+        var people = await client.ListClicksAsync(new Tern.Client.ClickFilter { LinkId = link.Id, IncludeBots = false }, ct).ToListAsync(ct);
+        var events = await client.ListEventsAfterAsync(start, "link.clicked", cancellationToken: ct).Where(e => e.Data.Link?.Id == link.Id).ToListAsync(ct);
+        var humanEvents = await client.ListEventsAfterAsync(start, "link.clicked", includeBots: false, ct).Where(e => e.Data.Link?.Id == link.Id).ToListAsync(ct);
+
+        Assert.Equal(3, everyone.Count);
+        Assert.Equal(2, people.Count);
+        Assert.All(people, c => Assert.False(c.IsBot));
+        Assert.Equal(3, events.Count);
+        Assert.Equal(2, humanEvents.Count);
+        Assert.All(humanEvents, e => Assert.False(e.Data.Click!.IsBot));
     }
 
     [Fact]
