@@ -39,8 +39,8 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Warning, "Listening for link changes failed; retrying in {BackoffMs} ms, and the link cache is dropped once listening resumes")]
     public static partial void LinkChangesLost(ILogger logger, Exception exception, double backoffMs);
 
-    [LoggerMessage(13, LogLevel.Information, "Listening for link changes again; the link cache was dropped to resynchronise")]
-    public static partial void LinkChangesResynced(ILogger logger);
+    [LoggerMessage(13, LogLevel.Information, "Listening for link changes again; the link cache was revalidated: {Dropped} links that changed meanwhile dropped, {Kept} kept")]
+    public static partial void LinkChangesResynced(ILogger logger, int dropped, int kept);
 
     [LoggerMessage(14, LogLevel.Debug, "Cluster job {Job} ran on this node for the period claimed at {ClaimedAtMs}")]
     public static partial void ClusterJobRan(ILogger logger, string job, long claimedAtMs);
@@ -65,4 +65,7 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Information, "Encrypted {Count} webhook signing secrets that were stored in plaintext")]
     public static partial void WebhookSecretsEncrypted(ILogger logger, int count);
+
+    [LoggerMessage(131, LogLevel.Warning, "Listening for link changes again, but the link cache could not be revalidated; it was dropped")]
+    public static partial void LinkCacheDropped(ILogger logger, Exception exception);
 }

@@ -229,6 +229,15 @@ public sealed class LinkStore(Database database)
         return marked;
     }
 
+    /// <summary>Where each of these links is now and its <c>updated_at</c>, by id; a deleted link is absent.</summary>
+    public async Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var rows = await ReadAsync(connection => connection.QueryAsync<LinkVersion>(new CommandDefinition(
+            $"SELECT id, domain, slug, updated_at AS updated_at_ms FROM links WHERE {database.Dialect.InList("id", "ids")}",
+            new { ids = database.Dialect.List(ids) }, cancellationToken: cancellationToken)), cancellationToken);
+        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
+    }
+
     /// <summary>Runs a read on a connection of its own.</summary>
     private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
     {
@@ -427,3 +436,6 @@ public sealed class LinkStore(Database database)
 
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;
+
+/// <summary>Where a link is and which version of it is stored (its <c>updated_at</c>).</summary>
+public sealed record LinkVersion(string Id, string Domain, string Slug, long UpdatedAtMs);

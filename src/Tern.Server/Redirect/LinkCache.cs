@@ -28,6 +28,7 @@ public sealed class CachedLink
         ExpiredUrl = link.ExpiredUrl;
         MaxClicks = link.MaxClicks ?? long.MaxValue;
         Archived = link.Archived;
+        UpdatedAtMs = link.UpdatedAt.ToUnixTimeMilliseconds();
         Tally = tally;
         Smart = SmartRoute.For(link);
     }
@@ -48,6 +49,9 @@ public sealed class CachedLink
     public long ExpiresAtMs { get; }
     public string? ExpiredUrl { get; }
     public long MaxClicks { get; }
+
+    /// <summary>The version of the link this was made from: every change that a redirect sees moves it.</summary>
+    public long UpdatedAtMs { get; }
 
     /// <summary>Only for links with a click limit.</summary>
     public ClickTally? Tally { get; }
@@ -216,6 +220,59 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         Interlocked.Exchange(ref _linkCount, 0);
         Interlocked.Exchange(ref _missCount, 0);
     }
+
+    /// <summary>
+    /// Brings the cache up to date after a time in which changes may have gone unheard (PostgreSQL's change listener
+    /// reconnecting), dropping only what changed: links deleted, moved or edited since they were cached (by
+    /// <c>updated_at</c>), links with a click limit (other nodes' clicks move it), and every remembered miss (links
+    /// created meanwhile). Loads in flight are not cached, as after <see cref="Clear"/>. Returns how many links were
+    /// dropped and how many kept.
+    /// </summary>
+    public async Task<(int Dropped, int Kept)> RevalidateAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _clears);
+        ClearMisses();
+        var unlimited = new List<CachedLink>(Count);
+        var dropped = 0;
+        foreach (var entries in _domains.Values)
+        {
+            foreach (var link in entries.Links.Values)
+            {
+                if (link.Tally is null)
+                {
+                    unlimited.Add(link);
+                }
+                else
+                {
+                    Invalidate(link.Domain, link.Slug);
+                    dropped++;
+                }
+            }
+        }
+
+        var kept = 0;
+        foreach (var chunk in unlimited.Chunk(RevalidationChunk))
+        {
+            var versions = await store.FindVersionsAsync([.. chunk.Select(l => l.Id)], cancellationToken);
+            foreach (var link in chunk)
+            {
+                if (versions.TryGetValue(link.Id, out var now) && now.UpdatedAtMs == link.UpdatedAtMs && now.Slug == link.Slug
+                    && string.Equals(now.Domain, link.Domain, StringComparison.OrdinalIgnoreCase))
+                {
+                    kept++;
+                }
+                else
+                {
+                    Invalidate(link.Domain, link.Slug);
+                    dropped++;
+                }
+            }
+        }
+
+        return (dropped, kept);
+    }
+
+    private const int RevalidationChunk = 5_000;
 
     // Domains compare without case, slugs with it, as in the maps.
     internal static int StripeOf(string domain, string slug) =>

@@ -6,9 +6,11 @@ namespace Tern.Server.Redirect;
 /// <summary>
 /// Keeps this node's <see cref="LinkCache"/> coherent with changes made on other nodes (PostgreSQL only). One
 /// long-lived connection outside the pool listens on <see cref="Channel"/>, where the <c>links</c> table's trigger
-/// announces every committed change as <c>domain/slug</c>; each announcement drops that entry. Whenever listening
-/// (re)starts, the whole cache is dropped, since changes made while nobody listened were not heard: cheap (the next
-/// request for each link reloads it) and always correct. A lost connection is retried with backoff for as long as it takes.
+/// announces every committed change as <c>domain/slug</c>; each announcement drops that entry. Changes made while
+/// nobody listened were not heard: when listening starts the cache is empty, and when it starts again after a lost
+/// connection the cache is revalidated (<see cref="LinkCache.RevalidateAsync"/>), dropping only the links that changed
+/// meanwhile, so that a blip does not send every following redirect to the database just when it is weakest. If the
+/// revalidation itself fails, the whole cache goes. A lost connection is retried with backoff for as long as it takes.
 /// </summary>
 public sealed class LinkChangeListener(Database database, LinkCache cache, TimeProvider timeProvider, ILogger<LinkChangeListener> logger)
     : BackgroundService
@@ -19,6 +21,7 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, TimeP
     private long _heard;
     private int _listening;
     private int _lost;
+    private long _resyncs;
 
     /// <summary>
     /// Lets the host go on (and the server answer) only once the first attempt to listen has ended, so that the
@@ -75,13 +78,18 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, TimeP
             await database.ListenAsync(Channel, () =>
             {
                 listened = true;
-                cache.Clear();
-                Volatile.Write(ref _listening, 1);
-                _firstAttempt.TrySetResult();
                 if (Interlocked.Exchange(ref _lost, 0) == 1)
                 {
-                    Log.LinkChangesResynced(logger);
+                    // Heard from here on; what changed before is checked against storage, off the listening thread.
+                    _ = Task.Run(() => ResyncAsync(stoppingToken), stoppingToken);
                 }
+                else
+                {
+                    cache.Clear();
+                }
+
+                Volatile.Write(ref _listening, 1);
+                _firstAttempt.TrySetResult();
             }, Apply, stoppingToken);
         }
         catch (Exception exception) when (listened && !stoppingToken.IsCancellationRequested)
@@ -89,6 +97,26 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, TimeP
             Lost(exception, TimeSpan.Zero);
         }
     }
+
+    /// <summary>Resyncs after a lost connection has been replaced; falls back to dropping everything.</summary>
+    private async Task ResyncAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var (dropped, kept) = await cache.RevalidateAsync(stoppingToken);
+            Log.LinkChangesResynced(logger, dropped, kept);
+        }
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        {
+            cache.Clear();
+            Log.LinkCacheDropped(logger, exception);
+        }
+
+        Interlocked.Increment(ref _resyncs);
+    }
+
+    /// <summary>How many times the cache was brought up to date after a lost connection.</summary>
+    public long Resyncs => Volatile.Read(ref _resyncs);
 
     private void Lost(Exception exception, TimeSpan retryIn)
     {
