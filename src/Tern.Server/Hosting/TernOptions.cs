@@ -36,8 +36,9 @@ public sealed class DatabaseOptions
     public string Provider { get; set; } = "sqlite";
 
     /// <summary>
-    /// PostgreSQL: longest a connection may take to open and one statement to run before it fails (API calls then
-    /// answer 503), unless the connection string sets <c>Timeout</c> or <c>Command Timeout</c> itself.
+    /// PostgreSQL: longest one statement may run, and opening a connection may take in all (a second an attempt),
+    /// before it fails and API calls answer 503; unless the connection string sets <c>Command Timeout</c> or
+    /// <c>Timeout</c> itself.
     /// </summary>
     [Range(1, 3600)]
     public int TimeoutSeconds { get; set; } = 3;

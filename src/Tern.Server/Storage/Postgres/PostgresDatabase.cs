@@ -25,15 +25,26 @@ public sealed class PostgresDatabase : Database
     {
         DataSource = dataSource;
         _connectionString = connectionString ?? dataSource.ConnectionString;
+        _settings = new NpgsqlConnectionStringBuilder(_connectionString);
     }
+
+    private readonly NpgsqlConnectionStringBuilder _settings;
 
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>How long one attempt to open a connection may take; attempts are repeated within the deadline.</summary>
+    public const int ConnectAttemptSeconds = 1;
+
     /// <summary>
-    /// The connection string with Tern's deadlines where it sets none: opening a connection and each statement fail
-    /// after <paramref name="seconds"/>, and a statement that timed out is given up at once (its cancel request is sent
-    /// but not waited for, and the connection is dropped). So a server that stops answering (frozen, or behind a dead
-    /// network path) costs a caller a few seconds and a transient error, never a wait without end.
+    /// The connection string with Tern's deadlines where it sets none. Each statement fails after
+    /// <paramref name="seconds"/>; a statement that timed out is given up at once (its cancel request is sent but its
+    /// answer not waited for, and the connection is dropped). An attempt to open a connection fails after
+    /// <see cref="ConnectAttemptSeconds"/>, and <see cref="OpenAsync"/> repeats attempts for up to
+    /// <paramref name="seconds"/> in all. The short attempt matters because Npgsql's cancel request opens a connection
+    /// of its own with that timeout: to a frozen server (whose kernel still accepts connections) it waits that long for
+    /// an answer that never comes. GSS encryption (Kerberos) is off unless asked for, since negotiating it would make
+    /// the cancel request try twice. So a server that stops answering (frozen, or behind a dead network path) costs a
+    /// caller the statement deadline plus a second, and a transient error, never a wait without end.
     /// </summary>
     public static string WithDeadlines(string connectionString, int seconds)
     {
@@ -43,7 +54,7 @@ public sealed class PostgresDatabase : Database
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (!Sets("Timeout"))
         {
-            builder.Timeout = seconds;
+            builder.Timeout = Math.Min(ConnectAttemptSeconds, seconds);
         }
 
         if (!Sets("Command Timeout", "CommandTimeout"))
@@ -54,6 +65,11 @@ public sealed class PostgresDatabase : Database
         if (!Sets("Cancellation Timeout", "CancellationTimeout"))
         {
             builder.CancellationTimeout = -1;
+        }
+
+        if (!Sets("GSS Encryption Mode", "GssEncryptionMode", "GssEncMode"))
+        {
+            builder.GssEncryptionMode = GssEncryptionMode.Disable;
         }
 
         return builder.ConnectionString;
@@ -68,13 +84,39 @@ public sealed class PostgresDatabase : Database
     public override bool HasNotifications => true;
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        await DataSource.OpenConnectionAsync(cancellationToken);
+        await OpenPooledAsync(cancellationToken);
+
+    /// <summary>
+    /// A pooled connection. An attempt that times out (a slow server, a busy pool) is repeated while the statement
+    /// deadline allows, so a short connect timeout costs a loaded machine a retry, not an error.
+    /// </summary>
+    private async Task<NpgsqlConnection> OpenPooledAsync(CancellationToken cancellationToken)
+    {
+        var started = Environment.TickCount64;
+        while (true)
+        {
+            try
+            {
+                return await DataSource.OpenConnectionAsync(cancellationToken);
+            }
+            catch (NpgsqlException exception) when (exception.InnerException is TimeoutException
+                && Environment.TickCount64 - started + ConnectTimeoutMs <= OpenDeadlineMs + 250 && !cancellationToken.IsCancellationRequested)
+            {
+                // Try again: the next attempt still ends within the deadline.
+            }
+        }
+    }
+
+    private long ConnectTimeoutMs => _settings.Timeout * 1000L;
+
+    // Opening may take as long in all as one statement may run.
+    private long OpenDeadlineMs => Math.Max(_settings.Timeout, _settings.CommandTimeout) * 1000L;
 
     /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
     public override async Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenPooledAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var result = await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
@@ -160,7 +202,7 @@ public sealed class PostgresDatabase : Database
     public override async Task<long?> TryRunExclusiveAsync(
         string job, TimeSpan period, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenPooledAsync(cancellationToken);
         var lockKey = new { lockClass = JobLockClass, lockId = JobLockId(job) };
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT pg_try_advisory_lock(@lockClass, @lockId)", lockKey, cancellationToken: cancellationToken)))
