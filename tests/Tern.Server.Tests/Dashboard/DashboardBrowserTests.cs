@@ -110,6 +110,57 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     }
 
     [Fact]
+    public async Task EditsAWebhooksUrlEventsAndStatusAndSeesThemOnItsPage()
+    {
+        var webhook = await CreateWebhookAsync();
+        var page = await SignedInAsync();
+        await page.GotoAsync($"/dashboard/webhooks/{webhook.Id}");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit endpoint" }).ClickAsync();
+        await Assertions.Expect(page.GetByLabel("Endpoint URL")).ToHaveValueAsync(webhook.Url);
+        await Assertions.Expect(page.GetByLabel("link.expired")).ToBeCheckedAsync();
+
+        var url = $"https://example.com/hooks/{Guid.NewGuid():N}";
+        await page.GetByLabel("Endpoint URL").FillAsync(url);
+        await page.GetByLabel("Description").FillAsync("CRM sync");
+        await page.GetByLabel("link.expired").UncheckAsync();
+        await page.GetByLabel("link.updated").CheckAsync();
+        await page.GetByLabel("link.deleted").CheckAsync();
+        await page.GetByLabel("Enabled", new() { Exact = true }).UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(url);
+        Assert.Equal($"/dashboard/webhooks/{webhook.Id}", new Uri(page.Url).AbsolutePath);
+        var card = page.Locator(".card").First;
+        await Assertions.Expect(card).ToContainTextAsync("CRM sync");
+        await Assertions.Expect(card.Locator(".tag")).ToHaveTextAsync(["link.updated", "link.deleted", webhook.Filter!.Tags![0]]);
+        await Assertions.Expect(card).ToContainTextAsync("Disabled by a user.");
+
+        var saved = (await browser.Api.GetFromJsonAsync<WebhookResponse>($"/api/v1/webhooks/{webhook.Id}", ApiExtensions.Json))!;
+        Assert.Equal(url, saved.Url);
+        Assert.Equal(["link.updated", "link.deleted"], saved.Events);
+        Assert.Equal(webhook.Filter.Tags, saved.Filter?.Tags);
+        Assert.False(saved.Enabled);
+    }
+
+    [Fact]
+    public async Task AnInvalidWebhookUrlIsShownNextToTheFieldAndNothingIsSaved()
+    {
+        var webhook = await CreateWebhookAsync();
+        var page = await SignedInAsync();
+        await page.GotoAsync($"/dashboard/webhooks/{webhook.Id}/edit");
+        await page.GetByLabel("Endpoint URL").FillAsync("ftp://example.com/hooks");
+        var response = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync(),
+            response => response.Request.Method == "POST");
+
+        Assert.Equal(400, response.Status);
+        var field = page.GetByLabel("Endpoint URL");
+        await Assertions.Expect(field).ToHaveValueAsync("ftp://example.com/hooks");
+        await Assertions.Expect(field).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(field).ToHaveAccessibleDescriptionAsync("url must be an absolute http or https URL.");
+        Assert.Equal(webhook.Url, (await browser.Api.GetFromJsonAsync<WebhookResponse>($"/api/v1/webhooks/{webhook.Id}", ApiExtensions.Json))!.Url);
+    }
+
+    [Fact]
     public async Task AReadOnlyKeySeesNoEditControlsAndAForgedPostIsRefused()
     {
         var response = await browser.Api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/kept" }, ApiExtensions.Json);
@@ -201,6 +252,19 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     {
         Assert.SkipWhen(browser.SkipReason is not null, browser.SkipReason ?? "");
         return await browser.SignedInPageAsync(key);
+    }
+
+    /// <summary>An endpoint no link event reaches (a tag no link has), so that nothing is ever delivered to it.</summary>
+    private async Task<WebhookResponse> CreateWebhookAsync()
+    {
+        var response = await browser.Api.PostAsJsonAsync("/api/v1/webhooks", new
+        {
+            url = $"https://example.com/hooks/{Guid.NewGuid():N}",
+            events = new[] { "link.expired" },
+            filter = new { tags = new[] { "nowhere-" + Guid.NewGuid().ToString("N")[..8] } },
+        }, ApiExtensions.Json);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<WebhookResponse>(ApiExtensions.Json))!;
     }
 
     private async Task<IReadOnlyList<LinkResponse>> LinksTaggedAsync(string tag) =>

@@ -75,6 +75,35 @@ public sealed partial class DashboardHttpTests(TernFactory tern) : IClassFixture
     }
 
     [Fact]
+    public async Task AForgedWebhookEditFromAReadOnlyKeyIsRefusedAndChangesNothing()
+    {
+        var webhook = await (await tern.Api().PostJsonAsync("/api/v1/webhooks", new { url = "https://example.com/hooks/kept", events = new[] { "link.expired" } }))
+            .ReadAsync<WebhookResponse>();
+        var reader = await (await tern.Api().PostJsonAsync("/api/v1/keys", new { name = "webhook reader", scopes = new[] { "webhooks:read" } }))
+            .ReadAsync<CreatedKeyResponse>();
+        var client = Browser();
+        await SignInAsync(client, reader.Key!);
+        var page = await client.GetAsync($"/dashboard/webhooks/{webhook.Id}/edit");
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.DoesNotContain("Endpoint URL", html, StringComparison.Ordinal);
+
+        var response = await client.PostAsync($"/dashboard/webhooks/{webhook.Id}/edit", new FormUrlEncodedContent(
+        [
+            new("_handler", "webhook"),
+            new("__RequestVerificationToken", Token().Match(html).Groups[1].Value),
+            new("Input.Url", "https://example.com/hooks/forged"),
+            new("Input.Events", "link.clicked"),
+            new("Input.Enabled", "true"),
+        ]));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var after = await (await tern.Api().GetAsync($"/api/v1/webhooks/{webhook.Id}")).ReadAsync<WebhookResponse>();
+        Assert.Equal("https://example.com/hooks/kept", after.Url);
+        Assert.Equal(["link.expired"], after.Events);
+    }
+
+    [Fact]
     public async Task UserContentIsEncoded()
     {
         var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/x", title = "<script>alert('t')</script>" });
