@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Tern.Contracts;
 using Tern.Server.Access;
 using Tern.Server.Clicks;
+using Tern.Server.Hosting;
 using Tern.Server.Links;
 
 namespace Tern.Server.Dashboard;
@@ -54,6 +55,11 @@ public static class DashboardServices
             return next(context);
         }));
         app.UseAntiforgery();
+
+        // A part of a campaign import sent again after a lost answer replays the first answer rather than creating its rows twice.
+        var idempotency = app.Services.GetRequiredService<IdempotencyKeys>();
+        app.UseWhen(context => context.Request.Path.Equals(CampaignImport.Path, StringComparison.OrdinalIgnoreCase),
+            part => part.Use((context, next) => idempotency.InvokeAsync(context, next)));
         return app;
     }
 
@@ -65,6 +71,8 @@ public static class DashboardServices
         session.MapPost("/sign-out", SignOut);
         session.MapGet("/links/{id}/clicks.csv", ExportClicks);
         session.MapGet("/preview", Preview);
+
+        app.MapPost(CampaignImport.Path, CampaignImport.CreatePart).RequireAuthorization(Policy).ExcludeFromDescription();
 
         app.MapRazorComponents<App>().RequireAuthorization(Policy);
         return app;

@@ -111,6 +111,55 @@ public static class LinkCsv
         return items;
     }
 
+    /// <summary>
+    /// The file as smaller files of at most <paramref name="rowsPerPart"/> data rows, each under the header, with each row's text
+    /// as written (quotes and line breaks inside quotes kept); blank lines are dropped as <see cref="Read"/> skips them, so
+    /// part <c>k</c> holds the items <c>k × rowsPerPart</c> onwards. Meant for a file <see cref="Read"/> accepted.
+    /// </summary>
+    public static IReadOnlyList<string> Split(string text, int rowsPerPart)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerPart, 1);
+        if (text.Length > 0 && text[0] == '\uFEFF')
+        {
+            text = text[1..];
+        }
+
+        using var reader = Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = false, DisableColCountCheck = true }).FromText(text);
+        using var rows = reader.GetEnumerator();
+        if (!rows.MoveNext())
+        {
+            return [];
+        }
+
+        var header = rows.Current.Span.ToString() + "\r\n";
+        var parts = new List<string>();
+        var part = new StringBuilder(header);
+        var count = 0;
+        while (rows.MoveNext())
+        {
+            var row = rows.Current;
+            if (row.ColCount == 1 && row[0].Span.IsEmpty)
+            {
+                continue;
+            }
+
+            part.Append(row.Span).Append("\r\n");
+            if (++count == rowsPerPart)
+            {
+                parts.Add(part.ToString());
+                part.Clear().Append(header);
+                count = 0;
+            }
+        }
+
+        if (count > 0)
+        {
+            parts.Add(part.ToString());
+        }
+
+        return parts;
+    }
+
     /// <summary>A row as a link body: an empty cell is an absent field; cells that are not what their column holds fail the item.</summary>
     private static BulkItem ToItem(Dictionary<string, string> cells)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Tern.Contracts;
@@ -62,6 +63,88 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     }
 
     [Fact]
+    public async Task ALargeCsvIsCreatedPartByPartWithTheProgressBarAdvancing()
+    {
+        var page = await SignedInAsync();
+        await page.GotoAsync("/dashboard/campaigns");
+        var tag = "bulk-" + Guid.NewGuid().ToString("N")[..8];
+        await UploadAsync(page, RowsCsv(tag, rows: 1200, invalidRow: 700));
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("1,199 rows are ready; 1 row has an error");
+
+        var progress = page.GetByRole(AriaRole.Progressbar, new() { Name = "Rows processed", IncludeHidden = true });
+        await progress.EvaluateAsync("bar => { window.seen = []; new MutationObserver(() => window.seen.push(bar.value)).observe(bar, { attributeFilter: ['value'] }); }");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create 1,199 links" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("1,199 links created, 0 already existed, 1 row failed.",
+            new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(progress).ToBeVisibleAsync();
+        await Assertions.Expect(progress).ToHaveAccessibleDescriptionAsync("1,200 of 1,200");
+        await Assertions.Expect(page.GetByText("rows a second")).ToBeVisibleAsync();
+        var seen = await page.EvaluateAsync<double[]>("() => window.seen");
+        Assert.Contains(seen, value => value is > 0 and < 1200);
+        Assert.Equal(1200, seen[^1]);
+
+        var last = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Row 1200" });
+        await Assertions.Expect(last).ToContainTextAsync("created");
+        await Assertions.Expect(last.GetByRole(AriaRole.Link)).ToHaveTextAsync(new Regex("^http://"));
+        var invalid = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Row 700" });
+        await Assertions.Expect(invalid).ToContainTextAsync("error");
+        await Assertions.Expect(invalid.Locator(".error")).ToContainTextAsync("url");
+        var download = page.GetByRole(AriaRole.Link, new() { Name = "Download results as CSV" });
+        await Assertions.Expect(download).ToBeVisibleAsync();
+        var results = Uri.UnescapeDataString((await download.GetAttributeAsync("href"))!.Split(',', 2)[1]).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("index,status,id,slug,shortUrl,error", results[0]);
+        Assert.Equal(1201, results.Length);
+        Assert.StartsWith("699,error,", Assert.Single(results, line => line.Contains(",error,", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(1199, await CountTaggedAsync(tag));
+    }
+
+    [Fact]
+    public async Task APartWhoseAnswerIsLostIsSentAgainAndCreatesNothingTwice()
+    {
+        var page = await SignedInAsync();
+        var sent = 0;
+        await page.RouteAsync("**/dashboard/campaigns/parts", async route =>
+        {
+            // The first part reaches the server, but its answer never comes back.
+            if (Interlocked.Increment(ref sent) == 1)
+            {
+                await route.FetchAsync();
+                await route.AbortAsync();
+            }
+            else
+            {
+                await route.ContinueAsync();
+            }
+        });
+        await page.GotoAsync("/dashboard/campaigns");
+        var tag = "lost-" + Guid.NewGuid().ToString("N")[..8];
+        await UploadAsync(page, RowsCsv(tag, rows: 300, invalidRow: 2));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create 299 links" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("299 links created, 0 already existed, 1 row failed.",
+            new() { Timeout = (float)Patience.TotalMilliseconds });
+        Assert.Equal(3, sent);
+        Assert.Equal(299, await CountTaggedAsync(tag));
+    }
+
+    [Fact]
+    public async Task WithoutJavaScriptACsvIsCreatedInOnePostWithTheResultsAtTheEnd()
+    {
+        var page = await SignedInAsync(javaScript: false);
+        await page.GotoAsync("/dashboard/campaigns");
+        var tag = "plain-" + Guid.NewGuid().ToString("N")[..8];
+        await UploadAsync(page, RowsCsv(tag, rows: 300, invalidRow: 2));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create 299 links" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("299 links created, 0 already existed, 1 row failed.");
+        await Assertions.Expect(page.GetByRole(AriaRole.Progressbar, new() { Name = "Rows processed" })).ToHaveAccessibleDescriptionAsync("300 of 300");
+        await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Row 2" }).First).ToContainTextAsync("error");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Download results as CSV" })).ToBeVisibleAsync();
+        Assert.Equal(299, await CountTaggedAsync(tag));
+    }
+
+    [Fact]
     public async Task MatrixPreviewShowsEveryCombinationAndCreatesNothing()
     {
         var page = await SignedInAsync();
@@ -107,6 +190,57 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
         Assert.Equal(received[0].Id, received[1].Id);
         await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" }).Locator("[data-attempts]"))
             .ToHaveTextAsync("2", new() { Timeout = (float)Patience.TotalMilliseconds });
+    }
+
+    [Fact]
+    public async Task EditsAWebhooksUrlEventsAndStatusAndSeesThemOnItsPage()
+    {
+        var webhook = await CreateWebhookAsync();
+        var page = await SignedInAsync();
+        await page.GotoAsync($"/dashboard/webhooks/{webhook.Id}");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit endpoint" }).ClickAsync();
+        await Assertions.Expect(page.GetByLabel("Endpoint URL")).ToHaveValueAsync(webhook.Url);
+        await Assertions.Expect(page.GetByLabel("link.expired")).ToBeCheckedAsync();
+
+        var url = $"https://example.com/hooks/{Guid.NewGuid():N}";
+        await page.GetByLabel("Endpoint URL").FillAsync(url);
+        await page.GetByLabel("Description").FillAsync("CRM sync");
+        await page.GetByLabel("link.expired").UncheckAsync();
+        await page.GetByLabel("link.updated").CheckAsync();
+        await page.GetByLabel("link.deleted").CheckAsync();
+        await page.GetByLabel("Enabled", new() { Exact = true }).UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(url);
+        Assert.Equal($"/dashboard/webhooks/{webhook.Id}", new Uri(page.Url).AbsolutePath);
+        var card = page.Locator(".card").First;
+        await Assertions.Expect(card).ToContainTextAsync("CRM sync");
+        await Assertions.Expect(card.Locator(".tag")).ToHaveTextAsync(["link.updated", "link.deleted", webhook.Filter!.Tags![0]]);
+        await Assertions.Expect(card).ToContainTextAsync("Disabled by a user.");
+
+        var saved = (await browser.Api.GetFromJsonAsync<WebhookResponse>($"/api/v1/webhooks/{webhook.Id}", ApiExtensions.Json))!;
+        Assert.Equal(url, saved.Url);
+        Assert.Equal(["link.updated", "link.deleted"], saved.Events);
+        Assert.Equal(webhook.Filter.Tags, saved.Filter?.Tags);
+        Assert.False(saved.Enabled);
+    }
+
+    [Fact]
+    public async Task AnInvalidWebhookUrlIsShownNextToTheFieldAndNothingIsSaved()
+    {
+        var webhook = await CreateWebhookAsync();
+        var page = await SignedInAsync();
+        await page.GotoAsync($"/dashboard/webhooks/{webhook.Id}/edit");
+        await page.GetByLabel("Endpoint URL").FillAsync("ftp://example.com/hooks");
+        var response = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync(),
+            response => response.Request.Method == "POST");
+
+        Assert.Equal(400, response.Status);
+        var field = page.GetByLabel("Endpoint URL");
+        await Assertions.Expect(field).ToHaveValueAsync("ftp://example.com/hooks");
+        await Assertions.Expect(field).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(field).ToHaveAccessibleDescriptionAsync("url must be an absolute http or https URL.");
+        Assert.Equal(webhook.Url, (await browser.Api.GetFromJsonAsync<WebhookResponse>($"/api/v1/webhooks/{webhook.Id}", ApiExtensions.Json))!.Url);
     }
 
     [Fact]
@@ -197,10 +331,44 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
         Assert.Equal("/dashboard/sign-in", new Uri(page.Url).AbsolutePath);
     }
 
-    private async Task<IPage> SignedInAsync(string key = DashboardBrowser.AdminKey)
+    private async Task<IPage> SignedInAsync(string key = DashboardBrowser.AdminKey, bool javaScript = true)
     {
         Assert.SkipWhen(browser.SkipReason is not null, browser.SkipReason ?? "");
-        return await browser.SignedInPageAsync(key);
+        return await browser.SignedInPageAsync(key, javaScript);
+    }
+
+    private static async Task UploadAsync(IPage page, string csv)
+    {
+        await page.GetByLabel("CSV file").SetInputFilesAsync(new FilePayload { Name = "links.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check rows" }).ClickAsync();
+    }
+
+    /// <summary>Links without slugs (so only idempotency keeps a part sent twice from creating them twice), one of them invalid.</summary>
+    private static string RowsCsv(string tag, int rows, int invalidRow)
+    {
+        var csv = new StringBuilder("url,tags\n");
+        for (var row = 1; row <= rows; row++)
+        {
+            csv.Append(row == invalidRow ? "not a url" : $"https://example.com/{tag}/{row}").Append(',').Append(tag).Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    private async Task<int> CountTaggedAsync(string tag) =>
+        (await browser.Api.GetStringAsync($"/api/v1/links?tag={tag}&format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 1;
+
+    /// <summary>An endpoint no link event reaches (a tag no link has), so that nothing is ever delivered to it.</summary>
+    private async Task<WebhookResponse> CreateWebhookAsync()
+    {
+        var response = await browser.Api.PostAsJsonAsync("/api/v1/webhooks", new
+        {
+            url = $"https://example.com/hooks/{Guid.NewGuid():N}",
+            events = new[] { "link.expired" },
+            filter = new { tags = new[] { "nowhere-" + Guid.NewGuid().ToString("N")[..8] } },
+        }, ApiExtensions.Json);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<WebhookResponse>(ApiExtensions.Json))!;
     }
 
     private async Task<IReadOnlyList<LinkResponse>> LinksTaggedAsync(string tag) =>

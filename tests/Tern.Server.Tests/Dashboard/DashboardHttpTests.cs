@@ -75,6 +75,106 @@ public sealed partial class DashboardHttpTests(TernFactory tern) : IClassFixture
     }
 
     [Fact]
+    public async Task AForgedWebhookEditFromAReadOnlyKeyIsRefusedAndChangesNothing()
+    {
+        var webhook = await (await tern.Api().PostJsonAsync("/api/v1/webhooks", new { url = "https://example.com/hooks/kept", events = new[] { "link.expired" } }))
+            .ReadAsync<WebhookResponse>();
+        var reader = await (await tern.Api().PostJsonAsync("/api/v1/keys", new { name = "webhook reader", scopes = new[] { "webhooks:read" } }))
+            .ReadAsync<CreatedKeyResponse>();
+        var client = Browser();
+        await SignInAsync(client, reader.Key!);
+        var page = await client.GetAsync($"/dashboard/webhooks/{webhook.Id}/edit");
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.DoesNotContain("Endpoint URL", html, StringComparison.Ordinal);
+
+        var response = await client.PostAsync($"/dashboard/webhooks/{webhook.Id}/edit", new FormUrlEncodedContent(
+        [
+            new("_handler", "webhook"),
+            new("__RequestVerificationToken", Token().Match(html).Groups[1].Value),
+            new("Input.Url", "https://example.com/hooks/forged"),
+            new("Input.Events", "link.clicked"),
+            new("Input.Enabled", "true"),
+        ]));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var after = await (await tern.Api().GetAsync($"/api/v1/webhooks/{webhook.Id}")).ReadAsync<WebhookResponse>();
+        Assert.Equal("https://example.com/hooks/kept", after.Url);
+        Assert.Equal(["link.expired"], after.Events);
+    }
+
+    [Fact]
+    public async Task ACampaignPartWithoutAnAntiforgeryTokenIsRefused()
+    {
+        var (client, _) = await SignedInWithTokenAsync(TernFactory.AdminKey);
+        var tag = "part-" + Guid.NewGuid().ToString("N")[..8];
+
+        var response = await client.PostAsync("/dashboard/campaigns/parts", Part(null, $"url,tags\nhttps://example.com/a,{tag}\n"));
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(0, await CountTaggedAsync(tag));
+    }
+
+    [Fact]
+    public async Task ACampaignPartFromAKeyWithoutLinksWriteIsRefused()
+    {
+        var reader = await (await tern.Api().PostJsonAsync("/api/v1/keys", new { name = "link reader", scopes = new[] { "links:read" } }))
+            .ReadAsync<CreatedKeyResponse>();
+        var (client, token) = await SignedInWithTokenAsync(reader.Key!);
+        var tag = "part-" + Guid.NewGuid().ToString("N")[..8];
+
+        var response = await client.PostAsync("/dashboard/campaigns/parts", Part(token, $"url,tags\nhttps://example.com/a,{tag}\n"));
+
+        await response.AssertProblemAsync(HttpStatusCode.Forbidden, "/problems/forbidden");
+        Assert.Equal(0, await CountTaggedAsync(tag));
+    }
+
+    [Theory]
+    [InlineData("application/json", "{\"csv\": \"url\\nhttps://example.com/a\", \"first\": 0}", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\nurl", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("application/x-www-form-urlencoded", "first=ten&csv=url%0Ahttps%3A%2F%2Fexample.com%2Fa", HttpStatusCode.BadRequest)]
+    [InlineData("application/x-www-form-urlencoded", "first=0&csv=url,nonsense%0Ahttps%3A%2F%2Fexample.com%2Fa,x", HttpStatusCode.BadRequest)]
+    [InlineData("application/x-www-form-urlencoded", "first=0&csv=url%0A", HttpStatusCode.BadRequest)]
+    [InlineData("application/x-www-form-urlencoded", "first=0", HttpStatusCode.BadRequest)]
+    public async Task AMalformedCampaignPartGetsAProblemNotAServerError(string contentType, string body, HttpStatusCode status)
+    {
+        var (client, token) = await SignedInWithTokenAsync(TernFactory.AdminKey);
+        var content = new StringContent(body);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/dashboard/campaigns/parts") { Content = content };
+        request.Headers.Add("RequestVerificationToken", token);
+
+        await (await client.SendAsync(request)).AssertProblemAsync(status);
+    }
+
+    [Fact]
+    public async Task ACampaignPartSentAgainWithItsIdempotencyKeyCreatesNoLinkTwice()
+    {
+        var (client, token) = await SignedInWithTokenAsync(TernFactory.AdminKey);
+        var tag = "part-" + Guid.NewGuid().ToString("N")[..8];
+        var key = Guid.NewGuid().ToString("N");
+
+        HttpResponseMessage first = null!;
+        for (var send = 0; send < 2; send++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/dashboard/campaigns/parts")
+            {
+                Content = Part(token, $"url,tags\nhttps://example.com/a,{tag}\nhttps://example.com/b,{tag}\n", first: 250),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(send == 1, response.Headers.Contains("Idempotent-Replayed"));
+            first = send == 0 ? response : first;
+        }
+
+        var html = await first.Content.ReadAsStringAsync();
+        Assert.Contains("<tr id=\"csv-row-251\"><td>Row 252</td>", html, StringComparison.Ordinal);
+        Assert.Contains("data-created=\"2\"", html, StringComparison.Ordinal);
+        Assert.Equal(2, await CountTaggedAsync(tag));
+    }
+
+    [Fact]
     public async Task UserContentIsEncoded()
     {
         var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/x", title = "<script>alert('t')</script>" });
@@ -104,6 +204,25 @@ public sealed partial class DashboardHttpTests(TernFactory tern) : IClassFixture
         HandleCookies = true,
         BaseAddress = new Uri(TernFactory.BaseUrl),
     });
+
+    /// <summary>A signed-in client and an antiforgery token of its session, as the campaigns page holds one.</summary>
+    private async Task<(HttpClient Client, string Token)> SignedInWithTokenAsync(string key)
+    {
+        var client = Browser();
+        await SignInAsync(client, key);
+        var html = await (await client.GetAsync("/dashboard/campaigns")).Content.ReadAsStringAsync();
+        return (client, Token().Match(html).Groups[1].Value);
+    }
+
+    private static FormUrlEncodedContent Part(string? token, string csv, int first = 0) => new(
+    [
+        .. token is null ? [] : new[] { KeyValuePair.Create("__RequestVerificationToken", token) },
+        KeyValuePair.Create("csv", csv),
+        KeyValuePair.Create("first", first.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ]);
+
+    private async Task<int> CountTaggedAsync(string tag) =>
+        (await (await tern.Api().GetAsync($"/api/v1/links?tag={tag}&limit=100")).ReadAsync<ListResponse<LinkResponse>>()).Items.Count;
 
     private static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string key)
     {

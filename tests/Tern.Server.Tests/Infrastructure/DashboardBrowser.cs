@@ -56,9 +56,9 @@ public sealed class DashboardBrowser : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (its own cookies) with a page signed in with <paramref name="key"/>.</summary>
-    public async Task<IPage> SignedInPageAsync(string key = AdminKey)
+    public async Task<IPage> SignedInPageAsync(string key = AdminKey, bool javaScript = true)
     {
-        var page = await NewPageAsync();
+        var page = await NewPageAsync(javaScript);
         await page.GotoAsync("/dashboard");
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
@@ -66,9 +66,9 @@ public sealed class DashboardBrowser : IAsyncLifetime
         return page;
     }
 
-    public async Task<IPage> NewPageAsync()
+    public async Task<IPage> NewPageAsync(bool javaScript = true)
     {
-        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = Tern.BaseUrl });
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = Tern.BaseUrl, JavaScriptEnabled = javaScript });
         context.SetDefaultTimeout(15_000);
         return await context.NewPageAsync();
     }

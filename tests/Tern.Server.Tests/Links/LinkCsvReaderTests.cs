@@ -109,4 +109,15 @@ public sealed class LinkCsvReaderTests
         var link = Assert.Single(ReadRequests("url,title\nhttps://example.com/," + CsvText.Cell("=HYPERLINK(\"x\")") + "\n"));
         Assert.Equal("=HYPERLINK(\"x\")", link.Title);
     }
+
+    [Fact]
+    public void SplitsIntoPartsUnderTheHeaderThatReadAsTheWholeFileDoes()
+    {
+        const string text = "\uFEFFurl,title\r\nhttps://example.com/1,\"two\nlines, and a comma\"\r\n\r\nhttps://example.com/2,b\nhttps://example.com/3,c\n";
+
+        var parts = LinkCsv.Split(text, rowsPerPart: 2);
+
+        Assert.Equal(["url,title\r\nhttps://example.com/1,\"two\nlines, and a comma\"\r\nhttps://example.com/2,b\r\n", "url,title\r\nhttps://example.com/3,c\r\n"], parts);
+        Assert.Equal(ReadRequests(text), parts.SelectMany(ReadRequests));
+    }
 }
