@@ -17,14 +17,29 @@ internal static class Telemetry
     private static readonly string[] OtlpVariables =
         ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"];
 
+    /// <summary>
+    /// <c>Tern:Telemetry:RedirectDurations</c>: whether redirects served from the cache are recorded in ASP.NET Core's
+    /// <c>http.server.request.duration</c> too. Off by default: that histogram costs a redirect about as much as the
+    /// rest of its work in the server, and redirects are already counted in <c>tern.redirects</c>.
+    /// </summary>
+    public const string RedirectDurationsKey = "Tern:Telemetry:RedirectDurations";
+
+    /// <summary>True when metrics are collected (Prometheus or OTLP).</summary>
+    public static bool IsOn(IConfiguration configuration) =>
+        configuration.GetValue<bool>("Tern:Telemetry:Prometheus") || OtlpVariables.Any(name => !string.IsNullOrEmpty(configuration[name]));
+
+    /// <summary>True when cached redirects leave ASP.NET Core's request-duration histogram out.</summary>
+    public static bool QuietRedirects(IConfiguration configuration) => IsOn(configuration) && !configuration.GetValue<bool>(RedirectDurationsKey);
+
     public static void AddTelemetry(this WebApplicationBuilder builder)
     {
         var prometheus = builder.Configuration.GetValue<bool>("Tern:Telemetry:Prometheus");
-        var otlp = OtlpVariables.Any(name => !string.IsNullOrEmpty(builder.Configuration[name]));
-        if (!prometheus && !otlp)
+        if (!IsOn(builder.Configuration))
         {
             return;
         }
+
+        var otlp = OtlpVariables.Any(name => !string.IsNullOrEmpty(builder.Configuration[name]));
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("tern"))

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Tern.Server.Clicks;
@@ -17,7 +18,7 @@ namespace Tern.Server.Redirect;
 /// </summary>
 public sealed class Redirector(
     LinkCache cache, ShortDomains domains, ClickQueue clicks, CountryResolver countries, TimeProvider timeProvider,
-    PasswordAttempts passwordAttempts, IOptions<TernOptions> ternOptions, ILogger<Redirector> logger)
+    PasswordAttempts passwordAttempts, IOptions<TernOptions> ternOptions, IConfiguration configuration, ILogger<Redirector> logger)
 {
     private static readonly byte[] NotFoundPage = Page("404", "Link not found",
         "There is no short link at this address. Check it for typos.");
@@ -39,6 +40,7 @@ public sealed class Redirector(
 
     private readonly string? _countryHeader = countries.HeaderName;
     private readonly IReadOnlyList<IPNetwork> _trustedProxies = ClientAddress.ParseNetworks(ternOptions.Value.TrustedProxies);
+    private readonly bool _quietRedirects = Telemetry.QuietRedirects(configuration);
 
     /// <summary>
     /// The fast path, run before any other middleware: answers a GET or HEAD of a cached link and returns its task;
@@ -60,7 +62,17 @@ public sealed class Redirector(
         }
 
         var (lookup, link, _) = Lookup(context, slug);
-        return lookup == CacheLookup.Found ? Respond(context, link!) : null;
+        if (lookup != CacheLookup.Found)
+        {
+            return null;
+        }
+
+        if (_quietRedirects && context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
+        {
+            metrics.MetricsDisabled = true; // counted in tern.redirects; see Telemetry.RedirectDurationsKey
+        }
+
+        return Respond(context, link!);
     }
 
     /// <summary>The endpoint: answers every slug-shaped path, reading storage on a cache miss.</summary>

@@ -5,8 +5,10 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Tern.Server.Clicks;
+using Tern.Server.Redirect;
 using Tern.Server.Tests.Infrastructure;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
@@ -37,6 +39,69 @@ public sealed class PrometheusTelemetryTests(PrometheusTern tern) : IClassFixtur
         Assert.Contains("tern_link_cache_entries", text, StringComparison.Ordinal);
         Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CachedRedirectsAreCountedButLeftOutOfTheRequestDurationHistogram()
+    {
+        // Checked on the request's own feature: the histogram itself also hears other hosts of this test process.
+        Assert.True(await RedirectDurationsTests.ServeCachedAsync(tern));
+    }
+}
+
+public sealed class RedirectDurationsTern : TernFactory
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("Tern:Telemetry:Prometheus", "true"), new("Tern:Telemetry:RedirectDurations", "true")];
+}
+
+public sealed class RedirectDurationsTests(RedirectDurationsTern tern) : IClassFixture<RedirectDurationsTern>
+{
+    [Fact]
+    public async Task CachedRedirectsAreInTheRequestDurationHistogramWhenAskedFor()
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/timed", slug = UniqueSlug() });
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+        }
+
+        Assert.True(CachedRedirectsIn(await tern.Visitor().GetStringAsync("/metrics")) >= 5);
+        Assert.False(await ServeCachedAsync(tern));
+    }
+
+    /// <summary>Serves a cached redirect on a context of its own and says whether it left the duration histogram out.</summary>
+    internal static async Task<bool> ServeCachedAsync(TernFactory tern)
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/feature", slug = UniqueSlug() });
+        Assert.Equal(HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+        var metrics = new MetricsTags();
+        var context = new DefaultHttpContext { RequestServices = tern.Services };
+        context.Features.Set<IHttpMetricsTagsFeature>(metrics);
+        context.Request.Method = HttpMethods.Get;
+        context.Request.Host = new HostString("go.test");
+        context.Request.Path = "/" + link.Slug;
+
+        var served = tern.Get<Redirector>().TryServeCached(context);
+
+        Assert.NotNull(served);
+        await served;
+        Assert.Equal(StatusCodes.Status302Found, context.Response.StatusCode);
+        return metrics.MetricsDisabled;
+    }
+
+    private sealed class MetricsTags : IHttpMetricsTagsFeature
+    {
+        public ICollection<KeyValuePair<string, object?>> Tags { get; } = [];
+
+        public bool MetricsDisabled { get; set; }
+    }
+
+    /// <summary>Requests answered 302 without a route (the cached fast path) in the request-duration histogram.</summary>
+    internal static long CachedRedirectsIn(string prometheusText) =>
+        Regex.Matches(prometheusText, @"^http_server_request_duration_seconds_count\{([^}]*)\} (\d+)", RegexOptions.Multiline)
+            .Where(m => m.Groups[1].Value.Contains("http_response_status_code=\"302\"", StringComparison.Ordinal)
+                && !m.Groups[1].Value.Contains("http_route=", StringComparison.Ordinal))
+            .Sum(m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
 }
 
 public sealed class TelemetryOffTests(TernFactory tern) : IClassFixture<TernFactory>
