@@ -7,6 +7,9 @@ public sealed class DashboardOptions
 {
     public const string Section = "Tern:Dashboard";
 
+    /// <summary>False serves no dashboard: <c>/dashboard</c> answers 404, for nodes that serve only the API and redirects.</summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>How often a signed-in session checks that its API key is still active; a revoked key is signed out within this.</summary>
     [Range(1, 60)]
     public int SessionCheckSeconds { get; set; } = 30;

@@ -93,7 +93,10 @@ public static class TernApplication
             .WithTitle("Tern API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
 
-        app.MapDashboard();
+        if (app.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.Enabled)
+        {
+            app.MapDashboard();
+        }
 
         // Last: the catch-all /{slug}; see RedirectEndpoint.MapRedirects for why the order matters.
         app.MapRedirects();

@@ -245,3 +245,23 @@ public sealed partial class DashboardHttpTests(TernFactory tern) : IClassFixture
     [GeneratedRegex(@"(src|href)=""(https?:)?//")]
     private static partial Regex ForeignAsset();
 }
+
+public sealed class NoDashboardTern : TernFactory
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Tern:Dashboard:Enabled", "false")];
+}
+
+public sealed class DashboardOffTests(NoDashboardTern tern) : IClassFixture<NoDashboardTern>
+{
+    [Theory]
+    [InlineData("/dashboard")]
+    [InlineData("/dashboard/sign-in")]
+    [InlineData("/dashboard/assets/dashboard.js")]
+    public async Task WithTheDashboardOffItsPagesAnswer404AndTheApiAndRedirectsStillWork(string path)
+    {
+        var link = await tern.Api().CreateLinkAsync(new { url = "https://example.com/no-dashboard", slug = ApiExtensions.UniqueSlug("nodash") });
+
+        Assert.Equal(HttpStatusCode.NotFound, (await tern.Visitor().GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+    }
+}
