@@ -64,7 +64,8 @@ while (( $(sqlite3 "$work/tern/tern.db" "SELECT COUNT(*) FROM clicks") < CLICKS 
 done
 sleep 3
 clicks=$(sqlite3 "$work/tern/tern.db" "SELECT COUNT(*) FROM clicks")
-log "$clicks clicks stored"
+log "$clicks clicks stored; waiting for the fold to catch up and the machine to calm down"
+QUIET_WAIT=${QUIET_WAIT:-300} wait_quiet >/dev/null
 
 jar="$work/cookies"
 token=$(curl -s -c "$jar" "$base/dashboard/sign-in" | sed -n 's/.*name="__RequestVerificationToken" value="\([^"]*\)".*/\1/p' | head -1)
@@ -88,7 +89,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "# Dashboard render times"
     echo
     echo "$N links ($((N / 10)) tagged), $clicks clicks over the first $HOT links (SQLite), $ROUNDS requests per page after one warm-up,"
-    echo "time to the last byte on loopback with curl. Load average before: $load; $(nproc) cores shared with other work, so figures are noisy."
+    echo "time to the last byte on loopback with curl, after waiting for the machine to be at most ${QUIET_MAX_BUSY:-20} % busy. Load average before: $load ($(nproc) cores)."
     echo
     echo "| page | median ms | p95 ms | bytes |"
     echo "|---|---|---|---|"
