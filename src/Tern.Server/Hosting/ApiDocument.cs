@@ -86,6 +86,8 @@ public static class ApiDocument
         document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
         document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         document.Components.Schemas[ProblemSchema] = Problem();
+        // Every problem response refers to Tern's own Problem schema (AddProblems); the framework's is left unused.
+        document.Components.Schemas.Remove("ProblemDetails");
         if (document.Components.Schemas.ContainsKey("JsonElement"))
         {
             // A stored payload (the event envelope as sent): an object whatever its shape, not "any value".

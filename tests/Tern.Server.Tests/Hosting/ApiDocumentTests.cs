@@ -24,6 +24,52 @@ public sealed class ApiDocumentTests(TernFactory tern) : IClassFixture<TernFacto
         return (json, document!, diagnostic!);
     }
 
+    /// <summary>
+    /// Redocly's linter with its recommended rules: no error, and no warning but the one the contract's paths cause.
+    /// <c>/links/external/{externalId}</c> and <c>/links/{id}/qr</c> (or <c>/stats</c>) have the same shape; every
+    /// router, ASP.NET Core's included, prefers the literal segment, so the two never meet. Needs <c>redocly</c> on the
+    /// PATH (<c>npm install -g @redocly/cli</c>, as <c>.ci/run</c> does); skipped without it unless TERN_REQUIRE_LINTER=1.
+    /// </summary>
+    [Fact]
+    public async Task RedoclyFindsNoErrorAndNoWarningButTheContractsPathShapes()
+    {
+        var redocly = Environment.GetEnvironmentVariable("PATH")?.Split(Path.PathSeparator)
+            .Select(folder => Path.Combine(folder, "redocly")).FirstOrDefault(File.Exists);
+        if (redocly is null)
+        {
+            const string reason = "redocly is not installed (npm install -g @redocly/cli)";
+            Assert.False(Environment.GetEnvironmentVariable("TERN_REQUIRE_LINTER") == "1", reason + " and TERN_REQUIRE_LINTER=1");
+            Assert.Skip(reason);
+        }
+
+        var (json, _, _) = await LoadAsync();
+        var file = Path.Combine(Path.GetTempPath(), $"tern-openapi-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, json, TestContext.Current.CancellationToken);
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(redocly, ["lint", file, "--format=json"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                Environment = { ["NO_UPDATE_NOTIFIER"] = "1", ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true" },
+            };
+            using var lint = System.Diagnostics.Process.Start(start)!;
+            var output = lint.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var errors = lint.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            await lint.WaitForExitAsync(TestContext.Current.CancellationToken);
+            var report = JsonNode.Parse(await output) ?? throw new InvalidOperationException(await errors);
+
+            var problems = report["problems"]!.AsArray().Select(p => $"{p!["severity"]} {p["ruleId"]}: {p["message"]}").ToList();
+            Assert.True((int)report["totals"]!["errors"]! == 0, string.Join("\n", problems));
+            Assert.All(problems, p => Assert.StartsWith("warn no-ambiguous-paths: ", p, StringComparison.Ordinal));
+            Assert.Equal(0, lint.ExitCode);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public async Task TheDocumentReadsAndValidatesWithoutErrorsOrWarnings()
     {
