@@ -41,6 +41,7 @@ public sealed class ClickFolder(
     ClickStore store,
     LinkStore links,
     LinkEvents outbox,
+    ClickedEvents clickedEvents,
     Database database,
     IOptions<ClickOptions> options,
     TimeProvider timeProvider,
@@ -544,8 +545,8 @@ public sealed class ClickFolder(
 
     /// <summary>
     /// Every click is a link.clicked event in the log, whether or not a webhook subscribes: polling integrations and
-    /// event streams read it there. Per fold this costs one read of the clicked links per workspace and one multi-row
-    /// insert; the payloads are serialized once and reused by every delivery.
+    /// event streams read it there. Per fold and workspace this costs a read of the clicked links' versions, full rows
+    /// only for links not yet written out in their version (<see cref="ClickedEvents"/>), and one multi-row insert.
     /// </summary>
     private async Task<bool> AppendClickEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
         CancellationToken cancellationToken)
@@ -553,12 +554,7 @@ public sealed class ClickFolder(
         var appended = false;
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
         {
-            var clicked = (await links.FindManyAsync(connection, transaction, workspace.Key,
-                [.. workspace.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], cancellationToken)).ToDictionary(l => l.Id);
-            List<LinkEvent> events = [.. workspace.Where(click => clicked.ContainsKey(click.LinkId))
-                .Select(click => new LinkEvent(clicked[click.LinkId], click.ToResponse(), click.IsBot, click.TimestampMs))];
-            await outbox.AppendManyAsync(connection, transaction, EventTypes.LinkClicked, events, cancellationToken);
-            appended |= events.Count > 0;
+            appended |= await clickedEvents.AppendAsync(connection, transaction, workspace.Key, [.. workspace], cancellationToken) > 0;
         }
 
         return appended;

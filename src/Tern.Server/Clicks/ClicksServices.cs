@@ -18,6 +18,7 @@ public static class ClicksServices
         services.AddSingleton<ClickEnricher>();
         services.AddSingleton<ClickQueue>();
         services.AddSingleton<ClickStore>();
+        services.AddSingleton<ClickedEvents>();
         services.AddSingleton<ClickFolder>();
         services.AddSingleton<ClickWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());

@@ -62,6 +62,17 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, Event
             appended.Add(new AppendedEvent(envelope.Id, e.Type, e.WorkspaceId, e.LinkId, e.Tags, e.IsBot, at, payload));
         }
 
+        await AppendAsync(connection, transaction, appended, cancellationToken);
+    }
+
+    /// <summary>Appends events whose envelopes the caller has serialized, and hands them to the subscribers.</summary>
+    public async Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> appended, CancellationToken cancellationToken)
+    {
+        if (appended.Count == 0)
+        {
+            return;
+        }
+
         await EventLog.AppendAsync(connection, transaction, appended, cancellationToken);
         foreach (var subscriber in _subscribers)
         {

@@ -185,6 +185,9 @@ public interface ILiveClickCounts
 /// <summary>Shapes a stored link for the API: its short URL, and the click count this node knows.</summary>
 public sealed class LinkResponses(ShortDomains domains, ILiveClickCounts clickCounts)
 {
+    /// <summary>The click count a response shows for the link, given the stored one.</summary>
+    public long CountFor(string linkId, long stored) => clickCounts.CountFor(linkId, stored);
+
     public LinkResponse From(Link link) => new()
     {
         Id = link.Id,

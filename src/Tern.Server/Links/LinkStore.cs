@@ -156,6 +156,21 @@ public sealed class LinkStore(Database database)
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
             new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
 
+    /// <summary>Each link's <c>updated_at</c> and stored click count, by id; a deleted link is absent.</summary>
+    public async Task<IReadOnlyDictionary<string, (long UpdatedAtMs, long Clicks)>> FindVersionsAndCountsAsync(
+        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return new Dictionary<string, (long, long)>();
+        }
+
+        var rows = await connection.QueryAsync<(string Id, long UpdatedAt, long Clicks)>(new CommandDefinition(
+            $"SELECT id, updated_at, clicks FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
+            new { workspaceId, ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.Id, r => (r.UpdatedAt, r.Clicks), StringComparer.Ordinal);
+    }
+
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
         string workspaceId, LinkFilter filter, string? before, int limit, CancellationToken cancellationToken)

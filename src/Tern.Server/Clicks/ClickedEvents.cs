@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using Tern.Contracts;
+using Tern.Server.Events;
+using Tern.Server.Hosting;
+using Tern.Server.Links;
+
+namespace Tern.Server.Clicks;
+
+/// <summary>
+/// The <c>link.clicked</c> events of a fold. Each event's <c>data.link</c> is the whole link as the API shows it; the
+/// link's JSON is made once per version of the link (its <c>updated_at</c>) and kept, with only the click count put in
+/// per event. A fold then reads the full rows, and serializes, only the links it has not written out in that version;
+/// for a link with targeting rules and variants that is most of what its events cost.
+/// </summary>
+public sealed class ClickedEvents(LinkStore links, LinkResponses responses, EventOutbox outbox)
+{
+    /// <summary>Most links whose JSON is kept; past it the memory starts over.</summary>
+    public const int MaxLinks = 50_000;
+
+    // The count the kept JSON is made with, found again to cut the JSON around it: no real count is negative.
+    private const long CountMark = long.MinValue + 1;
+    private static readonly byte[] CountProperty = Encoding.UTF8.GetBytes($"\"clicks\":{CountMark}");
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = TernJsonContext.Default.Options.Encoder, SkipValidation = true };
+
+    private readonly ConcurrentDictionary<string, LinkJson> _kept = new(StringComparer.Ordinal);
+
+    /// <summary>How many links' JSON is kept.</summary>
+    public int Kept => _kept.Count;
+
+    /// <summary>Appends one event per click of a link that still exists, in the caller's transaction; returns how many.</summary>
+    public async Task<int> AppendAsync(
+        DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
+    {
+        var states = await links.FindVersionsAndCountsAsync(connection, transaction, workspaceId,
+            [.. clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], cancellationToken);
+        List<string> unseen = [.. states.Where(s => !_kept.TryGetValue(s.Key, out var kept) || kept.UpdatedAtMs != s.Value.UpdatedAtMs).Select(s => s.Key)];
+        if (unseen.Count > 0)
+        {
+            foreach (var link in await links.FindManyAsync(connection, transaction, workspaceId, unseen, cancellationToken))
+            {
+                if (_kept.Count >= MaxLinks)
+                {
+                    _kept.Clear();
+                }
+
+                _kept[link.Id] = LinkJson.Of(link, responses.From(link));
+            }
+        }
+
+        var events = new List<AppendedEvent>(clicks.Count);
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        var linkBytes = new ArrayBufferWriter<byte>(1024);
+        foreach (var click in clicks)
+        {
+            // A link deleted since the click has no event, as it has no link to show.
+            if (!states.TryGetValue(click.LinkId, out var state) || !_kept.TryGetValue(click.LinkId, out var json))
+            {
+                continue;
+            }
+
+            var id = Ids.New("evt", click.TimestampMs);
+            buffer.ResetWrittenCount();
+            Write(buffer, linkBytes, id, click, json, responses.CountFor(click.LinkId, state.Clicks));
+            events.Add(new AppendedEvent(id, EventTypes.LinkClicked, workspaceId, click.LinkId, json.Tags, click.IsBot, click.TimestampMs,
+                Encoding.UTF8.GetString(buffer.WrittenSpan)));
+        }
+
+        await outbox.AppendAsync(connection, transaction, events, cancellationToken);
+        return events.Count;
+    }
+
+    /// <summary>The envelope as <see cref="JsonSerializer"/> writes an <see cref="EventEnvelope"/>, the link's JSON spliced in.</summary>
+    internal static void Write(ArrayBufferWriter<byte> buffer, ArrayBufferWriter<byte> linkBytes, string id, Click click, LinkJson json, long count)
+    {
+        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", EventTypes.LinkClicked);
+        writer.WritePropertyName("timestamp");
+        JsonSerializer.Serialize(writer, DateTimeOffset.FromUnixTimeMilliseconds(click.TimestampMs), TernJsonContext.Default.DateTimeOffset);
+        writer.WriteStartObject("data");
+        writer.WritePropertyName("link");
+        linkBytes.ResetWrittenCount();
+        json.WriteTo(linkBytes, count);
+        writer.WriteRawValue(linkBytes.WrittenSpan, skipInputValidation: true);
+        writer.WritePropertyName("click");
+        JsonSerializer.Serialize(writer, click.ToResponse(), TernJsonContext.Default.ClickResponse);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A link's JSON as the API shows it, cut around its click count; or whole, when the cut cannot be made.</summary>
+    internal sealed class LinkJson
+    {
+        private readonly byte[] _before;
+        private readonly byte[]? _after;
+        private readonly LinkResponse? _response;
+
+        private LinkJson(long updatedAtMs, IReadOnlyList<string> tags, byte[] before, byte[]? after, LinkResponse? response)
+        {
+            UpdatedAtMs = updatedAtMs;
+            Tags = tags;
+            _before = before;
+            _after = after;
+            _response = response;
+        }
+
+        public long UpdatedAtMs { get; }
+
+        public IReadOnlyList<string> Tags { get; }
+
+        public static LinkJson Of(Link link, LinkResponse response)
+        {
+            var marked = JsonSerializer.SerializeToUtf8Bytes(response with { Clicks = CountMark }, TernJsonContext.Default.LinkResponse);
+            var at = marked.AsSpan().IndexOf(CountProperty);
+            if (at < 0 || marked.AsSpan(at + 1).IndexOf(CountProperty) >= 0)
+            {
+                return new LinkJson(link.UpdatedAt.ToUnixTimeMilliseconds(), link.Tags, [], null, response);
+            }
+
+            var valueAt = at + CountProperty.Length - CountMark.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
+            return new LinkJson(link.UpdatedAt.ToUnixTimeMilliseconds(), link.Tags, marked[..valueAt], marked[(at + CountProperty.Length)..], null);
+        }
+
+        public void WriteTo(ArrayBufferWriter<byte> output, long count)
+        {
+            if (_response is not null)
+            {
+                using var writer = new Utf8JsonWriter(output, WriterOptions);
+                JsonSerializer.Serialize(writer, _response with { Clicks = count }, TernJsonContext.Default.LinkResponse);
+                return;
+            }
+
+            output.Write(_before);
+            Utf8Formatter.TryFormat(count, output.GetSpan(20), out var written);
+            output.Advance(written);
+            output.Write(_after);
+        }
+    }
+}
