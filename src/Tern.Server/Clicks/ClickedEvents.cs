@@ -19,8 +19,8 @@ namespace Tern.Server.Clicks;
 /// </summary>
 public sealed class ClickedEvents(LinkStore links, LinkResponses responses, EventOutbox outbox)
 {
-    /// <summary>Most links whose JSON is kept; past it the memory starts over.</summary>
-    public const int MaxLinks = 50_000;
+    /// <summary>Most links whose JSON is kept (about 0.5 KB each, 1.5 KB with ten rules); past it the memory starts over.</summary>
+    public const int MaxLinks = 20_000;
 
     // The count the kept JSON is made with, found again to cut the JSON around it: no real count is negative.
     private const long CountMark = long.MinValue + 1;
