@@ -22,9 +22,11 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
     /// <summary>Most links whose JSON is kept (about 0.5 KB each, 1.5 KB with ten rules); past it the memory starts over.</summary>
     public const int MaxLinks = 20_000;
 
-    // The count the kept JSON is made with, found again to cut the JSON around it: no real count is negative.
+    // The count the kept JSON is made with, found again to cut the JSON around it: no real count is negative, and the
+    // encoder escapes every '"' inside a string, so the property can only be the link's own.
     private const long CountMark = long.MinValue + 1;
-    private static readonly byte[] CountProperty = Encoding.UTF8.GetBytes($"\"clicks\":{CountMark}");
+    private static readonly byte[] CountName = "\"clicks\":"u8.ToArray();
+    private static readonly byte[] MarkedCount = [.. CountName, .. Encoding.UTF8.GetBytes(CountMark.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = TernJsonContext.Default.Options.Encoder, SkipValidation = true };
 
@@ -37,9 +39,9 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
     public async Task<int> AppendAsync(
         DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
     {
-        var states = await links.FindVersionsAndCountsAsync(connection, transaction, workspaceId,
+        var versions = await links.FindVersionsAsync(connection, transaction, workspaceId,
             [.. clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], cancellationToken);
-        List<string> unseen = [.. states.Where(s => !_kept.TryGetValue(s.Key, out var kept) || kept.UpdatedAtMs != s.Value.UpdatedAtMs).Select(s => s.Key)];
+        List<string> unseen = [.. versions.Values.Where(v => !_kept.TryGetValue(v.Id, out var kept) || kept.UpdatedAtMs != v.UpdatedAtMs).Select(v => v.Id)];
         if (unseen.Count > 0)
         {
             foreach (var link in await links.FindManyAsync(connection, transaction, workspaceId, unseen, cancellationToken))
@@ -56,17 +58,19 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
         var events = new List<AppendedEvent>(clicks.Count);
         var buffer = new ArrayBufferWriter<byte>(2048);
         var linkBytes = new ArrayBufferWriter<byte>(1024);
+        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
         foreach (var click in clicks)
         {
             // A link deleted since the click has no event, as it has no link to show.
-            if (!states.TryGetValue(click.LinkId, out var state) || !_kept.TryGetValue(click.LinkId, out var json))
+            if (!versions.TryGetValue(click.LinkId, out var version) || !_kept.TryGetValue(click.LinkId, out var json))
             {
                 continue;
             }
 
             var id = Ids.New("evt", click.TimestampMs);
             buffer.ResetWrittenCount();
-            Write(buffer, linkBytes, id, click, json, responses.CountFor(click.LinkId, state.Clicks));
+            writer.Reset(buffer);
+            Write(writer, linkBytes, id, click, json, responses.CountFor(click.LinkId, version.Clicks));
             events.Add(new AppendedEvent(id, EventTypes.LinkClicked, workspaceId, click.LinkId, json.Tags, click.IsBot, click.TimestampMs,
                 Encoding.UTF8.GetString(buffer.WrittenSpan)));
         }
@@ -76,9 +80,8 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
     }
 
     /// <summary>The envelope as <see cref="JsonSerializer"/> writes an <see cref="EventEnvelope"/>, the link's JSON spliced in.</summary>
-    internal static void Write(ArrayBufferWriter<byte> buffer, ArrayBufferWriter<byte> linkBytes, string id, Click click, LinkJson json, long count)
+    internal static void Write(Utf8JsonWriter writer, ArrayBufferWriter<byte> linkBytes, string id, Click click, LinkJson json, long count)
     {
-        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("id", id);
         writer.WriteString("type", EventTypes.LinkClicked);
@@ -93,54 +96,35 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
         JsonSerializer.Serialize(writer, click.ToResponse(), TernJsonContext.Default.ClickResponse);
         writer.WriteEndObject();
         writer.WriteEndObject();
+        writer.Flush();
     }
 
-    /// <summary>A link's JSON as the API shows it, cut around its click count; or whole, when the cut cannot be made.</summary>
-    internal sealed class LinkJson
+    /// <summary>A link's JSON as the API shows it, cut around its click count.</summary>
+    internal sealed class LinkJson(long updatedAtMs, IReadOnlyList<string> tags, byte[] before, byte[] after)
     {
-        private readonly byte[] _before;
-        private readonly byte[]? _after;
-        private readonly LinkResponse? _response;
+        public long UpdatedAtMs { get; } = updatedAtMs;
 
-        private LinkJson(long updatedAtMs, IReadOnlyList<string> tags, byte[] before, byte[]? after, LinkResponse? response)
-        {
-            UpdatedAtMs = updatedAtMs;
-            Tags = tags;
-            _before = before;
-            _after = after;
-            _response = response;
-        }
-
-        public long UpdatedAtMs { get; }
-
-        public IReadOnlyList<string> Tags { get; }
+        public IReadOnlyList<string> Tags { get; } = tags;
 
         public static LinkJson Of(Link link, LinkResponse response)
         {
             var marked = JsonSerializer.SerializeToUtf8Bytes(response with { Clicks = CountMark }, TernJsonContext.Default.LinkResponse);
-            var at = marked.AsSpan().IndexOf(CountProperty);
-            if (at < 0 || marked.AsSpan(at + 1).IndexOf(CountProperty) >= 0)
+            var at = marked.AsSpan().IndexOf(MarkedCount);
+            if (at < 0)
             {
-                return new LinkJson(link.UpdatedAt.ToUnixTimeMilliseconds(), link.Tags, [], null, response);
+                throw new InvalidOperationException("A link's JSON has no clicks property to cut around.");
             }
 
-            var valueAt = at + CountProperty.Length - CountMark.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
-            return new LinkJson(link.UpdatedAt.ToUnixTimeMilliseconds(), link.Tags, marked[..valueAt], marked[(at + CountProperty.Length)..], null);
+            return new LinkJson(link.UpdatedAt.ToUnixTimeMilliseconds(), link.Tags, marked[..(at + CountName.Length)], marked[(at + MarkedCount.Length)..]);
         }
 
-        public void WriteTo(ArrayBufferWriter<byte> output, long count)
+        /// <summary>Writes the whole JSON with this click count.</summary>
+        public void WriteTo(IBufferWriter<byte> output, long count)
         {
-            if (_response is not null)
-            {
-                using var writer = new Utf8JsonWriter(output, WriterOptions);
-                JsonSerializer.Serialize(writer, _response with { Clicks = count }, TernJsonContext.Default.LinkResponse);
-                return;
-            }
-
-            output.Write(_before);
+            output.Write(before);
             Utf8Formatter.TryFormat(count, output.GetSpan(20), out var written);
             output.Advance(written);
-            output.Write(_after);
+            output.Write(after);
         }
     }
 }

@@ -156,19 +156,23 @@ public sealed class LinkStore(Database database)
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
             new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
 
-    /// <summary>Each link's <c>updated_at</c> and stored click count, by id; a deleted link is absent.</summary>
-    public async Task<IReadOnlyDictionary<string, (long UpdatedAtMs, long Clicks)>> FindVersionsAndCountsAsync(
-        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where each of these links is now, its <c>updated_at</c> and its stored click count, by id; a deleted link is
+    /// absent. Only the given workspace's, or any workspace's when it is null.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(
+        DbConnection connection, DbTransaction? transaction, string? workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
         if (ids.Count == 0)
         {
-            return new Dictionary<string, (long, long)>();
+            return new Dictionary<string, LinkVersion>();
         }
 
-        var rows = await connection.QueryAsync<(string Id, long UpdatedAt, long Clicks)>(new CommandDefinition(
-            $"SELECT id, updated_at, clicks FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
+        var rows = await connection.QueryAsync<LinkVersion>(new CommandDefinition(
+            $"SELECT id, domain, slug, updated_at AS updated_at_ms, clicks FROM links WHERE {database.Dialect.InList("id", "ids")}" +
+            (workspaceId is null ? "" : " AND workspace_id = @workspaceId"),
             new { workspaceId, ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken));
-        return rows.ToDictionary(r => r.Id, r => (r.UpdatedAt, r.Clicks), StringComparer.Ordinal);
+        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
     }
 
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
@@ -244,14 +248,9 @@ public sealed class LinkStore(Database database)
         return marked;
     }
 
-    /// <summary>Where each of these links is now and its <c>updated_at</c>, by id; a deleted link is absent.</summary>
-    public async Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
-    {
-        var rows = await ReadAsync(connection => connection.QueryAsync<LinkVersion>(new CommandDefinition(
-            $"SELECT id, domain, slug, updated_at AS updated_at_ms FROM links WHERE {database.Dialect.InList("id", "ids")}",
-            new { ids = database.Dialect.List(ids) }, cancellationToken: cancellationToken)), cancellationToken);
-        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
-    }
+    /// <summary><see cref="FindVersionsAsync(DbConnection, DbTransaction?, string?, IReadOnlyCollection{string}, CancellationToken)"/>, any workspace, on a connection of its own.</summary>
+    public Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ReadAsync(connection => FindVersionsAsync(connection, null, null, ids, cancellationToken), cancellationToken);
 
     /// <summary>Runs a read on a connection of its own.</summary>
     private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
@@ -452,5 +451,5 @@ public sealed class LinkStore(Database database)
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;
 
-/// <summary>Where a link is and which version of it is stored (its <c>updated_at</c>).</summary>
-public sealed record LinkVersion(string Id, string Domain, string Slug, long UpdatedAtMs);
+/// <summary>Where a link is, which version of it is stored (its <c>updated_at</c>), and its stored click count.</summary>
+public sealed record LinkVersion(string Id, string Domain, string Slug, long UpdatedAtMs, long Clicks);

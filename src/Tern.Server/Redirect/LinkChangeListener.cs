@@ -106,8 +106,13 @@ public sealed class LinkChangeListener(Database database, LinkCache cache, TimeP
             var (dropped, kept) = await cache.RevalidateAsync(stoppingToken);
             Log.LinkChangesResynced(logger, dropped, kept);
         }
-        catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception exception)
         {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return; // stopping: nothing is served from the cache any more
+            }
+
             cache.Clear();
             Log.LinkCacheDropped(logger, exception);
         }

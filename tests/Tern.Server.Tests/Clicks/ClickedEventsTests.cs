@@ -62,8 +62,11 @@ public sealed class ClickedEventsTests(TernFactory tern) : IClassFixture<TernFac
                 Data = new EventData { Link = responses.From(link) with { Clicks = count }, Click = click.ToResponse() },
             }, TernJsonContext.Default.EventEnvelope);
             var buffer = new ArrayBufferWriter<byte>();
-            ClickedEvents.Write(buffer, new ArrayBufferWriter<byte>(), "evt_01JDQ7X1R5ZK3M8V0W2C4B6N9P", click,
-                ClickedEvents.LinkJson.Of(link, responses.From(link)), count);
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                ClickedEvents.Write(writer, new ArrayBufferWriter<byte>(), "evt_01JDQ7X1R5ZK3M8V0W2C4B6N9P", click,
+                    ClickedEvents.LinkJson.Of(link, responses.From(link)), count);
+            }
 
             Assert.Equal(expected, Encoding.UTF8.GetString(buffer.WrittenSpan));
         }

@@ -31,13 +31,13 @@ public sealed class WriterGateTests
         await gate.EnterAsync(higher, Ct);
         var order = new List<string>();
         var waiting = new List<Task> { Take(gate, WritePriority.Background, "background", order) };
-        waiting.AddRange(Enumerable.Range(0, WriterGate.ForegroundInARow + 2).Select(i => Take(gate, higher, $"{higher} {i}", order)));
+        waiting.AddRange(Enumerable.Range(0, WriterGate.TurnsInARow + 2).Select(i => Take(gate, higher, $"{higher} {i}", order)));
 
         gate.Exit();
         await Task.WhenAll(waiting);
 
-        Assert.Equal("background", order[WriterGate.ForegroundInARow]);
-        Assert.Equal(WriterGate.ForegroundInARow + 3, order.Count);
+        Assert.Equal("background", order[WriterGate.TurnsInARow]);
+        Assert.Equal(WriterGate.TurnsInARow + 3, order.Count);
     }
 
     [Fact]

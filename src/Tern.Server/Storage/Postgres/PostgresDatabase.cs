@@ -25,10 +25,13 @@ public sealed class PostgresDatabase : Database
     {
         DataSource = dataSource;
         _connectionString = connectionString ?? dataSource.ConnectionString;
-        _settings = new NpgsqlConnectionStringBuilder(_connectionString);
+        var settings = new NpgsqlConnectionStringBuilder(_connectionString);
+        _connectTimeoutMs = settings.Timeout * 1000L;
+        _openDeadlineMs = Math.Max(settings.Timeout, settings.CommandTimeout) * 1000L; // as long in all as one statement
     }
 
-    private readonly NpgsqlConnectionStringBuilder _settings;
+    private readonly long _connectTimeoutMs;
+    private readonly long _openDeadlineMs;
 
     public NpgsqlDataSource DataSource { get; }
 
@@ -100,17 +103,12 @@ public sealed class PostgresDatabase : Database
                 return await DataSource.OpenConnectionAsync(cancellationToken);
             }
             catch (NpgsqlException exception) when (exception.InnerException is TimeoutException
-                && Environment.TickCount64 - started + ConnectTimeoutMs <= OpenDeadlineMs + 250 && !cancellationToken.IsCancellationRequested)
+                && Environment.TickCount64 - started + _connectTimeoutMs <= _openDeadlineMs + 250 && !cancellationToken.IsCancellationRequested)
             {
                 // Try again: the next attempt still ends within the deadline.
             }
         }
     }
-
-    private long ConnectTimeoutMs => _settings.Timeout * 1000L;
-
-    // Opening may take as long in all as one statement may run.
-    private long OpenDeadlineMs => Math.Max(_settings.Timeout, _settings.CommandTimeout) * 1000L;
 
     /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
     public override async Task<T> WriteAsync<T>(

@@ -5,12 +5,12 @@ namespace Tern.Server.Storage.Sqlite;
 /// journal's appends, which redirects wait on once the click queue is full; then background work (the click fold,
 /// webhook claims and records, purges) waiting at the same moment. So a link is created within one transaction's
 /// time however much work is queued, and a burst of redirects is stored ahead of its own fold. So that no kind is
-/// shut out, after <see cref="ForegroundInARow"/> turns in a row of one kind, a waiting lower one goes next. Within
+/// shut out, after <see cref="TurnsInARow"/> turns in a row of one kind, a waiting lower one goes next. Within
 /// each kind, first come, first served.
 /// </summary>
 internal sealed class WriterGate
 {
-    public const int ForegroundInARow = 4;
+    public const int TurnsInARow = 4;
 
     private readonly Lock _lock = new();
     private readonly Queue<TaskCompletionSource> _foreground = new();
@@ -61,14 +61,14 @@ internal sealed class WriterGate
 
     private TaskCompletionSource? Next()
     {
-        if (_foreground.Count > 0 && (_foregroundInARow < ForegroundInARow || (_clicks.Count == 0 && _background.Count == 0)))
+        if (_foreground.Count > 0 && (_foregroundInARow < TurnsInARow || (_clicks.Count == 0 && _background.Count == 0)))
         {
             _foregroundInARow++;
             return _foreground.Dequeue();
         }
 
         _foregroundInARow = 0;
-        if (_clicks.Count > 0 && (_clicksInARow < ForegroundInARow || _background.Count == 0))
+        if (_clicks.Count > 0 && (_clicksInARow < TurnsInARow || _background.Count == 0))
         {
             _clicksInARow++;
             return _clicks.Dequeue();
