@@ -17,8 +17,9 @@ namespace Tern.Server.Clicks;
 /// </summary>
 /// <remarks>
 /// <para>
-/// On PostgreSQL the <see cref="ClickWriter"/> folds each batch in the transaction that stores it, so that any number
-/// of nodes can write. On SQLite, where one writer serves everything, the raw clicks table is a journal: the writer's
+/// On PostgreSQL the <see cref="ClickWriter"/> folds each batch into counts and events in the transaction that stores
+/// it, so that any number of nodes can write, and <see cref="RangeRollups"/> adds the stored clicks to the rollups
+/// behind it in set-based statements. On SQLite, where one writer serves everything, the raw clicks table is a journal: the writer's
 /// transaction only appends the batch, and this folder folds the journal behind it in transactions of its own
 /// (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
 /// <see cref="ClickOptions.MaxFold"/>. Redirects then wait for the append alone; a burst lengthens the fold's
@@ -42,6 +43,7 @@ public sealed class ClickFolder(
     LinkStore links,
     LinkEvents outbox,
     ClickedEvents clickedEvents,
+    RangeRollups rangeRollups,
     Database database,
     IOptions<ClickOptions> options,
     TimeProvider timeProvider,
@@ -96,13 +98,16 @@ public sealed class ClickFolder(
     public long Folded => Volatile.Read(ref _folded);
 
     /// <summary>Clicks of this run whose rollup sums are written too.</summary>
-    public long RolledUp => Volatile.Read(ref _rolledUp);
+    public long RolledUp => Deferred ? Volatile.Read(ref _rolledUp) : rangeRollups.RolledUp;
 
-    /// <summary>Clicks stored but not yet folded into counts and events (SQLite; 0 on PostgreSQL).</summary>
-    public long Backlog => Math.Max(0, Volatile.Read(ref _journaledThrough) - Volatile.Read(ref _foldedThrough));
+    /// <summary>
+    /// Clicks stored but not yet folded: on SQLite into counts and events, on PostgreSQL (where those go with the batch)
+    /// this node's clicks not yet in the rollups.
+    /// </summary>
+    public long Backlog => Deferred ? Math.Max(0, Volatile.Read(ref _journaledThrough) - Volatile.Read(ref _foldedThrough)) : rangeRollups.Waiting;
 
     /// <summary>How long the oldest unfolded click has waited for the fold: 0 while none waits.</summary>
-    public TimeSpan Lag => Backlog == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _foldedAt));
+    public TimeSpan Lag => !Deferred ? rangeRollups.Lag : Backlog == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _foldedAt));
 
     /// <summary>
     /// Reads the marks before the writer stores anything, and returns the rowid its first click takes: one past
@@ -135,11 +140,14 @@ public sealed class ClickFolder(
         _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>PostgreSQL: the writer folded <paramref name="count"/> clicks with their batch.</summary>
-    public void FoldedWithBatch(int count)
+    /// <summary>
+    /// PostgreSQL: the writer folded <paramref name="count"/> clicks into counts and events with their batch, in
+    /// transaction <paramref name="tx"/>; their rollups follow (<see cref="RangeRollups"/>).
+    /// </summary>
+    public void FoldedWithBatch(int count, ulong tx)
     {
         Interlocked.Add(ref _folded, count);
-        Interlocked.Add(ref _rolledUp, count);
+        rangeRollups.Stored(tx, count);
         Progressed?.Invoke();
     }
 
@@ -151,6 +159,7 @@ public sealed class ClickFolder(
             _completed = true;
         }
 
+        rangeRollups.Complete();
         _wake.Writer.TryWrite(true);
     }
 
@@ -158,7 +167,15 @@ public sealed class ClickFolder(
     public void RequestFlush()
     {
         _flushRequested = true;
+        rangeRollups.RequestFlush();
         _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>PostgreSQL: the rollups' fold loop (<see cref="RangeRollups.RunAsync"/>), which raises <see cref="Progressed"/>.</summary>
+    public Task RunRangeRollupsAsync(CancellationToken abandon)
+    {
+        rangeRollups.Progressed += () => Progressed?.Invoke();
+        return rangeRollups.RunAsync(abandon);
     }
 
     /// <summary>

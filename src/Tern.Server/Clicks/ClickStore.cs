@@ -112,6 +112,12 @@ public sealed class ClickStore(Database database)
         return database.InsertManyAsync(connection, transaction, "clicks", JournalColumns, rows, cancellationToken);
     }
 
+    /// <summary>PostgreSQL: the caller's transaction id, which its click rows record in <c>tx</c>.</summary>
+    public static async Task<ulong> CurrentTransactionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ulong.Parse(await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "SELECT pg_current_xact_id()::text", transaction: transaction, cancellationToken: cancellationToken)) ?? "0",
+            System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The fold marks and the largest rowid of the journal (SQLite).</summary>
     public async Task<ClickFoldMarks> FoldMarksAsync(CancellationToken cancellationToken)
     {
@@ -301,7 +307,7 @@ public sealed class ClickStore(Database database)
             var deleted = await database.WriteAsync(async (connection, transaction) =>
             {
                 var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                    $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(MarksRollups ? RolledUpOnly : "")} ORDER BY id LIMIT 10000)",
+                    $"DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < @bound{(MarksRollups ? RolledUpOnly : RolledUpOnlyByTransaction)} ORDER BY id LIMIT 10000)",
                     new { bound = Ids.LowerBound("clk", cutoffMs) }, transaction, cancellationToken: cancellationToken));
                 return deleted;
             }, cancellationToken, WritePriority.Background);
@@ -315,12 +321,16 @@ public sealed class ClickStore(Database database)
 
     /// <summary>
     /// True where the raw clicks are a journal folded afterwards, with marks in storage of how far (SQLite, the single
-    /// writer); elsewhere a batch is folded in the transaction that stores it, so that any number of nodes can write.
+    /// writer); elsewhere a batch is folded into counts and events in the transaction that stores it, so that any number of
+    /// nodes can write, and the rollups follow by transaction ranges (<see cref="RangeRollups"/>).
     /// </summary>
     public bool MarksRollups => database.SingleWriter;
 
     /// <summary>On SQLite, retention never deletes a click whose sums may still be only in the folder's memory.</summary>
     private const string RolledUpOnly = " AND rowid <= (SELECT rolled_up_through FROM click_rollup_state)";
+
+    /// <summary>On PostgreSQL, retention never deletes a click the rollups do not hold yet.</summary>
+    private const string RolledUpOnlyByTransaction = " AND tx < (SELECT rolled_up_tx FROM click_rollup_state WHERE id = 1)";
 
     private static CommandDefinition Query(ClickFilter filter, string? before, int? limit, CancellationToken cancellationToken)
     {

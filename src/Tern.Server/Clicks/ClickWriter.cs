@@ -17,7 +17,8 @@ namespace Tern.Server.Clicks;
 /// <remarks>
 /// What is derived from the clicks (counts, rollups, events) is the <see cref="ClickFolder"/>'s: on SQLite the
 /// batch is only appended to the click journal and folded behind it, so redirects wait for the append alone; on
-/// PostgreSQL it is folded in the same transaction, so that many nodes can write at once.
+/// PostgreSQL it is folded into counts and events in the same transaction, so that many nodes can write at once, and
+/// added to the rollups behind it.
 /// </remarks>
 public sealed class ClickWriter(
     ClickQueue queue,
@@ -121,6 +122,10 @@ public sealed class ClickWriter(
                 exception => Log.RollupWriteFailed(logger, exception, "fold marks"));
             _fold = Task.Run(() => folder.RunAsync(_abandon.Token), CancellationToken.None);
         }
+        else
+        {
+            _fold = Task.Run(() => folder.RunRangeRollupsAsync(_abandon.Token), CancellationToken.None);
+        }
 
         var batch = new List<ClickCapture>(_options.MaxBatch);
         var reader = queue.Reader;
@@ -167,12 +172,11 @@ public sealed class ClickWriter(
 
     /// <summary>
     /// Stores the batch: on SQLite appended to the journal with the next rowids, then handed to the folder; on
-    /// PostgreSQL folded in the same transaction.
+    /// PostgreSQL folded into counts and events in the same transaction, its rollups left to <see cref="RangeRollups"/>.
     /// </summary>
     private Task WriteUntilStoredAsync(List<ClickCapture> batch)
     {
         List<Click>? clicks = null;
-        Dictionary<RollupKey, long>? sums = null;
         return RetryUntilDoneAsync(async () =>
         {
             clicks ??= await EnrichAsync(batch);
@@ -190,18 +194,18 @@ public sealed class ClickWriter(
             }
             else
             {
-                sums ??= ClickFolder.Sum(clicks);
-                var appended = await database.WriteAsync(async (connection, transaction) =>
+                var (appended, tx) = await database.WriteAsync(async (connection, transaction) =>
                 {
                     await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
-                    return await folder.FoldAsync(connection, transaction, clicks, limited, sums, _abandon.Token);
+                    var tx = await ClickStore.CurrentTransactionAsync(connection, transaction, _abandon.Token);
+                    return (await folder.FoldAsync(connection, transaction, clicks, limited, sums: null, _abandon.Token), tx);
                 }, _abandon.Token, WritePriority.Background);
                 if (appended)
                 {
                     outbox.Signal();
                 }
 
-                folder.FoldedWithBatch(clicks.Count);
+                folder.FoldedWithBatch(clicks.Count, tx);
             }
 
             Interlocked.Add(ref _persisted, batch.Count);

@@ -19,6 +19,7 @@ public static class ClicksServices
         services.AddSingleton<ClickQueue>();
         services.AddSingleton<ClickStore>();
         services.AddSingleton<ClickedEvents>();
+        services.AddSingleton<RangeRollups>();
         services.AddSingleton<ClickFolder>();
         services.AddSingleton<ClickWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickWriter>());

@@ -68,4 +68,7 @@ internal static partial class Log
 
     [LoggerMessage(131, LogLevel.Warning, "Listening for link changes again, but the link cache could not be revalidated; it was dropped")]
     public static partial void LinkCacheDropped(ILogger logger, Exception exception);
+
+    [LoggerMessage(132, LogLevel.Information, "Stopping with {Count} stored clicks of this node not yet in the rollups; the next fold on any node adds them up")]
+    public static partial void RollupsLeftToNextFold(ILogger logger, long count);
 }

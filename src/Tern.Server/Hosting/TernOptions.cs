@@ -88,6 +88,14 @@ public sealed class LinkCacheOptions
     /// <summary>Most unknown slugs remembered at once.</summary>
     [Range(0, 10_000_000)]
     public int MaxMisses { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most redirects reading storage at once for links not in memory; the others wait their turn in the process. A
+    /// cold cache under a flood of redirects then holds a few of storage's connections, not all of them, so the click
+    /// writer, the webhooks and the API keep theirs.
+    /// </summary>
+    [Range(1, 1024)]
+    public int ConcurrentLoads { get; set; } = 16;
 }
 
 /// <summary>Settings under <c>Tern:Clicks</c>.</summary>
@@ -124,7 +132,8 @@ public sealed class ClickOptions
     /// so that a busy link's cells are updated once per interval rather than once per batch. Stats trail the clicks by
     /// at most this much (the links' click counts do not). A crash loses nothing: the clicks are stored with their
     /// batch, and the writer adds up again those after the last written mark when it starts. 0 writes the sums with
-    /// every batch. PostgreSQL always writes them with every batch, so that many nodes can share the work.
+    /// every batch. On PostgreSQL, how often a node adds its stored clicks to the rollups (<c>RangeRollups</c>), from the
+    /// clicks table in one statement; 0 after every batch.
     /// </summary>
     [Range(0, 60_000)]
     public int RollupIntervalMilliseconds { get; set; } = 1000;

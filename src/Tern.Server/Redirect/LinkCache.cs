@@ -90,6 +90,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
 {
     private readonly ConcurrentDictionary<string, DomainEntries> _domains = new(StringComparer.OrdinalIgnoreCase);
     private readonly LinkCacheOptions _options = options.Value;
+    private readonly SemaphoreSlim _loads = new(options.Value.ConcurrentLoads);
     private const int StripeCount = 1024;
 
     // Per stripe: changes (which make a loaded link or miss stale) and creations (which make only a miss stale).
@@ -135,7 +136,17 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         var changes = Volatile.Read(ref _changes[stripe]);
         var creations = Volatile.Read(ref _creations[stripe]);
         Interlocked.Increment(ref _storageReads);
-        var link = await store.FindBySlugAsync(domain, slug, cancellationToken);
+        Link? link;
+        await _loads.WaitAsync(cancellationToken);
+        try
+        {
+            link = await store.FindBySlugAsync(domain, slug, cancellationToken);
+        }
+        finally
+        {
+            _loads.Release();
+        }
+
         var cached = link is null ? null : new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks));
         var stale = clears != Volatile.Read(ref _clears)
             || changes != Volatile.Read(ref _changes[stripe])

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Tern.Server.Clicks;
 using Tern.Server.Hosting;
@@ -92,6 +93,8 @@ public sealed class ClickPartitionTests : IAsyncLifetime
         var clicks = new[] { At(2026, 1, 10), At(2026, 2, 10), At(2026, 3, 5), At(2026, 3, 20) }.Select(Click).ToList();
         await _database.PrepareClickStorageAheadAsync(At(2026, 1, 1), Ct);
         await InsertAsync(clicks);
+        // Retention deletes only clicks the rollups hold.
+        await new RangeRollups(_database, new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance).FoldOnceAsync(Ct);
 
         var purged = await new ClickStore(_database).PurgeOlderThanAsync(At(2026, 3, 15).ToUnixTimeMilliseconds(), Ct);
 
