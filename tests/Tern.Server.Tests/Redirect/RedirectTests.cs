@@ -30,6 +30,28 @@ public abstract class RedirectTests(TernFactory tern)
         Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
     }
 
+    [Fact]
+    public async Task ManyColdLinksRedirectedAtOnceEachGoWhereTheirOwnLinkSays()
+    {
+        const int links = 400;
+        var run = UniqueSlug("cold");
+        var created = await _api.PostJsonAsync("/api/v1/links/bulk", new
+        {
+            items = Enumerable.Range(0, links).Select(i => new { url = $"https://example.com/{run}/{i}", slug = $"{run}-{i}" }).ToArray(),
+        });
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var cache = tern.Get<LinkCache>();
+        var readsBefore = cache.StorageReads;
+
+        var locations = new string?[links];
+        await Parallel.ForAsync(0, links, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = TestContext.Current.CancellationToken },
+            async (i, token) => locations[i] = (await _visitor.GetAsync($"/{run}-{i}", token)).Headers.Location?.OriginalString);
+
+        Assert.Equal(Enumerable.Range(0, links).Select(i => $"https://example.com/{run}/{i}"), locations);
+        // More misses at once than storage reads may run (Tern:Cache:ConcurrentLoads): the others waited their turn.
+        Assert.Equal(links, cache.StorageReads - readsBefore);
+    }
+
     [Theory]
     [InlineData(301, HttpStatusCode.MovedPermanently)]
     [InlineData(302, HttpStatusCode.Found)]
