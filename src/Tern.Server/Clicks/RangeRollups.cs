@@ -45,14 +45,18 @@ public sealed class RangeRollups(
     /// <summary>How long a stopping node keeps trying to fold its own clicks before it leaves them to the next fold.</summary>
     private static readonly TimeSpan StopPatience = TimeSpan.FromSeconds(5);
 
+    /// <summary>The breakdowns a scope keeps per bucket, with the column each counts by.</summary>
+    private static readonly (string Dimension, string Key)[] Breakdowns =
+        [("total", "''"), ("country", "c.country"), ("device", "c.device"), ("browser", "c.browser"), ("os", "c.os"), ("referrer", "c.referrer")];
+
     /// <summary>
     /// Each click's cells: its link's hourly total, its link's daily total, breakdowns and destination, and its
     /// workspace's hourly and daily total, breakdowns and per-link count. The same cells as
     /// <see cref="ClickFolder.AddToRollups"/> (a test holds the two to each other), in the primary key's order, so that
     /// new cells are added to the index page after page rather than all over it.
     /// </summary>
-    internal const string FoldSql =
-        """
+    internal static readonly string FoldSql =
+        $$"""
         WITH c AS (
             SELECT link_id, workspace_id, ts / 3600000 * 3600000 AS hour, ts / 86400000 * 86400000 AS day,
                    COALESCE(country, '') AS country, device, browser, os, COALESCE(referrer_host, '') AS referrer,
@@ -63,33 +67,35 @@ public sealed class RangeRollups(
         INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
         SELECT v.scope_id, v.granularity, v.bucket, v.dimension, v.key, COUNT(*)
         FROM c CROSS JOIN LATERAL (VALUES
-            (c.link_id, 'h', c.hour, 'total', ''),
-            (c.link_id, 'd', c.day, 'total', ''),
-            (c.link_id, 'd', c.day, 'country', c.country),
-            (c.link_id, 'd', c.day, 'device', c.device),
-            (c.link_id, 'd', c.day, 'browser', c.browser),
-            (c.link_id, 'd', c.day, 'os', c.os),
-            (c.link_id, 'd', c.day, 'referrer', c.referrer),
-            (c.link_id, 'd', c.day, 'destination', c.destination),
-            (c.workspace_id, 'h', c.hour, 'total', ''),
-            (c.workspace_id, 'h', c.hour, 'country', c.country),
-            (c.workspace_id, 'h', c.hour, 'device', c.device),
-            (c.workspace_id, 'h', c.hour, 'browser', c.browser),
-            (c.workspace_id, 'h', c.hour, 'os', c.os),
-            (c.workspace_id, 'h', c.hour, 'referrer', c.referrer),
-            (c.workspace_id, 'h', c.hour, 'link', c.link_id),
-            (c.workspace_id, 'd', c.day, 'total', ''),
-            (c.workspace_id, 'd', c.day, 'country', c.country),
-            (c.workspace_id, 'd', c.day, 'device', c.device),
-            (c.workspace_id, 'd', c.day, 'browser', c.browser),
-            (c.workspace_id, 'd', c.day, 'os', c.os),
-            (c.workspace_id, 'd', c.day, 'referrer', c.referrer),
-            (c.workspace_id, 'd', c.day, 'link', c.link_id)
+        {{Cells}}
         ) AS v(scope_id, granularity, bucket, dimension, key)
         GROUP BY v.scope_id, v.granularity, v.bucket, v.dimension, v.key
         ORDER BY v.scope_id, v.granularity, v.dimension, v.bucket, v.key
         ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
         """;
+
+    /// <summary>The <c>VALUES</c> rows of one click's cells, in the order of <see cref="ClickFolder.AddToRollups"/>.</summary>
+    private static string Cells => string.Join(",\n        ", CellRows());
+
+    private static IEnumerable<string> CellRows()
+    {
+        yield return "(c.link_id, 'h', c.hour, 'total', '')";
+        foreach (var (dimension, key) in Breakdowns)
+        {
+            yield return $"(c.link_id, 'd', c.day, '{dimension}', {key})";
+        }
+
+        yield return "(c.link_id, 'd', c.day, 'destination', c.destination)";
+        foreach (var (granularity, bucket) in new[] { ("h", "c.hour"), ("d", "c.day") })
+        {
+            foreach (var (dimension, key) in Breakdowns)
+            {
+                yield return $"(c.workspace_id, '{granularity}', {bucket}, '{dimension}', {key})";
+            }
+
+            yield return $"(c.workspace_id, '{granularity}', {bucket}, 'link', c.link_id)";
+        }
+    }
 
     private readonly TimeSpan _interval = TimeSpan.FromMilliseconds(Math.Max(0, options.Value.RollupIntervalMilliseconds));
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });

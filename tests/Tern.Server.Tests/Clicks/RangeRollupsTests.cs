@@ -1,7 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Tern.Server.Clicks;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
@@ -11,30 +10,19 @@ using Tern.Server.Tests.Infrastructure;
 namespace Tern.Server.Tests.Clicks;
 
 /// <summary>PostgreSQL adds stored clicks to the rollups behind the writer, by ranges of the transactions that stored them.</summary>
-public sealed class RangeRollupsTests : IAsyncLifetime
+public sealed class RangeRollupsTests : MigratedDatabaseTest
 {
-    private readonly PostgresBackend _backend = new();
-    private PostgresDatabase _database = null!;
     private RangeRollups _rollups = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private PostgresDatabase Postgres => (PostgresDatabase)Database;
 
-    public async ValueTask InitializeAsync()
+    protected override Task<Database> CreateDatabaseAsync() => FreshDatabases.PostgresAsync(DisposeAfterTest);
+
+    public override async ValueTask InitializeAsync()
     {
-        await _backend.InitializeAsync();
-        _database = new PostgresDatabase(NpgsqlDataSource.Create(_backend.ConnectionString));
-        await new Migrator(_database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
-        _rollups = new RangeRollups(_database, new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DataSource.DisposeAsync();
-        }
-
-        await _backend.DisposeAsync();
+        await base.InitializeAsync();
+        var options = Options.Create(new ClickOptions());
+        _rollups = new RangeRollups(Database, new ClickQueue(options), options, TimeProvider.System, NullLogger<RangeRollups>.Instance);
     }
 
     [Fact]
@@ -76,9 +64,9 @@ public sealed class RangeRollupsTests : IAsyncLifetime
     {
         var early = Clicks(10, seed: 4);
         var late = Clicks(20, seed: 5);
-        await using var open = await _database.DataSource.OpenConnectionAsync(Ct);
+        await using var open = await Postgres.DataSource.OpenConnectionAsync(Ct);
         await using var transaction = await open.BeginTransactionAsync(Ct);
-        await new ClickStore(_database).InsertAsync(open, transaction, late, Ct);
+        await new ClickStore(Database).InsertAsync(open, transaction, late, Ct);
         var lateTx = await ClickStore.CurrentTransactionAsync(open, transaction, Ct);
         await InsertAsync(early); // committed first, by a later transaction
 
@@ -121,24 +109,24 @@ public sealed class RangeRollupsTests : IAsyncLifetime
         await InsertAsync(old);
         var cutoff = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds();
 
-        var purgedBefore = await new ClickStore(_database).PurgeOlderThanAsync(cutoff, Ct);
+        var purgedBefore = await new ClickStore(Database).PurgeOlderThanAsync(cutoff, Ct);
         await _rollups.FoldOnceAsync(Ct);
-        var purgedAfter = await new ClickStore(_database).PurgeOlderThanAsync(cutoff, Ct);
+        var purgedAfter = await new ClickStore(Database).PurgeOlderThanAsync(cutoff, Ct);
 
         Assert.Equal(0, purgedBefore);
         Assert.Equal(old.Count, purgedAfter);
     }
 
     private async Task<ulong> InsertAsync(IReadOnlyList<Click> clicks) =>
-        await _database.WriteAsync(async (connection, transaction) =>
+        await Database.WriteAsync(async (connection, transaction) =>
         {
-            await new ClickStore(_database).InsertAsync(connection, transaction, clicks, Ct);
+            await new ClickStore(Database).InsertAsync(connection, transaction, clicks, Ct);
             return await ClickStore.CurrentTransactionAsync(connection, transaction, Ct);
         }, Ct);
 
     private async Task<Dictionary<RollupKey, long>> CellsAsync()
     {
-        await using var connection = await _database.OpenAsync(Ct);
+        await using var connection = await Database.OpenAsync(Ct);
         var rows = await connection.QueryAsync<(string Scope, string Granularity, long Bucket, string Dimension, string Key, long Clicks)>(
             "SELECT scope_id, granularity, bucket, dimension, key, clicks FROM click_rollups");
         return rows.ToDictionary(r => new RollupKey(r.Scope, r.Granularity[0], r.Bucket, r.Dimension, r.Key), r => r.Clicks);
@@ -146,7 +134,7 @@ public sealed class RangeRollupsTests : IAsyncLifetime
 
     private async Task<long> TotalAsync()
     {
-        await using var connection = await _database.OpenAsync(Ct);
+        await using var connection = await Database.OpenAsync(Ct);
         return await connection.ExecuteScalarAsync<long>(
             "SELECT COALESCE(SUM(clicks), 0) FROM click_rollups WHERE granularity = 'd' AND dimension = 'total' AND scope_id LIKE 'ws_%'");
     }
