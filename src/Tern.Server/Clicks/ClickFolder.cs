@@ -226,7 +226,7 @@ public sealed class ClickFolder(
             perLink[click.LinkId] = perLink.GetValueOrDefault(click.LinkId) + 1;
         }
 
-        await LinkClickCounts.AddAsync(connection, transaction, perLink, cancellationToken);
+        var counted = await LinkClickCounts.AddAsync(connection, transaction, perLink, cancellationToken);
         if (_options.UniqueVisitors)
         {
             // First sightings are decided here, against what is stored, so their cells go with the fold.
@@ -240,7 +240,7 @@ public sealed class ClickFolder(
             await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
         }
 
-        var appended = await AppendClickEventsAsync(connection, transaction, clicks, cancellationToken);
+        var appended = await AppendClickEventsAsync(connection, transaction, clicks, counted, cancellationToken);
         if (linksWithLimits.Count > 0)
         {
             var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
@@ -562,16 +562,18 @@ public sealed class ClickFolder(
 
     /// <summary>
     /// Every click is a link.clicked event in the log, whether or not a webhook subscribes: polling integrations and
-    /// event streams read it there. Per fold and workspace this costs a read of the clicked links' versions, full rows
-    /// only for links not yet written out in their version (<see cref="ClickedEvents"/>), and one multi-row insert.
+    /// event streams read it there. The clicked links' versions come back from the count update; per fold and workspace
+    /// this costs full rows only for links not yet written out in their version (<see cref="ClickedEvents"/>), and one
+    /// multi-row insert.
     /// </summary>
     private async Task<bool> AppendClickEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
-        CancellationToken cancellationToken)
+        IReadOnlyList<CountedLink> counted, CancellationToken cancellationToken)
     {
         var appended = false;
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
         {
-            appended |= await clickedEvents.AppendAsync(connection, transaction, workspace.Key, [.. workspace], cancellationToken) > 0;
+            var versions = counted.Where(c => c.WorkspaceId == workspace.Key).ToDictionary(c => c.Version.Id, c => c.Version, StringComparer.Ordinal);
+            appended |= await clickedEvents.AppendAsync(connection, transaction, workspace.Key, [.. workspace], versions, cancellationToken) > 0;
         }
 
         return appended;

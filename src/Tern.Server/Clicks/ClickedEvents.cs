@@ -35,12 +35,14 @@ public sealed class ClickedEvents(LinkStore links, LinkResponses responses, Even
     /// <summary>How many links' JSON is kept.</summary>
     public int Kept => _kept.Count;
 
-    /// <summary>Appends one event per click of a link that still exists, in the caller's transaction; returns how many.</summary>
+    /// <summary>
+    /// Appends one event per click of a link that still exists, in the caller's transaction; returns how many.
+    /// <paramref name="versions"/> are the workspace's clicked links as they are now, with their counts after these clicks.
+    /// </summary>
     public async Task<int> AppendAsync(
-        DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyList<Click> clicks, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, string workspaceId, IReadOnlyList<Click> clicks,
+        IReadOnlyDictionary<string, LinkVersion> versions, CancellationToken cancellationToken)
     {
-        var versions = await links.FindVersionsAsync(connection, transaction, workspaceId,
-            [.. clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal)], cancellationToken);
         List<string> unseen = [.. versions.Values.Where(v => !_kept.TryGetValue(v.Id, out var kept) || kept.UpdatedAtMs != v.UpdatedAtMs).Select(v => v.Id)];
         if (unseen.Count > 0)
         {

@@ -29,18 +29,24 @@ public static class MultiRowStatement
             cancellationToken);
 
     /// <summary>Runs a statement that returns one text column (<c>RETURNING id</c>) and collects what it returns.</summary>
-    public static async Task<List<string>> QueryStringsAsync<T>(
+    public static Task<List<string>> QueryStringsAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken)
+        IReadOnlyList<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken) =>
+        QueryAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, static reader => reader.GetString(0), cancellationToken);
+
+    /// <summary>Runs a statement that returns rows (<c>RETURNING …</c>) and collects each as <paramref name="read"/> makes it.</summary>
+    public static async Task<List<TResult>> QueryAsync<T, TResult>(
+        DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
+        IReadOnlyList<T> rows, Action<T, object?[]> bind, Func<DbDataReader, TResult> read, CancellationToken cancellationToken)
     {
-        var returned = new List<string>(rows.Count);
-        await RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, returned, cancellationToken);
+        var returned = new List<TResult>(rows.Count);
+        await RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, reader => returned.Add(read(reader)), cancellationToken);
         return returned;
     }
 
     private static async Task RunAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, List<string>? returned, CancellationToken cancellationToken)
+        IReadOnlyList<T> rows, Action<T, object?[]> bind, Action<DbDataReader>? returned, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
@@ -123,7 +129,7 @@ public static class MultiRowStatement
     /// </summary>
     private static async Task RunAsArraysAsync<T>(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
-        Action<T, object?[]> bind, List<string>? returned, CancellationToken cancellationToken)
+        Action<T, object?[]> bind, Action<DbDataReader>? returned, CancellationToken cancellationToken)
     {
         var trimmed = head.TrimEnd();
         var cells = new object?[columns][];
@@ -167,8 +173,8 @@ public static class MultiRowStatement
         await ExecuteAsync(command, returned, cancellationToken);
     }
 
-    /// <summary>Runs the command, collecting the text column it returns when <paramref name="returned"/> is given.</summary>
-    private static async Task ExecuteAsync(DbCommand command, List<string>? returned, CancellationToken cancellationToken)
+    /// <summary>Runs the command, handing each row it returns to <paramref name="returned"/> when that is given.</summary>
+    private static async Task ExecuteAsync(DbCommand command, Action<DbDataReader>? returned, CancellationToken cancellationToken)
     {
         if (returned is null)
         {
@@ -179,7 +185,7 @@ public static class MultiRowStatement
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            returned.Add(reader.GetString(0));
+            returned(reader);
         }
     }
 
