@@ -39,6 +39,9 @@ public sealed class RangeRollups(
     /// <summary>How often a node with none of its own clicks waiting folds anyway.</summary>
     public static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(10);
 
+    /// <summary>Shortest time between two folds, however often one is asked for (a held-back horizon is not polled hot).</summary>
+    private static readonly TimeSpan MinGap = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Longest a fold waits for the click writer to catch up before it goes ahead anyway.</summary>
     private static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(2);
 
@@ -102,9 +105,10 @@ public sealed class RangeRollups(
     private readonly Lock _lock = new();
 
     // This node's committed batches whose clicks the mark has not yet passed, oldest transaction first.
-    private readonly Queue<(ulong Tx, int Clicks)> _waiting = new();
+    private readonly Queue<(ulong Tx, int Clicks, long StoredAt)> _waiting = new();
     private long _waitingClicks;
-    private long _waitingSince;
+    private long _dueAt;
+    private long _lastFoldAt;
     private bool _completed;
     private volatile bool _flushRequested;
     private long _rolledUp;
@@ -125,7 +129,7 @@ public sealed class RangeRollups(
         {
             lock (_lock)
             {
-                return _waiting.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_waitingSince);
+                return _waiting.TryPeek(out var oldest) ? Stopwatch.GetElapsedTime(oldest.StoredAt) : TimeSpan.Zero;
             }
         }
     }
@@ -135,12 +139,13 @@ public sealed class RangeRollups(
     {
         lock (_lock)
         {
+            var now = Stopwatch.GetTimestamp();
             if (_waiting.Count == 0)
             {
-                _waitingSince = Stopwatch.GetTimestamp();
+                _dueAt = now + Ticks(_interval);
             }
 
-            _waiting.Enqueue((tx, clicks));
+            _waiting.Enqueue((tx, clicks, now));
             _waitingClicks += clicks;
         }
 
@@ -262,9 +267,11 @@ public sealed class RangeRollups(
             }
 
             _waitingClicks -= passed;
-            if (_waiting.Count > 0 && passed > 0)
+            _lastFoldAt = Stopwatch.GetTimestamp();
+            if (_waiting.Count > 0)
             {
-                _waitingSince = Stopwatch.GetTimestamp();
+                // Newer batches, or a horizon held back by an older transaction: look again an interval later.
+                _dueAt = _lastFoldAt + Ticks(_interval);
             }
         }
 
@@ -276,8 +283,9 @@ public sealed class RangeRollups(
     }
 
     /// <summary>
-    /// Returns when a fold is due: at once when asked for or stopping, one interval after this node's oldest waiting
-    /// batch, or <see cref="LookEvery"/> after the last fold.
+    /// Returns when a fold is due: when asked for or stopping (at most every <see cref="MinGap"/>), one interval after
+    /// a batch of this node's came to wait or after a fold that left some waiting, or <see cref="LookEvery"/> after the
+    /// last fold.
     /// </summary>
     private async Task WaitForTurnAsync(CancellationToken abandon)
     {
@@ -287,14 +295,10 @@ public sealed class RangeRollups(
             TimeSpan wait;
             lock (_lock)
             {
-                if (_flushRequested || _completed)
-                {
-                    return;
-                }
-
-                wait = _waiting.Count > 0
-                    ? _interval - Stopwatch.GetElapsedTime(_waitingSince)
-                    : LookEvery - Stopwatch.GetElapsedTime(lastFold);
+                var now = Stopwatch.GetTimestamp();
+                wait = _flushRequested || _completed ? MinGap - Stopwatch.GetElapsedTime(_lastFoldAt, now)
+                    : _waiting.Count > 0 ? Stopwatch.GetElapsedTime(now, _dueAt)
+                    : LookEvery - Stopwatch.GetElapsedTime(lastFold, now);
             }
 
             if (wait <= TimeSpan.Zero)
@@ -331,6 +335,8 @@ public sealed class RangeRollups(
             return _completed;
         }
     }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private static ulong ParseTx(string text) => ulong.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
 
