@@ -28,9 +28,9 @@ internal sealed class TernMetrics : IDisposable
         _meter.CreateObservableCounter("tern.clicks.folded", () => folder.Folded,
             description: "Clicks folded into their links' counts, the stats and link.clicked events");
         _meter.CreateObservableGauge("tern.clicks.fold_backlog", () => folder.Backlog,
-            description: "Stored clicks not yet folded into counts, stats and events (SQLite; 0 where each batch is folded as it is stored)");
+            description: "Stored clicks not yet folded: on SQLite into counts, stats and events; on PostgreSQL this node's clicks not yet in the stats rollups");
         _meter.CreateObservableGauge("tern.clicks.fold_lag", () => folder.Lag.TotalSeconds, unit: "s",
-            description: "How long stored clicks have waited for the fold: time since its last transaction while clicks wait");
+            description: "How long stored clicks have waited for the fold (on PostgreSQL: the oldest of this node's clicks not yet in the stats rollups)");
         _meter.CreateObservableCounter("tern.redirects", () => clicks.Enqueued, description: "Redirects answered and counted as clicks");
         StorageErrors = _meter.CreateCounter<long>("tern.storage.errors", description: "API calls answered 503 because storage failed or did not answer in time");
     }
