@@ -570,9 +570,10 @@ public sealed class ClickFolder(
         IReadOnlyList<CountedLink> counted, CancellationToken cancellationToken)
     {
         var appended = false;
+        var countedByWorkspace = counted.ToLookup(c => c.WorkspaceId, StringComparer.Ordinal);
         foreach (var workspace in clicks.GroupBy(c => c.WorkspaceId))
         {
-            var versions = counted.Where(c => c.WorkspaceId == workspace.Key).ToDictionary(c => c.Version.Id, c => c.Version, StringComparer.Ordinal);
+            var versions = countedByWorkspace[workspace.Key].ToDictionary(c => c.Version.Id, c => c.Version, StringComparer.Ordinal);
             appended |= await clickedEvents.AppendAsync(connection, transaction, workspace.Key, [.. workspace], versions, cancellationToken) > 0;
         }
 

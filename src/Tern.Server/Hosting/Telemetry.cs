@@ -25,8 +25,10 @@ internal static class Telemetry
     public const string RedirectDurationsKey = "Tern:Telemetry:RedirectDurations";
 
     /// <summary>True when metrics are collected (Prometheus or OTLP).</summary>
-    public static bool IsOn(IConfiguration configuration) =>
-        configuration.GetValue<bool>("Tern:Telemetry:Prometheus") || OtlpVariables.Any(name => !string.IsNullOrEmpty(configuration[name]));
+    public static bool IsOn(IConfiguration configuration) => configuration.GetValue<bool>("Tern:Telemetry:Prometheus") || Otlp(configuration);
+
+    /// <summary>True when one of the standard OTLP endpoint variables is set.</summary>
+    private static bool Otlp(IConfiguration configuration) => OtlpVariables.Any(name => !string.IsNullOrEmpty(configuration[name]));
 
     /// <summary>True when cached redirects leave ASP.NET Core's request-duration histogram out.</summary>
     public static bool QuietRedirects(IConfiguration configuration) => IsOn(configuration) && !configuration.GetValue<bool>(RedirectDurationsKey);
@@ -39,7 +41,7 @@ internal static class Telemetry
             return;
         }
 
-        var otlp = OtlpVariables.Any(name => !string.IsNullOrEmpty(builder.Configuration[name]));
+        var otlp = Otlp(builder.Configuration);
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("tern"))

@@ -156,25 +156,6 @@ public sealed class LinkStore(Database database)
             $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
             new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
 
-    /// <summary>
-    /// Where each of these links is now, its <c>updated_at</c> and its stored click count, by id; a deleted link is
-    /// absent. Only the given workspace's, or any workspace's when it is null.
-    /// </summary>
-    public async Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(
-        DbConnection connection, DbTransaction? transaction, string? workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
-    {
-        if (ids.Count == 0)
-        {
-            return new Dictionary<string, LinkVersion>();
-        }
-
-        var rows = await connection.QueryAsync<LinkVersion>(new CommandDefinition(
-            $"SELECT id, domain, slug, updated_at AS updated_at_ms, clicks FROM links WHERE {database.Dialect.InList("id", "ids")}" +
-            (workspaceId is null ? "" : " AND workspace_id = @workspaceId"),
-            new { workspaceId, ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken));
-        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
-    }
-
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
         string workspaceId, LinkFilter filter, string? before, int limit, CancellationToken cancellationToken)
@@ -248,9 +229,22 @@ public sealed class LinkStore(Database database)
         return marked;
     }
 
-    /// <summary><see cref="FindVersionsAsync(DbConnection, DbTransaction?, string?, IReadOnlyCollection{string}, CancellationToken)"/>, any workspace, on a connection of its own.</summary>
-    public Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        ReadAsync(connection => FindVersionsAsync(connection, null, null, ids, cancellationToken), cancellationToken);
+    /// <summary>
+    /// Where each of these links is now, its <c>updated_at</c> and its stored click count, by id; a deleted link is
+    /// absent. Any workspace's, on a connection of its own.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, LinkVersion>> FindVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return new Dictionary<string, LinkVersion>();
+        }
+
+        var rows = await ReadAsync(connection => connection.QueryAsync<LinkVersion>(new CommandDefinition(
+            $"SELECT id, domain, slug, updated_at AS updated_at_ms, clicks FROM links WHERE {database.Dialect.InList("id", "ids")}",
+            new { ids = database.Dialect.List(ids) }, cancellationToken: cancellationToken)), cancellationToken);
+        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
+    }
 
     /// <summary>Runs a read on a connection of its own.</summary>
     private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
