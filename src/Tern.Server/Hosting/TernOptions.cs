@@ -96,6 +96,12 @@ public sealed class LinkCacheOptions
     /// </summary>
     [Range(1, 1024)]
     public int ConcurrentLoads { get; set; } = 16;
+
+    /// <summary>
+    /// Whether a link this node creates is cached at once, so that its first redirect reads no storage. Turn it off
+    /// where memory is tight and most links created are never clicked.
+    /// </summary>
+    public bool WarmOnCreate { get; set; } = true;
 }
 
 /// <summary>Settings under <c>Tern:Clicks</c>.</summary>

@@ -81,7 +81,7 @@ public enum CacheLookup
 /// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
 /// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
 /// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>,
-/// every creation <see cref="ForgetMiss"/>; a load that raced with a change of its own domain and slug is used once
+/// every creation <see cref="ForgetMiss"/>, and a link this node created is cached at once (<see cref="Warm"/>); a load that raced with a change of its own domain and slug is used once
 /// but not cached. Races are told by change counters in stripes hashed from (domain, slug), so a change of one link
 /// never stops another from being cached, and telling costs no allocation.
 /// </summary>
@@ -96,6 +96,11 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
     // Per stripe: changes (which make a loaded link or miss stale) and creations (which make only a miss stale).
     private readonly long[] _changes = new long[StripeCount];
     private readonly long[] _creations = new long[StripeCount];
+
+    // Per stripe, and for the whole cache: when (Unix ms) a link was last invalidated, or everything cleared. A link
+    // just created is cached only if nothing of its stripe changed since its creation began.
+    private readonly long[] _changedAt = new long[StripeCount];
+    private long _clearedAt;
     private long _clears;
     private long _storageReads;
     private int _linkCount;
@@ -156,7 +161,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return cached;
         }
 
-        var entries = _domains.GetOrAdd(domain, static _ => new DomainEntries());
+        var entries = Entries(domain);
         if (cached is null)
         {
             if (_options.MissSeconds > 0)
@@ -176,18 +181,61 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         {
             entries.Links[slug] = cached;
         }
-        else if (Interlocked.Increment(ref _linkCount) > _options.MaxLinks)
+        else
         {
-            Evict(entries);
+            Counted(entries);
         }
 
         return cached;
     }
 
+    /// <summary>
+    /// Caches a link this node has just created (its transaction committed), so that its first redirect reads no
+    /// storage: the send-time workload creates a link and has it clicked moments later. It is left out when its
+    /// stripe saw a change (or the cache was cleared) since the link's creation began, since that change may be of this
+    /// very link (a load then reads it), and removed again if one comes while it is being added.
+    /// </summary>
+    public void Warm(Link link)
+    {
+        var stripe = StripeOf(link.Domain, link.Slug);
+        var since = link.CreatedAt.ToUnixTimeMilliseconds();
+        if (!_options.WarmOnCreate || ChangedSince(stripe, since))
+        {
+            return;
+        }
+
+        var entries = Entries(link.Domain);
+        if (!entries.Links.TryAdd(link.Slug, new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks))))
+        {
+            return;
+        }
+
+        Counted(entries);
+        if (ChangedSince(stripe, since) && entries.Links.TryRemove(link.Slug, out _))
+        {
+            Interlocked.Decrement(ref _linkCount);
+        }
+    }
+
+    private bool ChangedSince(int stripe, long since) =>
+        Volatile.Read(ref _changedAt[stripe]) >= since || Volatile.Read(ref _clearedAt) >= since;
+
+    private DomainEntries Entries(string domain) => _domains.GetOrAdd(domain, static _ => new DomainEntries());
+
+    private void Counted(DomainEntries entries)
+    {
+        if (Interlocked.Increment(ref _linkCount) > _options.MaxLinks)
+        {
+            Evict(entries);
+        }
+    }
+
     /// <summary>Forgets whatever is cached for this domain and slug; called after every committed link change.</summary>
     public void Invalidate(string domain, string slug)
     {
-        Interlocked.Increment(ref _changes[StripeOf(domain, slug)]);
+        var stripe = StripeOf(domain, slug);
+        Interlocked.Increment(ref _changes[stripe]);
+        Interlocked.Exchange(ref _changedAt[stripe], timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         if (_domains.TryGetValue(domain, out var entries))
         {
             if (entries.Links.TryRemove(slug, out _))
@@ -213,7 +261,11 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
     }
 
-    void ILinkChangeObserver.OnCreated(Link link) => ForgetMiss(link.Domain, link.Slug);
+    void ILinkChangeObserver.OnCreated(Link link)
+    {
+        ForgetMiss(link.Domain, link.Slug);
+        Warm(link);
+    }
 
     void ILinkChangeObserver.OnChanged(Link before, Link after)
     {
@@ -227,6 +279,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
     public void Clear()
     {
         Interlocked.Increment(ref _clears);
+        Interlocked.Exchange(ref _clearedAt, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         _domains.Clear();
         Interlocked.Exchange(ref _linkCount, 0);
         Interlocked.Exchange(ref _missCount, 0);

@@ -11,8 +11,9 @@ using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 namespace Tern.Server.Tests.Redirect;
 
 /// <summary>
-/// What the cache keeps when a change is announced while a load of a link is still reading storage. The load is held
-/// at its storage read by a gate, so each race is played out in one fixed order.
+/// What the cache keeps when a change is announced while a load of a link is still reading storage (the load is held
+/// at its storage read by a gate, so each race is played out in one fixed order), and when a link just created is
+/// cached before its first redirect.
 /// </summary>
 public sealed class LinkCacheRaceTests(TernFactory tern) : IClassFixture<TernFactory>
 {
@@ -89,14 +90,77 @@ public sealed class LinkCacheRaceTests(TernFactory tern) : IClassFixture<TernFac
         Assert.Equal(CacheLookup.Unknown, cache.Lookup(Domain, slug, out _));
     }
 
+    [Fact]
+    public async Task ALinkJustCreatedIsCachedWhenNothingOfItsStripeChanged()
+    {
+        var (cache, link) = await NewCacheAndCreatedLinkAsync();
+
+        cache.Warm(link);
+
+        Assert.Equal(CacheLookup.Found, cache.Lookup(Domain, link.Slug, out var cached));
+        Assert.Equal(link.Url, cached!.Destination);
+    }
+
+    [Fact]
+    public async Task ALinkJustCreatedIsNotCachedWhenItsStripeChangedSinceItsCreationBegan()
+    {
+        var (cache, link) = await NewCacheAndCreatedLinkAsync();
+
+        // The change may be of this very link, committed before its creation was announced: its first redirect reads it.
+        cache.Invalidate(Domain, link.Slug);
+        cache.Warm(link);
+
+        Assert.Equal(CacheLookup.Unknown, cache.Lookup(Domain, link.Slug, out _));
+    }
+
+    [Fact]
+    public async Task ALinkJustCreatedIsNotCachedRightAfterTheWholeCacheWasCleared()
+    {
+        var (cache, link) = await NewCacheAndCreatedLinkAsync();
+
+        cache.Clear();
+        cache.Warm(link);
+
+        Assert.Equal(CacheLookup.Unknown, cache.Lookup(Domain, link.Slug, out _));
+    }
+
+    [Fact]
+    public async Task ALinkJustCreatedIsLeftToItsFirstRedirectWhenWarmingIsOff()
+    {
+        var (_, link) = await NewCacheAndCreatedLinkAsync();
+        var cache = NewCache(new LinkCacheOptions { WarmOnCreate = false });
+
+        cache.Warm(link);
+
+        Assert.Equal(CacheLookup.Unknown, cache.Lookup(Domain, link.Slug, out _));
+    }
+
+    [Fact]
+    public async Task ALinkWithAClickLimitIsCachedWithItsTally()
+    {
+        var (cache, link) = await NewCacheAndCreatedLinkAsync(maxClicks: 3);
+
+        cache.Warm(link);
+
+        Assert.Equal(CacheLookup.Found, cache.Lookup(Domain, link.Slug, out var cached));
+        Assert.NotNull(cached!.Tally);
+    }
+
+    private async Task<(LinkCache Cache, Link Link)> NewCacheAndCreatedLinkAsync(long? maxClicks = null)
+    {
+        var created = await _api.CreateLinkAsync(new { url = "https://example.com/warm", slug = UniqueSlug("warm"), maxClicks });
+        var link = await new LinkStore(tern.Get<Database>()).FindBySlugAsync(Domain, created.Slug, TestContext.Current.CancellationToken);
+        return (NewCache(), link!);
+    }
+
     private async Task<(LinkCache Cache, string Slug)> CacheWithLinkAsync()
     {
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/race", slug = UniqueSlug("race") });
         return (NewCache(), link.Slug);
     }
 
-    private LinkCache NewCache() => new(
-        new LinkStore(_gated), tern.Get<ClickTallies>(), Options.Create(new LinkCacheOptions()), TimeProvider.System);
+    private LinkCache NewCache(LinkCacheOptions? options = null) => new(
+        new LinkStore(_gated), tern.Get<ClickTallies>(), Options.Create(options ?? new LinkCacheOptions()), TimeProvider.System);
 
     private async Task<Task<CachedLink?>> HeldLoadAsync(LinkCache cache, string slug)
     {

@@ -41,6 +41,8 @@ public abstract class RedirectTests(TernFactory tern)
         });
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         var cache = tern.Get<LinkCache>();
+        // Cold, as after a restart or on a node other than the one that created them.
+        cache.Clear();
         var readsBefore = cache.StorageReads;
 
         var locations = new string?[links];
@@ -227,6 +229,28 @@ public abstract class RedirectTests(TernFactory tern)
         for (var i = 0; i < 50; i++)
         {
             Assert.Equal(HttpStatusCode.Found, (await _visitor.GetAsync("/" + link.Slug)).StatusCode);
+        }
+
+        Assert.Equal(reads, cache.StorageReads);
+    }
+
+    [Fact]
+    public async Task LinksAreServedFromMemoryFromTheirFirstRedirectOnTheNodeThatCreatedThem()
+    {
+        var cache = tern.Get<LinkCache>();
+        var one = await _api.CreateLinkAsync(new { url = "https://example.com/just-in-time", slug = UniqueSlug("jit") });
+        var run = UniqueSlug("jit-bulk");
+        var bulk = await _api.PostJsonAsync("/api/v1/links/bulk", new
+        {
+            items = Enumerable.Range(0, 20).Select(i => new { url = $"https://example.com/{run}/{i}", slug = $"{run}-{i}" }).ToArray(),
+        });
+        Assert.Equal(HttpStatusCode.OK, bulk.StatusCode);
+        var reads = cache.StorageReads;
+
+        Assert.Equal("https://example.com/just-in-time", (await _visitor.GetAsync("/" + one.Slug)).Headers.Location?.OriginalString);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal($"https://example.com/{run}/{i}", (await _visitor.GetAsync($"/{run}-{i}")).Headers.Location?.OriginalString);
         }
 
         Assert.Equal(reads, cache.StorageReads);
