@@ -71,4 +71,7 @@ internal static partial class Log
 
     [LoggerMessage(132, LogLevel.Information, "Stopping with {Count} stored clicks of this node not yet in the rollups; the next fold on any node adds them up")]
     public static partial void RollupsLeftToNextFold(ILogger logger, long count);
+
+    [LoggerMessage(133, LogLevel.Information, "This node sends no webhooks (Tern:Webhooks:Send is false); it stores each event's deliveries for the nodes that do")]
+    public static partial void NotSendingWebhooks(ILogger logger);
 }

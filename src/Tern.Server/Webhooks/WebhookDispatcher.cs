@@ -92,6 +92,12 @@ public sealed class WebhookDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!_options.Send)
+        {
+            Log.NotSendingWebhooks(_logger);
+            return;
+        }
+
         var recorder = Task.Run(RecordAsync, CancellationToken.None);
         try
         {

@@ -10,6 +10,13 @@ public sealed class WebhookOptions
     /// <summary>The retry schedule after a failed attempt, comma-separated seconds.</summary>
     public string RetryDelaysSeconds { get; set; } = "5,300,1800,7200,18000,36000,36000";
 
+    /// <summary>
+    /// Whether this node sends webhooks. A node with false still stores the deliveries of every event it commits; the
+    /// nodes with true send them (over PostgreSQL they hear of each event at once), or this node once started with
+    /// true. For a cluster whose redirect nodes should leave the sending to others.
+    /// </summary>
+    public bool Send { get; set; } = true;
+
     /// <summary>When true, webhook URLs may resolve to loopback, private or link-local addresses (development and tests).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
