@@ -31,6 +31,8 @@ public sealed class BenchHost : IAsyncDisposable
     private static int _databases;
     private readonly string? _adminConnectionString;
     private readonly string? _databaseName;
+    private bool _handedOver;
+    private bool _disposed;
 
     private BenchHost(WebApplication app, string folder, int port, string? adminConnectionString, string? databaseName)
     {
@@ -63,6 +65,32 @@ public sealed class BenchHost : IAsyncDisposable
     public static async Task<BenchHost> StartAsync(Backend backend, IEnumerable<string>? settings = null)
     {
         var folder = Directory.CreateTempSubdirectory("tern-bench-cw-").FullName;
+        string? database = null;
+        if (backend.PostgresConnectionString is { } cs)
+        {
+            database = $"tern_bench_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}";
+            await using var connection = new NpgsqlConnection(cs);
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return await LaunchAsync(folder, backend.PostgresConnectionString, database, settings);
+    }
+
+    /// <summary>
+    /// Stops this server and starts another on the same storage (folder, and database on PostgreSQL) with
+    /// <paramref name="settings"/>, as a node is restarted with new settings; the new one owns the storage from then on.
+    /// </summary>
+    public async Task<BenchHost> RestartAsync(IEnumerable<string>? settings = null)
+    {
+        _handedOver = true;
+        await DisposeAsync();
+        return await LaunchAsync(Folder, _adminConnectionString, _databaseName, settings);
+    }
+
+    private static async Task<BenchHost> LaunchAsync(string folder, string? admin, string? database, IEnumerable<string>? settings)
+    {
         var port = FreePort();
         var args = new List<string>
         {
@@ -74,19 +102,9 @@ public sealed class BenchHost : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             $"--Tern:Geo:CountryHeader={CountryHeader}",
         };
-        string? admin = null, database = null;
-        if (backend.PostgresConnectionString is { } cs)
+        if (admin is not null)
         {
-            admin = cs;
-            database = $"tern_bench_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}";
-            await using (var connection = new NpgsqlConnection(admin))
-            {
-                await connection.OpenAsync();
-                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
-                await create.ExecuteNonQueryAsync();
-            }
-
-            var builder = new NpgsqlConnectionStringBuilder(cs) { Database = database };
+            var builder = new NpgsqlConnectionStringBuilder(admin) { Database = database };
             args.Add("--Tern:Database:Provider=postgres");
             args.Add($"--ConnectionStrings:Tern={builder.ConnectionString}");
         }
@@ -116,6 +134,12 @@ public sealed class BenchHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Http.Dispose();
         using (var stop = new CancellationTokenSource(TimeSpan.FromMinutes(5)))
         {
@@ -125,6 +149,11 @@ public sealed class BenchHost : IAsyncDisposable
         await App.DisposeAsync();
         SqliteConnection.ClearAllPools();
         NpgsqlConnection.ClearAllPools();
+        if (_handedOver)
+        {
+            return;
+        }
+
         if (_databaseName is not null)
         {
             await using var connection = new NpgsqlConnection(_adminConnectionString);

@@ -19,8 +19,12 @@ using Tern.Bench.Webhooks;
 //   --soak-seconds S        soak: how long the clicks go on (120; 0: no sustained run, e.g. for a burst alone)
 //   --soak-endpoints LIST   soak and burst: link.clicked endpoints on the receiver, one run per value (1,4)
 //   --soak-links N          soak and burst: links created with POST /api/v1/links/bulk and clicked at random (20000)
+//   --soak-cold 1           soak: the node forgets the links it created before the clicks start (as one that did not create
+//                           them: every link's first click reads storage); by default they are cached since their creation
 //   --soak-in-flight N      soak: most redirects waiting for their answer; a click due beyond it is skipped (256)
 //   --burst N               soak: also, per endpoint count, N clicks enqueued at once and their drain (0: none)
+//   --backlog N             soak: also, per endpoint count, N clicks stored by a node that does not send, then the drain of
+//                           their deliveries by a node that does, started on the same storage (0: none; 250000 × 4 endpoints: 1 M)
 //   --postgres "CS"         also run on PostgreSQL (a database is created per run from this connection string)
 //   --postgres-only         skip SQLite
 //   --out FILE              also write the markdown there
@@ -45,6 +49,7 @@ var throughput = new List<ThroughputResult>();
 var costs = new List<DispatchCost>();
 var soaks = new List<SoakResult>();
 var bursts = new List<BurstResult>();
+var backlogs = new List<BacklogResult>();
 var total = Stopwatch.StartNew();
 foreach (var backend in backends)
 {
@@ -89,6 +94,11 @@ foreach (var backend in backends)
             if (options.Burst > 0)
             {
                 bursts.Add(await SoakScenarios.BurstAsync(backend, endpoints, options.Burst, options.Soak.Links, options.Soak.Deadline));
+            }
+
+            if (options.Backlog > 0)
+            {
+                backlogs.Add(await SoakScenarios.BacklogAsync(backend, endpoints, options.Backlog, options.Soak.Links, options.Soak.Deadline));
             }
         }
     }
@@ -154,6 +164,7 @@ if (costs.Count > 0)
 
 SoakReport.AppendSoaks(report, soaks);
 SoakReport.AppendBursts(report, bursts);
+SoakReport.AppendBacklogs(report, backlogs);
 var markdown = report.ToString();
 Console.WriteLine(markdown);
 if (options.Out is not null)
@@ -166,7 +177,7 @@ namespace Tern.Bench.Webhooks
     internal sealed record Options(
         int Redirects, int PauseMs, IReadOnlyList<int> Windows, int Events, IReadOnlyList<int> Concurrency, int DeadlineSeconds,
         IReadOnlyList<string>? Only, string? Postgres, bool PostgresOnly, string? Out, int QuietMaxBusy, int QuietWaitSeconds,
-        SoakSettings Soak, IReadOnlyList<int> SoakEndpoints, int Burst)
+        SoakSettings Soak, IReadOnlyList<int> SoakEndpoints, int Burst, int Backlog)
     {
         /// <summary>Whether a scenario runs: the ones <c>--only</c> names, else all but the soak (minutes long).</summary>
         public bool Runs(string scenario) => Only?.Contains(scenario) ?? scenario != "soak";
@@ -176,11 +187,12 @@ namespace Tern.Bench.Webhooks
             var a = new BenchArgs(args);
             var deadline = a.Int("--deadline-seconds", 600);
             var soak = new SoakSettings(a.Int("--soak-rate", 3000), a.Int("--soak-seconds", 120), a.Int("--soak-links", 20000),
-                a.Int("--soak-in-flight", 256), CreatesPerSecond: 20, TimeSpan.FromSeconds(deadline));
+                a.Int("--soak-in-flight", 256), CreatesPerSecond: 20, TimeSpan.FromSeconds(deadline), a.Int("--soak-cold", 0) == 1);
             return new Options(
                 a.Int("--redirects", 500), a.Int("--pause-ms", 20), a.Ints("--windows", "100,0"), a.Int("--events", 20000),
                 a.Ints("--concurrency", "8,64"), deadline, a.Only, a.Postgres, a.PostgresOnly, a.Out,
-                a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800), soak, a.Ints("--soak-endpoints", "1,4"), a.Int("--burst", 0));
+                a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800), soak, a.Ints("--soak-endpoints", "1,4"), a.Int("--burst", 0),
+                a.Int("--backlog", 0));
         }
     }
 }

@@ -14,7 +14,7 @@ internal static class SoakReport
         }
 
         var s = runs[0].Settings;
-        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook soak ({s.Rate:N0} clicks/s for {s.Seconds} s: browser redirects `GET /{{slug}}` over {s.Links:N0} links, open loop with at most {s.MaxInFlight} in flight; a link created with `POST /api/v1/links` at most {s.CreatesPerSecond} times a second meanwhile; every click a `link.clicked` event for each endpoint)");
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook soak ({s.Rate:N0} clicks/s for {s.Seconds} s: browser redirects `GET /{{slug}}` over {s.Links:N0} links, open loop with at most {s.MaxInFlight} in flight; a link created with `POST /api/v1/links` at most {s.CreatesPerSecond} times a second meanwhile; every click a `link.clicked` event for each endpoint; {(s.Cold ? "the node's link cache emptied before the clicks, so each link's first click reads storage" : "the links in the node's cache since their creation")})");
         report.AppendLine();
         report.AppendLine("| storage | endpoints | clicks sent · answered · skipped · failed | deliveries expected | delivered | duplicates | bad signatures | backlog when the clicks stopped | **drained after s** | lag p50 ms | lag p99 ms | redirect p50 · p99 ms | sent late p50 · p99 ms | link creation p50 · p99 ms (links) | RSS MiB before → max | CPU cores: Tern+load+receiver (+ PG); others | busy before |");
         report.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|");
@@ -73,6 +73,66 @@ internal static class SoakReport
 
             report.AppendLine();
             AppendDrain(report, r.Drain);
+        }
+    }
+
+    public static void AppendBacklogs(StringBuilder report, IReadOnlyList<BacklogResult> runs)
+    {
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook backlog ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links stored, with their events and deliveries, by a node with `Tern:Webhooks:Send=false`; then a node that sends starts on the same storage, no other load)");
+        report.AppendLine();
+        report.AppendLine("| storage | endpoints | stored in s | delivered | all delivered after s | **deliveries/s** | duplicates | bad signatures | RSS max MiB | CPU cores: Tern+receiver (+ PG); others | busy before |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (var r in runs)
+        {
+            var after = r.DeliveredSeconds is { } d ? Ms(d, "0.0") : "(deadline)";
+            var rate = r.DeliveredSeconds is { } t ? $"**{Ms(r.Delivered / t, "N0")}**" : "—";
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.StoredSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+        }
+
+        report.AppendLine();
+        foreach (var r in runs)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"{r.Backend}, {r.Endpoints} endpoint(s): deliveries/s by the backlog at the start of each whole second (the first second, with the node starting, and the last, partial one left out):");
+            report.AppendLine();
+            report.AppendLine("| backlog | seconds | deliveries/s |");
+            report.AppendLine("|---|---:|---:|");
+            foreach (var (band, seconds, perSecond) in Bands(r.Drain))
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {band} | {seconds} | {perSecond:N0} |");
+            }
+
+            report.AppendLine();
+            AppendDrain(report, r.Drain);
+        }
+    }
+
+    /// <summary>The drain's whole seconds grouped by the backlog each began with, from the largest band down.</summary>
+    internal static IEnumerable<(string Band, int Seconds, double PerSecond)> Bands(DrainRates drain)
+    {
+        long[] edges = [long.MaxValue, 900_000, 500_000, 100_000, 20_000, 0];
+        var seconds = new List<(long Backlog, int Delivered)>();
+        var backlog = drain.BacklogAtStop;
+        foreach (var delivered in drain.PerSecond)
+        {
+            seconds.Add((backlog, delivered));
+            backlog -= delivered;
+        }
+
+        var whole = seconds.Skip(1).SkipLast(1).ToList();
+        for (var i = 0; i + 1 < edges.Length; i++)
+        {
+            var (high, low) = (edges[i], edges[i + 1]);
+            var inBand = whole.Where(s => s.Backlog <= high && s.Backlog > low).ToList();
+            if (inBand.Count > 0)
+            {
+                var name = high == long.MaxValue ? $"more than {low:N0}" : $"{high:N0} to {low:N0}";
+                yield return (name, inBand.Count, inBand.Average(s => s.Delivered));
+            }
         }
     }
 

@@ -7,8 +7,11 @@ using Tern.Server.Redirect;
 
 namespace Tern.Bench.Webhooks;
 
-/// <summary>What a soak or burst run is given: clicks/s and seconds, links, in-flight bound and drain deadline.</summary>
-internal sealed record SoakSettings(int Rate, int Seconds, int Links, int MaxInFlight, int CreatesPerSecond, TimeSpan Deadline);
+/// <summary>
+/// What a soak or burst run is given: clicks/s and seconds, links, in-flight bound and drain deadline; with
+/// <see cref="Cold"/>, the node forgets the links it created before the clicks start, as a node that did not create them.
+/// </summary>
+internal sealed record SoakSettings(int Rate, int Seconds, int Links, int MaxInFlight, int CreatesPerSecond, TimeSpan Deadline, bool Cold = false);
 
 internal sealed record SoakResult(
     string Backend, int Endpoints, SoakSettings Settings, long Sent, long Answered, long Skipped, long Failed, long Expected,
@@ -20,6 +23,10 @@ internal sealed record BurstResult(
     string Backend, int Endpoints, int Clicks, int Links, double EnqueuedSeconds, double CommittedSeconds, long Expected,
     long Delivered, long Duplicates, long BadSignatures, double? DeliveredSeconds, double LagP50, double LagP99, double RssMaxMiB,
     CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
+
+internal sealed record BacklogResult(
+    string Backend, int Endpoints, int Clicks, int Links, double StoredSeconds, long Expected, long Delivered, long Duplicates,
+    long BadSignatures, double? DeliveredSeconds, double RssMaxMiB, CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
 
 /// <summary>
 /// Campaign-volume webhook delivery: browser clicks at a fixed rate for minutes (real redirects over HTTP, open
@@ -38,6 +45,11 @@ internal static class SoakScenarios
         await using var receiver = await Receiver.StartAsync(readReferrer: false, observer: ledger.Observe);
         var slugs = (await CreateLinksAsync(host, settings.Links)).Select(l => l.Slug).ToList();
         await SubscribeAsync(host, receiver, endpoints);
+        if (settings.Cold)
+        {
+            host.Get<LinkCache>().Clear();
+        }
+
         using var client = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -133,6 +145,86 @@ internal static class SoakScenarios
         Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered " +
             $"{(deliveredSeconds is { } s ? $"after {s:0.0} s ({result.Delivered / s:N0}/s)" : "by the deadline")}; cores: {cpu}");
         return result;
+    }
+
+    /// <summary>
+    /// A backlog drained from its start: a node that does not send (<c>Tern:Webhooks:Send=false</c>) stores
+    /// <paramref name="count"/> clicks with their events and deliveries, then a node that sends starts on the same
+    /// storage and drains them, with no other load. Whether the rate depends on how much is owed shows in the drain's
+    /// rate per band of backlog.
+    /// </summary>
+    public static async Task<BacklogResult> BacklogAsync(Backend backend, int endpoints, int count, int links, TimeSpan deadline)
+    {
+        Machine.Log($"backlog: {backend.Name}, {endpoints} endpoint(s), {count:N0} clicks stored by a node that does not send, then sent by one that does");
+        var ledger = new SoakLedger(endpoints);
+        await using var receiver = await Receiver.StartAsync(readReferrer: false, observer: ledger.Observe);
+        var host = await BenchHost.StartAsync(backend, ["--Tern:Webhooks:AllowPrivateNetworks=true", "--Tern:Webhooks:Send=false"]);
+        try
+        {
+            var cache = host.Get<LinkCache>();
+            var cached = new List<CachedLink>();
+            foreach (var link in await CreateLinksAsync(host, links))
+            {
+                cached.Add(await cache.LoadAsync(link.Domain, link.Slug, CancellationToken.None)
+                    ?? throw new InvalidOperationException($"Link {link.Slug} was created but is not found."));
+            }
+
+            await SubscribeAsync(host, receiver, endpoints);
+            var queue = host.Get<ClickQueue>();
+            var mix = new TrafficMix(29, browsersOnly: true);
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < count; i++)
+            {
+                await queue.EnqueueAsync(mix.Capture(cached[mix.Next(cached.Count)], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None);
+            }
+
+            await host.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+            var expected = (long)count * endpoints;
+            while (await PendingAsync(host) < expected)
+            {
+                if (Stopwatch.GetElapsedTime(start) > deadline)
+                {
+                    throw new InvalidOperationException($"Only {await PendingAsync(host):N0} of {expected:N0} deliveries were stored by the deadline.");
+                }
+
+                await Task.Delay(500);
+            }
+
+            var stored = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            Machine.Log($"  {expected:N0} deliveries pending after {stored:0.0} s; starting a node that sends");
+            var busy = await Machine.WaitQuietAsync("webhook backlog");
+            var cpu0 = Machine.SampleCpu();
+            var restartAt = Stopwatch.GetTimestamp();
+            host = await host.RestartAsync(["--Tern:Webhooks:AllowPrivateNetworks=true"]);
+            var monitor = new SoakMonitor(ledger, () => expected);
+            var drain = await monitor.DrainAsync(deadline, "backlog");
+            var cpu = CpuSample.CoresBetween(cpu0, Machine.SampleCpu());
+            double? deliveredSeconds = ledger.Delivered >= expected ? Stopwatch.GetElapsedTime(restartAt, ledger.LastAt).TotalSeconds : null;
+            var result = new BacklogResult(backend.Name, endpoints, count, links, stored, expected, ledger.Delivered, ledger.Duplicates,
+                receiver.BadSignatures, deliveredSeconds, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
+            Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered " +
+                $"{(deliveredSeconds is { } s ? $"{s:0.0} s after the sending node started ({result.Delivered / s:N0}/s)" : "by the deadline")}; cores: {cpu}");
+            return result;
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>Deliveries pending over every endpoint, as <c>GET /api/v1/webhooks/{id}/stats</c> tells them.</summary>
+    private static async Task<long> PendingAsync(BenchHost host)
+    {
+        var webhooks = await host.Http.GetFromJsonAsync("/api/v1/webhooks?limit=100", TernJsonContext.Default.ListResponseWebhookResponse)
+            ?? throw new InvalidOperationException("GET /api/v1/webhooks answered nothing.");
+        var pending = 0L;
+        foreach (var webhook in webhooks.Items)
+        {
+            var stats = await host.Http.GetFromJsonAsync($"/api/v1/webhooks/{webhook.Id}/stats", TernJsonContext.Default.WebhookStatsResponse);
+            pending += stats?.Pending ?? 0;
+        }
+
+        return pending;
     }
 
     /// <summary>Links <c>c0</c>… created through <c>POST /api/v1/links/bulk</c>, 1,000 a call.</summary>
