@@ -111,26 +111,13 @@ internal static class SoakScenarios
         var ledger = new SoakLedger(endpoints);
         await using var host = await BenchHost.StartAsync(backend, ["--Tern:Webhooks:AllowPrivateNetworks=true"]);
         await using var receiver = await Receiver.StartAsync(readReferrer: false, observer: ledger.Observe);
-        var cache = host.Get<LinkCache>();
-        var cached = new List<CachedLink>();
-        foreach (var link in await CreateLinksAsync(host, links))
-        {
-            cached.Add(await cache.LoadAsync(link.Domain, link.Slug, CancellationToken.None)
-                ?? throw new InvalidOperationException($"Link {link.Slug} was created but is not found."));
-        }
-
+        var cached = await CreateCachedLinksAsync(host, links);
         await SubscribeAsync(host, receiver, endpoints);
-        var queue = host.Get<ClickQueue>();
-        var mix = new TrafficMix(23, browsersOnly: true);
         var busy = await Machine.WaitQuietAsync("webhook burst");
         var monitor = new SoakMonitor(ledger, () => (long)count * endpoints);
         var cpu0 = Machine.SampleCpu();
         var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < count; i++)
-        {
-            await queue.EnqueueAsync(mix.Capture(cached[mix.Next(cached.Count)], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None);
-        }
-
+        await EnqueueClicksAsync(host, cached, count, seed: 23);
         var enqueued = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var committed = host.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None)
             .ContinueWith(_ => Stopwatch.GetElapsedTime(start).TotalSeconds, TaskScheduler.Default);
@@ -161,22 +148,10 @@ internal static class SoakScenarios
         var host = await BenchHost.StartAsync(backend, ["--Tern:Webhooks:AllowPrivateNetworks=true", "--Tern:Webhooks:Send=false"]);
         try
         {
-            var cache = host.Get<LinkCache>();
-            var cached = new List<CachedLink>();
-            foreach (var link in await CreateLinksAsync(host, links))
-            {
-                cached.Add(await cache.LoadAsync(link.Domain, link.Slug, CancellationToken.None)
-                    ?? throw new InvalidOperationException($"Link {link.Slug} was created but is not found."));
-            }
-
+            var cached = await CreateCachedLinksAsync(host, links);
             await SubscribeAsync(host, receiver, endpoints);
-            var queue = host.Get<ClickQueue>();
-            var mix = new TrafficMix(29, browsersOnly: true);
             var start = Stopwatch.GetTimestamp();
-            for (var i = 0; i < count; i++)
-            {
-                await queue.EnqueueAsync(mix.Capture(cached[mix.Next(cached.Count)], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None);
-            }
+            await EnqueueClicksAsync(host, cached, count, seed: 29);
 
             await host.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
             var expected = (long)count * endpoints;
@@ -225,6 +200,31 @@ internal static class SoakScenarios
         }
 
         return pending;
+    }
+
+    /// <summary>Links created as <see cref="CreateLinksAsync"/> does, as the node's redirect cache holds them.</summary>
+    private static async Task<List<CachedLink>> CreateCachedLinksAsync(BenchHost host, int count)
+    {
+        var cache = host.Get<LinkCache>();
+        var cached = new List<CachedLink>(count);
+        foreach (var link in await CreateLinksAsync(host, count))
+        {
+            cached.Add(await cache.LoadAsync(link.Domain, link.Slug, CancellationToken.None)
+                ?? throw new InvalidOperationException($"Link {link.Slug} was created but is not found."));
+        }
+
+        return cached;
+    }
+
+    /// <summary>Browser clicks on links picked at random, handed to the click queue as redirects would, as fast as it takes them.</summary>
+    private static async Task EnqueueClicksAsync(BenchHost host, List<CachedLink> links, int count, int seed)
+    {
+        var queue = host.Get<ClickQueue>();
+        var mix = new TrafficMix(seed, browsersOnly: true);
+        for (var i = 0; i < count; i++)
+        {
+            await queue.EnqueueAsync(mix.Capture(links[mix.Next(links.Count)], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None);
+        }
     }
 
     /// <summary>Links <c>c0</c>… created through <c>POST /api/v1/links/bulk</c>, 1,000 a call.</summary>
