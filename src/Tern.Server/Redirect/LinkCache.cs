@@ -81,9 +81,10 @@ public enum CacheLookup
 /// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
 /// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
 /// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>,
-/// every creation <see cref="ForgetMiss"/>, and a link this node created is cached at once (<see cref="Warm"/>); a load that raced with a change of its own domain and slug is used once
-/// but not cached. Races are told by change counters in stripes hashed from (domain, slug), so a change of one link
-/// never stops another from being cached, and telling costs no allocation.
+/// every creation <see cref="ForgetMiss"/>, and a link this node created is cached at once (<see cref="Warm"/>). A
+/// load that raced with a change of its own domain and slug is used once but not cached. Races are told by change
+/// counters in stripes hashed from (domain, slug), so a change of one link never stops another from being cached,
+/// and telling costs no allocation.
 /// </summary>
 public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<LinkCacheOptions> options, TimeProvider timeProvider)
     : ILinkChangeObserver
