@@ -19,9 +19,9 @@ namespace Tern.Server.Clicks;
 /// <para>
 /// On PostgreSQL the <see cref="ClickWriter"/> folds each batch into counts and events in the transaction that stores
 /// it, so that any number of nodes can write, and <see cref="RangeRollups"/> adds the stored clicks to the rollups
-/// behind it in set-based statements. On SQLite, where one writer serves everything, the raw clicks table is a journal: the writer's
-/// transaction only appends the batch, and this folder folds the journal behind it in transactions of its own
-/// (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
+/// behind it in set-based statements. On SQLite, where one writer serves everything, the raw clicks table is a
+/// journal: the writer's transaction only appends the batch, and this folder folds the journal behind it in
+/// transactions of its own (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
 /// <see cref="ClickOptions.MaxFold"/>. Redirects then wait for the append alone; a burst lengthens the fold's
 /// backlog (<see cref="Backlog"/>), not the redirects' queue.
 /// </para>

@@ -153,7 +153,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             _loads.Release();
         }
 
-        var cached = link is null ? null : new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks));
+        var cached = link is null ? null : ToCached(link);
         var stale = clears != Volatile.Read(ref _clears)
             || changes != Volatile.Read(ref _changes[stripe])
             || (cached is null && creations != Volatile.Read(ref _creations[stripe]));
@@ -206,7 +206,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
 
         var entries = Entries(link.Domain);
-        if (!entries.Links.TryAdd(link.Slug, new CachedLink(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks))))
+        if (!entries.Links.TryAdd(link.Slug, ToCached(link)))
         {
             return;
         }
@@ -217,6 +217,9 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             Interlocked.Decrement(ref _linkCount);
         }
     }
+
+    /// <summary>What the redirect path keeps of a link; only a link with a click limit carries a tally.</summary>
+    private CachedLink ToCached(Link link) => new(link, link.MaxClicks is null ? null : tallies.For(link.Id, link.Clicks));
 
     private bool ChangedSince(int stripe, long since) =>
         Volatile.Read(ref _changedAt[stripe]) >= since || Volatile.Read(ref _clearedAt) >= since;
