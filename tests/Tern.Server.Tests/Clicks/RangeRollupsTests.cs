@@ -31,7 +31,7 @@ public sealed class RangeRollupsTests : MigratedDatabaseTest
         var clicks = Clicks(300, seed: 1);
         var tx = await InsertAsync(clicks);
 
-        await FoldPastAsync(tx);
+        await _rollups.FoldPastAsync(tx, Ct);
 
         var expected = ClickFolder.Sum(clicks);
         var stored = await CellsAsync();
@@ -48,10 +48,10 @@ public sealed class RangeRollupsTests : MigratedDatabaseTest
     {
         var first = Clicks(50, seed: 2);
         var second = Clicks(70, seed: 3);
-        await FoldPastAsync(await InsertAsync(first));
+        await _rollups.FoldPastAsync(await InsertAsync(first), Ct);
         var tx = await InsertAsync(second);
 
-        await FoldPastAsync(tx);
+        await _rollups.FoldPastAsync(tx, Ct);
         await _rollups.FoldOnceAsync(Ct);
 
         Assert.Equal(ClickFolder.Sum([.. first, .. second]).Where(c => c.Key.Dimension == "total").ToDictionary(),
@@ -72,7 +72,7 @@ public sealed class RangeRollupsTests : MigratedDatabaseTest
         var markWhileOpen = await _rollups.FoldOnceAsync(Ct);
         var totalWhileOpen = await TotalAsync();
         await transaction.CommitAsync(Ct);
-        var markAfter = await FoldPastAsync(Math.Max(lateTx, earlyTx));
+        var markAfter = await _rollups.FoldPastAsync(Math.Max(lateTx, earlyTx), Ct);
 
         // The horizon stops at the open transaction: nothing after it is folded, not even the committed clicks.
         Assert.True(markWhileOpen <= lateTx, $"mark {markWhileOpen} passed the open transaction {lateTx}");
@@ -109,30 +109,11 @@ public sealed class RangeRollupsTests : MigratedDatabaseTest
         var cutoff = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds();
 
         var purgedBefore = await new ClickStore(Database).PurgeOlderThanAsync(cutoff, Ct);
-        await FoldPastAsync(tx);
+        await _rollups.FoldPastAsync(tx, Ct);
         var purgedAfter = await new ClickStore(Database).PurgeOlderThanAsync(cutoff, Ct);
 
         Assert.Equal(0, purgedBefore);
         Assert.Equal(old.Count, purgedAfter);
-    }
-
-    /// <summary>
-    /// Folds until the mark passes <paramref name="tx"/>. The horizon is the oldest transaction running anywhere on the
-    /// cluster, so a transaction of another test's database can hold a fold back for a moment.
-    /// </summary>
-    private async Task<ulong> FoldPastAsync(ulong tx)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var mark = await _rollups.FoldOnceAsync(Ct);
-            if (mark > tx || DateTime.UtcNow > deadline)
-            {
-                return mark;
-            }
-
-            await Task.Delay(20, Ct);
-        }
     }
 
     private async Task<ulong> InsertAsync(IReadOnlyList<Click> clicks) =>

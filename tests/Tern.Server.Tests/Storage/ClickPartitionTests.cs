@@ -92,9 +92,10 @@ public sealed class ClickPartitionTests : IAsyncLifetime
         await MigrateAsync();
         var clicks = new[] { At(2026, 1, 10), At(2026, 2, 10), At(2026, 3, 5), At(2026, 3, 20) }.Select(Click).ToList();
         await _database.PrepareClickStorageAheadAsync(At(2026, 1, 1), Ct);
-        await InsertAsync(clicks);
+        var tx = await InsertAsync(clicks);
         // Retention deletes only clicks the rollups hold.
-        await new RangeRollups(_database, new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance).FoldOnceAsync(Ct);
+        await new RangeRollups(_database, new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance)
+            .FoldPastAsync(tx, Ct);
 
         var purged = await new ClickStore(_database).PurgeOlderThanAsync(At(2026, 3, 15).ToUnixTimeMilliseconds(), Ct);
 
@@ -107,11 +108,12 @@ public sealed class ClickPartitionTests : IAsyncLifetime
 
     private Task MigrateAsync() => new Migrator(_database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
 
-    private Task InsertAsync(IReadOnlyList<Click> clicks) =>
+    /// <summary>Stores the clicks in one transaction, and returns it.</summary>
+    private Task<ulong> InsertAsync(IReadOnlyList<Click> clicks) =>
         _database.WriteAsync(async (connection, transaction) =>
         {
             await new ClickStore(_database).InsertAsync(connection, transaction, clicks, Ct);
-            return true;
+            return await ClickStore.CurrentTransactionAsync(connection, transaction, Ct);
         }, Ct);
 
     /// <summary>Which partition holds each click, by id.</summary>
