@@ -12,8 +12,8 @@ public sealed record ApiKey(string Id, string WorkspaceId, string Name, string P
     public (int PerSecond, int Burst)? RateLimit { get; init; }
 }
 
-/// <summary>Workspaces and API keys in storage.</summary>
-public sealed class AccessStore(Database database, TimeProvider timeProvider)
+/// <summary>Workspaces and API keys in storage; active keys are found through <paramref name="keys"/> when given.</summary>
+public sealed class AccessStore(Database database, TimeProvider timeProvider, ApiKeyCache? keys = null)
 {
     public const string DefaultWorkspaceId = "ws_default";
 
@@ -76,14 +76,30 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
         return (key, inserted == 1);
     }
 
-    /// <summary>The active key with this secret, or null. Read on every API request, so revocation is immediate.</summary>
+    /// <summary>
+    /// The active key with this secret, or null. Asked on every API request: from the cache of keys when it holds the
+    /// key, which every revocation clears on every node.
+    /// </summary>
     public async Task<ApiKey?> FindActiveKeyAsync(string secret, CancellationToken cancellationToken)
     {
+        var hash = ApiKeySecret.Hash(secret);
+        if (keys is not null && keys.TryGet(hash, out var cached))
+        {
+            return cached;
+        }
+
+        var mark = keys?.Mark ?? 0;
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
             $"SELECT {KeyColumns} FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
-            new { hash = ApiKeySecret.Hash(secret) }, cancellationToken: cancellationToken));
-        return row?.ToKey();
+            new { hash }, cancellationToken: cancellationToken));
+        var key = row?.ToKey();
+        if (key is not null)
+        {
+            keys?.Add(hash, key, mark);
+        }
+
+        return key;
     }
 
     public async Task<IReadOnlyList<ApiKey>> ListKeysAsync(string workspaceId, CancellationToken cancellationToken)
@@ -111,11 +127,24 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider)
             "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL", cancellationToken: cancellationToken));
     }
 
-    public Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
-            new { id, now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() }, transaction,
-            cancellationToken: cancellationToken)) == 1, cancellationToken);
+    /// <summary>
+    /// Revokes the key. This node's cache forgets it before the call returns (even when storage failed after the commit
+    /// may have happened); other nodes' when the trigger's notice reaches them.
+    /// </summary>
+    public async Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+                new { id, now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() }, transaction,
+                cancellationToken: cancellationToken)) == 1, cancellationToken);
+        }
+        finally
+        {
+            keys?.Clear();
+        }
+    }
 
     private static DateTimeOffset Trim(DateTimeOffset instant) =>
         DateTimeOffset.FromUnixTimeMilliseconds(instant.ToUnixTimeMilliseconds());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Tern.Contracts;
+using Tern.Server.Access;
 using Tern.Server.Tests.Infrastructure;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
@@ -67,6 +68,22 @@ public abstract class AccessTests(TernFactory tern)
 
         await (await client.GetAsync("/api/v1/links")).AssertProblemAsync(HttpStatusCode.Unauthorized);
         await (await _admin.DeleteAsync($"/api/v1/keys/{created.Id}")).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AKeyIsReadFromStorageOnceAndForgottenWhenRevoked()
+    {
+        var created = await CreateKeyAsync(["links:read"]);
+        var cache = tern.Get<ApiKeyCache>();
+        var hash = ApiKeySecret.Hash(created.Key!);
+        Assert.False(cache.TryGet(hash, out _));
+
+        Assert.Equal(HttpStatusCode.OK, (await tern.Api(created.Key).GetAsync("/api/v1/links")).StatusCode);
+
+        Assert.True(cache.TryGet(hash, out var cached));
+        Assert.Equal(created.Id, cached.Id);
+        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync($"/api/v1/keys/{created.Id}")).StatusCode);
+        Assert.False(cache.TryGet(hash, out _));
     }
 
     [Fact]

@@ -114,6 +114,27 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task AKeyRevokedOnOneNodeIsRefusedByTheOther()
+    {
+        var (a, b) = cluster.Nodes();
+        var created = await (await cluster.Api(a).PostJsonAsync("/api/v1/keys", new { name = "revoked on A", scopes = new[] { "links:read" } }))
+            .ReadAsync<CreatedKeyResponse>();
+        var onB = cluster.Visitor(b);
+        onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Key);
+        Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/api/v1/links", Cancel)).StatusCode); // B now holds the key in memory
+
+        Assert.Equal(HttpStatusCode.NoContent, (await cluster.Api(a).DeleteAsync($"/api/v1/keys/{created.Id}", Cancel)).StatusCode);
+
+        var since = Stopwatch.StartNew();
+        while ((await onB.GetAsync("/api/v1/links", Cancel)).StatusCode != HttpStatusCode.Unauthorized)
+        {
+            Assert.True(since.Elapsed < Propagation, $"B still accepts a key revoked on A {since.ElapsedMilliseconds} ms later");
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"B refused the key {since.Elapsed.TotalMilliseconds:F1} ms after A revoked it");
+    }
+
+    [Fact]
     public async Task ClickLimitReachedOnOneNodeStopsTheOther()
     {
         var (a, b) = cluster.Nodes();
