@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Tern.Server.Hosting;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Access;
 
@@ -12,7 +13,7 @@ public static class AccessServices
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AccessStore>();
         services.AddSingleton<ApiKeyCache>();
-        services.AddHostedService<ApiKeyChangeListener>();
+        services.AddSingleton<IChangeClearedCache>(sp => sp.GetRequiredService<ApiKeyCache>());
         services.AddHostedService<AccessBootstrap>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -63,8 +63,8 @@ internal static partial class Log
     [LoggerMessage(130, LogLevel.Warning, "Listening for committed events failed; retrying in {BackoffMs} ms (event streams look every few seconds meanwhile)")]
     public static partial void EventNoticesLost(ILogger logger, Exception exception, double backoffMs);
 
-    [LoggerMessage(134, LogLevel.Warning, "Listening for API key changes failed; retrying in {BackoffMs} ms (every API request reads its key from storage meanwhile)")]
-    public static partial void KeyChangesLost(ILogger logger, Exception exception, double backoffMs);
+    [LoggerMessage(134, LogLevel.Warning, "Listening on {Channel} failed; retrying in {BackoffMs} ms (what it keeps in memory is read from storage meanwhile)")]
+    public static partial void ChangeNoticesLost(ILogger logger, Exception exception, string channel, double backoffMs);
 
     [LoggerMessage(40, LogLevel.Information, "Encrypted {Count} webhook signing secrets that were stored in plaintext")]
     public static partial void WebhookSecretsEncrypted(ILogger logger, int count);

@@ -99,7 +99,7 @@ public abstract class Database
     /// </summary>
     public virtual Task<int> DropClickMonthsOlderThanAsync(long cutoffMs, CancellationToken cancellationToken) => Task.FromResult(0);
 
-    /// <summary>True when other nodes' changes can be heard (<see cref="ListenAsync"/>); false with one node.</summary>
+    /// <summary>True when other nodes' changes can be heard (<c>ListenAsync</c>); false with one node.</summary>
     public virtual bool HasNotifications => false;
 
     /// <summary>
@@ -107,7 +107,15 @@ public abstract class Database
     /// listening is in place, then <paramref name="onNotification"/> with each payload, until cancelled or the connection
     /// is lost (which throws). Only where <see cref="HasNotifications"/>.
     /// </summary>
-    public virtual Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken) =>
+    public Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken) =>
+        ListenAsync([channel], onListening, (_, payload) => onNotification(payload), cancellationToken);
+
+    /// <summary>
+    /// Listens on several channels over one connection, as <see cref="ListenAsync(string, Action, Action{string}, CancellationToken)"/>
+    /// does on one; <paramref name="onNotification"/> hears the channel and the payload.
+    /// </summary>
+    public virtual Task ListenAsync(
+        IReadOnlyList<string> channels, Action onListening, Action<string, string> onNotification, CancellationToken cancellationToken) =>
         throw new NotSupportedException("This storage has one node and announces no changes.");
 
     /// <summary>Where <see cref="BackupToAsync"/> works: the embedded engine, whose whole database is one file.</summary>

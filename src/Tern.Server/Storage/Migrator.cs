@@ -147,6 +147,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Migrator>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<Sqlite.SqliteCheckpointer>();
+        services.AddHostedService<ChangeNoticeListener>();
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Data.Common;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
@@ -7,15 +8,23 @@ namespace Tern.Server.Webhooks;
 /// <summary>
 /// Subscribes the webhook room to the event log: in the transaction that appends events, one pending delivery per
 /// enabled subscription that wants each event, and a word to this node's dispatcher about which endpoints got work.
+/// A workspace none of whose webhooks takes any of the events' types (<see cref="SubscribedEventTypes"/>) is not read.
 /// </summary>
-public sealed class WebhookFanOut(DeliveryAnnouncements announcements) : IEventSubscriber
+public sealed class WebhookFanOut(DeliveryAnnouncements announcements, SubscribedEventTypes subscribedTypes) : IEventSubscriber
 {
     public async Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken)
     {
         var deliveries = new List<Delivery>();
         foreach (var workspace in events.GroupBy(e => e.WorkspaceId, StringComparer.Ordinal))
         {
+            if (subscribedTypes.TryGet(workspace.Key, out var types) && !workspace.Any(e => types.Contains(e.Type)))
+            {
+                continue;
+            }
+
+            var mark = subscribedTypes.Mark;
             var subscriptions = await WebhookStore.SubscriptionsAsync(connection, transaction, workspace.Key, cancellationToken);
+            subscribedTypes.Add(workspace.Key, subscriptions.SelectMany(s => s.Events).ToFrozenSet(StringComparer.Ordinal), mark);
             foreach (var e in workspace)
             {
                 deliveries.AddRange(subscriptions.Where(s => s.Wants(e.Type, e.LinkId, e.Tags, e.IsBot)).Select(s => NewDelivery(s.Id, e)));

@@ -1,4 +1,5 @@
 using Tern.Server.Events;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Webhooks;
 
@@ -18,6 +19,8 @@ public static class WebhooksServices
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<DeliveryQueue>();
         services.AddSingleton<DeliveryAnnouncements>();
+        services.AddSingleton<SubscribedEventTypes>();
+        services.AddSingleton<IChangeClearedCache>(sp => sp.GetRequiredService<SubscribedEventTypes>());
         services.AddSingleton<IEventSubscriber, WebhookFanOut>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

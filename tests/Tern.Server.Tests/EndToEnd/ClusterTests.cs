@@ -135,6 +135,41 @@ public sealed partial class ClusterTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task AWebhookAddedOnOneNodeGetsTheOtherNodesNextEvents()
+    {
+        var (a, b) = cluster.Nodes();
+        var workspace = await (await cluster.Api(a).PostJsonAsync("/api/v1/workspaces", new { name = "hooks across nodes" })).ReadAsync<WorkspaceResponse>();
+        var key = await (await cluster.Api(a).PostJsonAsync("/api/v1/keys",
+                new { name = "hooks", scopes = new[] { "links:write", "webhooks:read", "webhooks:write" }, workspaceId = workspace.Id }))
+            .ReadAsync<CreatedKeyResponse>();
+        var (onA, onB) = (cluster.Visitor(a), cluster.Visitor(b));
+        onA.DefaultRequestHeaders.Authorization = onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
+        // B learns that no webhook of the workspace takes link.created, and stops reading its subscriptions for it.
+        await onB.CreateLinkAsync(new { url = "https://example.com/before-the-hook", slug = ApiExtensions.UniqueSlug("hook") });
+
+        var hook = await (await onA.PostJsonAsync("/api/v1/webhooks", new { url = cluster.Receiver.Url, events = new[] { "link.created" } }))
+            .ReadAsync<WebhookResponse>();
+
+        // A delivery is stored in the transaction of its event, so it is listed once the creation has answered.
+        var since = Stopwatch.StartNew();
+        var missed = 0;
+        while (true)
+        {
+            await onB.CreateLinkAsync(new { url = "https://example.com/after-the-hook", slug = ApiExtensions.UniqueSlug("hook") });
+            var deliveries = await onA.GetFromJsonAsync<ListResponse<DeliveryResponse>>($"/api/v1/webhooks/{hook.Id}/deliveries", ApiExtensions.Json, Cancel);
+            if (deliveries!.Items.Count > 0)
+            {
+                break;
+            }
+
+            missed++;
+            Assert.True(since.Elapsed < Propagation, $"B still gives a webhook added on A nothing {since.ElapsedMilliseconds} ms later");
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"Links created on B before one reached the webhook added on A: {missed} ({since.Elapsed.TotalMilliseconds:F1} ms)");
+    }
+
+    [Fact]
     public async Task ClickLimitReachedOnOneNodeStopsTheOther()
     {
         var (a, b) = cluster.Nodes();

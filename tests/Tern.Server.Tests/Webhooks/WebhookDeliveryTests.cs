@@ -63,6 +63,41 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task AWebhookAddedOrWideningItsEventsGetsTheNextEventsOfTypesNoneTookBefore()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (api, clicksOnly) = await SubscribeAsync(receiver, ["link.clicked"]);
+        await api.CreateLinkAsync(new { url = "https://example.com/before", slug = UniqueSlug() }); // no webhook takes link.created yet
+        var known = tern.Get<Tern.Server.Webhooks.SubscribedEventTypes>();
+
+        var added = await (await api.PostJsonAsync("/api/v1/webhooks", new { url = receiver.Url, events = new[] { "link.created" } }))
+            .ReadAsync<WebhookResponse>();
+        var first = await api.CreateLinkAsync(new { url = "https://example.com/after-add", slug = UniqueSlug() });
+        Assert.Equal("link.created", (await WaitForDeliveryAsync(api, added.Id, d => d.EventType == "link.created")).EventType);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/webhooks/{added.Id}")).StatusCode);
+        await api.CreateLinkAsync(new { url = "https://example.com/after-delete", slug = UniqueSlug() });
+        Assert.True(known.TryGet(await WorkspaceOfAsync(first), out var types), "the fan-out keeps what it read");
+        Assert.Equal(["link.clicked"], types);
+
+        var widened = await api.PatchAsJsonAsync($"/api/v1/webhooks/{clicksOnly.Id}", new { events = new[] { "link.clicked", "link.created" } }, Json);
+        Assert.Equal(HttpStatusCode.OK, widened.StatusCode);
+        var second = await api.CreateLinkAsync(new { url = "https://example.com/after-patch", slug = UniqueSlug() });
+        var delivered = await WaitForAsync(async () =>
+            (await api.GetFromJsonAsync<ListResponse<DeliveryResponse>>($"/api/v1/webhooks/{clicksOnly.Id}/deliveries", Json))!.Items,
+            items => items.Any(d => d.EventType == "link.created"));
+        Assert.Single(delivered, d => d.EventType == "link.created"); // the link created before the change went to nobody
+        var events = await api.GetFromJsonAsync<ListResponse<EventEnvelope>>("/api/v1/events?type=link.created", Json);
+        Assert.Equal(events!.Items.Single(e => e.Data.Link!.Id == second.Id).Id, delivered.Single(d => d.EventType == "link.created").EventId);
+    }
+
+    private async Task<string> WorkspaceOfAsync(LinkResponse link)
+    {
+        await using var connection = await tern.Get<Tern.Server.Storage.Database>().OpenAsync(TestContext.Current.CancellationToken);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<string>(connection, "SELECT workspace_id FROM links WHERE id = @id", new { id = link.Id }) ?? "";
+    }
+
+    [Fact]
     public async Task AClickReachesTheReceiverAndBotsOnlyWhereIncluded()
     {
         await using var humans = await WebhookReceiver.StartAsync();

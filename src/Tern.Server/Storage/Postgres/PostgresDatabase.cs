@@ -175,12 +175,13 @@ public sealed class PostgresDatabase : Database
     /// LISTEN holds a session as long as the node lives, so it gets a connection outside the pool; Npgsql's keepalive
     /// lets the wait notice a dead server.
     /// </summary>
-    public override async Task ListenAsync(string channel, Action onListening, Action<string> onNotification, CancellationToken cancellationToken)
+    public override async Task ListenAsync(
+        IReadOnlyList<string> channels, Action onListening, Action<string, string> onNotification, CancellationToken cancellationToken)
     {
         await using var connection = CreateDedicatedConnection();
-        connection.Notification += (_, e) => onNotification(e.Payload);
+        connection.Notification += (_, e) => onNotification(e.Channel, e.Payload);
         await connection.OpenAsync(cancellationToken);
-        await using (var listen = new NpgsqlCommand($"LISTEN {channel}", connection))
+        await using (var listen = new NpgsqlCommand(string.Concat(channels.Select(channel => $"LISTEN {channel};")), connection))
         {
             await listen.ExecuteNonQueryAsync(cancellationToken);
         }
