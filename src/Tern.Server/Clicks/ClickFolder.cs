@@ -19,11 +19,12 @@ namespace Tern.Server.Clicks;
 /// <para>
 /// On PostgreSQL the <see cref="ClickWriter"/> folds each batch into counts and events in the transaction that stores
 /// it, so that any number of nodes can write, and <see cref="RangeRollups"/> adds the stored clicks to the rollups
-/// behind it in set-based statements. On SQLite, where one writer serves everything, the raw clicks table is a
-/// journal: the writer's transaction only appends the batch, and this folder folds the journal behind it in
-/// transactions of its own (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
-/// <see cref="ClickOptions.MaxFold"/>. Redirects then wait for the append alone; a burst lengthens the fold's
-/// backlog (<see cref="Backlog"/>), not the redirects' queue.
+/// behind it in set-based statements. On SQLite, where one writer serves everything, the writer's transaction only
+/// appends the batch to a journal without indexes (<c>click_journal</c>), and this folder folds the journal behind it
+/// in transactions of its own (<see cref="RunAsync"/>), as many clicks at a time as have gathered meanwhile, up to
+/// <see cref="ClickOptions.MaxFold"/>, copying them into the indexed <c>clicks</c> table that listings read as it folds
+/// them. Redirects then wait for the append alone; a burst lengthens the fold's backlog (<see cref="Backlog"/>), not
+/// the redirects' queue.
 /// </para>
 /// <para>
 /// Two marks in storage say how far it got (<see cref="ClickFoldMarks"/>): every click up to <c>folded_through</c>
@@ -366,6 +367,7 @@ public sealed class ClickFolder(
             appended = await database.WriteAsync(async (connection, transaction) =>
             {
                 var appended = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, flush ? _pending : null, cancellationToken);
+                await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
                 await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
                 if (flush)
                 {

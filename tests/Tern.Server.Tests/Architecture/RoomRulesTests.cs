@@ -14,6 +14,7 @@ public sealed partial class RoomRulesTests
         ["links"] = "Links",
         ["link_tags"] = "Links",
         ["clicks"] = "Clicks",
+        ["click_journal"] = "Clicks",
         ["click_rollups"] = "Clicks",
         ["click_rollup_state"] = "Clicks",
         ["daily_visitors"] = "Clicks",
