@@ -175,7 +175,8 @@ public static class AnalyticsEndpoints
             return Problems.ValidationResult(errors);
         }
 
-        var filter = new ClickFilter(TernClaims.WorkspaceOf(user), linkId, fromMs, toMs, bots);
+        // A blank field of a no-code form arrives as linkId=: no filter, as when it is left out.
+        var filter = new ClickFilter(TernClaims.WorkspaceOf(user), string.IsNullOrEmpty(linkId) ? null : linkId, fromMs, toMs, bots);
         if (format == "csv")
         {
             return Results.Stream(stream => WriteCsvAsync(stream, clicks.StreamAsync(filter, cancellationToken)),

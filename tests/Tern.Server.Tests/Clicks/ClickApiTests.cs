@@ -199,6 +199,19 @@ public abstract class ClickApiTests(TernFactory tern)
     }
 
     [Fact]
+    public async Task AnEmptyLinkIdFiltersNothingAsLeavingItOutDoes()
+    {
+        var link = await _api.CreateLinkAsync(new { url = "https://example.com/blank-filter", slug = UniqueSlug() });
+        await VisitAsync(link.Slug, IPhone);
+
+        var blank = await _api.GetFromJsonAsync<ListResponse<ClickResponse>>("/api/v1/clicks?linkId=&limit=100", Json);
+        var none = await _api.GetFromJsonAsync<ListResponse<ClickResponse>>("/api/v1/clicks?limit=100", Json);
+
+        Assert.Contains(blank!.Items, c => c.LinkId == link.Id);
+        Assert.Equal(none!.Items.Select(c => c.Id), blank.Items.Select(c => c.Id));
+    }
+
+    [Fact]
     public async Task AnalyticsNeedTheirScopeAndStayInTheWorkspace()
     {
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/private", slug = UniqueSlug() });
