@@ -127,24 +127,12 @@ public sealed class AccessStore(Database database, TimeProvider timeProvider, Ap
             "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL", cancellationToken: cancellationToken));
     }
 
-    /// <summary>
-    /// Revokes the key. This node's cache forgets it before the call returns (even when storage failed after the commit
-    /// may have happened); other nodes' when the trigger's notice reaches them.
-    /// </summary>
-    public async Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
-                new { id, now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() }, transaction,
-                cancellationToken: cancellationToken)) == 1, cancellationToken);
-        }
-        finally
-        {
-            keys?.Clear();
-        }
-    }
+    /// <summary>Revokes the key. This node's cache forgets it before the call returns; other nodes' when the trigger's notice reaches them.</summary>
+    public Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken) =>
+        database.WriteClearingAsync(keys, async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+            new { id, now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() }, transaction,
+            cancellationToken: cancellationToken)) == 1, cancellationToken);
 
     private static DateTimeOffset Trim(DateTimeOffset instant) =>
         DateTimeOffset.FromUnixTimeMilliseconds(instant.ToUnixTimeMilliseconds());

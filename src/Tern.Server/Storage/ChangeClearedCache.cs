@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Tern.Server.Hosting;
 
@@ -82,6 +83,33 @@ public abstract class ChangeClearedCache<TValue>(TimeProvider timeProvider, Time
     }
 
     private sealed record Entry(TValue Value, DateTimeOffset LapsesAt);
+}
+
+/// <summary>Writing the rows a <see cref="IChangeClearedCache"/> holds.</summary>
+public static class ChangeClearedCacheWrites
+{
+    /// <summary>
+    /// Writes a change of rows that <paramref name="cache"/> holds, emptying it inside the transaction (with one writer,
+    /// nothing that reads them for the cache runs between that and the commit) and again once the write ended, committed,
+    /// failed or unknown (with many writers, a read may have run meanwhile without seeing the change). The node that
+    /// changes the rows therefore never serves them stale once the call returns; the others hear the trigger's notice.
+    /// </summary>
+    public static async Task<T> WriteClearingAsync<T>(
+        this Database database, IChangeClearedCache? cache, Func<DbConnection, DbTransaction, Task<T>> change, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await database.WriteAsync((connection, transaction) =>
+            {
+                cache?.Clear();
+                return change(connection, transaction);
+            }, cancellationToken);
+        }
+        finally
+        {
+            cache?.Clear();
+        }
+    }
 }
 
 /// <summary>What <see cref="ChangeNoticeListener"/> does with a cache cleared on change, whatever it holds.</summary>

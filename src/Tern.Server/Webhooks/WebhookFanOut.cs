@@ -17,14 +17,19 @@ public sealed class WebhookFanOut(DeliveryAnnouncements announcements, Subscribe
         var deliveries = new List<Delivery>();
         foreach (var workspace in events.GroupBy(e => e.WorkspaceId, StringComparer.Ordinal))
         {
-            if (subscribedTypes.TryGet(workspace.Key, out var types) && !workspace.Any(e => types.Contains(e.Type)))
+            var known = subscribedTypes.TryGet(workspace.Key, out var types);
+            if (known && !workspace.Any(e => types!.Contains(e.Type)))
             {
                 continue;
             }
 
             var mark = subscribedTypes.Mark;
             var subscriptions = await WebhookStore.SubscriptionsAsync(connection, transaction, workspace.Key, cancellationToken);
-            subscribedTypes.Add(workspace.Key, subscriptions.SelectMany(s => s.Events).ToFrozenSet(StringComparer.Ordinal), mark);
+            if (!known)
+            {
+                // Kept until a change clears it or it lapses; a workspace read for every click batch builds it once.
+                subscribedTypes.Add(workspace.Key, subscriptions.SelectMany(s => s.Events).ToFrozenSet(StringComparer.Ordinal), mark);
+            }
             foreach (var e in workspace)
             {
                 deliveries.AddRange(subscriptions.Where(s => s.Wants(e.Type, e.LinkId, e.Tags, e.IsBot)).Select(s => NewDelivery(s.Id, e)));

@@ -24,7 +24,7 @@ public sealed class WebhookStore(Database database, WebhookSecrets secrets, Subs
         "previous_secret, previous_secret_expires_at, failing_since, last_success_at, created_at, updated_at";
 
     public Task InsertAsync(Webhook webhook, CancellationToken cancellationToken) =>
-        ChangeSubscriptionsAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+        database.WriteClearingAsync(subscribedTypes, (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             $"""
             INSERT INTO webhooks ({Columns})
             VALUES (@Id, @WorkspaceId, @Url, @Events, @Description, @FilterTags, @FilterLinkIds, @IncludeBots, @Enabled, @DisabledReason, @Secret,
@@ -32,7 +32,7 @@ public sealed class WebhookStore(Database database, WebhookSecrets secrets, Subs
             """, WebhookRow.From(webhook, secrets), transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     public Task UpdateAsync(Webhook webhook, CancellationToken cancellationToken) =>
-        ChangeSubscriptionsAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+        database.WriteClearingAsync(subscribedTypes, (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE webhooks SET url = @Url, events = @Events, description = @Description, filter_tags = @FilterTags,
                 filter_link_ids = @FilterLinkIds, include_bots = @IncludeBots, enabled = @Enabled, disabled_reason = @DisabledReason,
@@ -42,30 +42,9 @@ public sealed class WebhookStore(Database database, WebhookSecrets secrets, Subs
             """, WebhookRow.From(webhook, secrets), transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     public async Task<bool> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
-        await ChangeSubscriptionsAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+        await database.WriteClearingAsync(subscribedTypes, (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM webhooks WHERE id = @id AND workspace_id = @workspaceId", new { id, workspaceId }, transaction,
             cancellationToken: cancellationToken)), cancellationToken) == 1;
-
-    /// <summary>
-    /// Writes a change of the subscriptions, forgetting what this node knows of them inside the transaction (with one
-    /// writer no fan-out can run between that and the commit) and again once it ended (with many, a fan-out may have
-    /// read them meanwhile without seeing the change).
-    /// </summary>
-    private async Task<T> ChangeSubscriptionsAsync<T>(Func<DbConnection, DbTransaction, Task<T>> change, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await database.WriteAsync((connection, transaction) =>
-            {
-                subscribedTypes?.Clear();
-                return change(connection, transaction);
-            }, cancellationToken);
-        }
-        finally
-        {
-            subscribedTypes?.Clear();
-        }
-    }
 
     public async Task<Webhook?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
     {
