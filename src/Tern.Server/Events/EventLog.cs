@@ -19,6 +19,19 @@ public sealed class EventLog(Database database)
     public static Task AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken) =>
         MultiRowStatement.InsertAsync(connection, transaction, "events", Columns, 50, events, cancellationToken);
 
+    /// <summary>
+    /// The insert of one event as the last part of a statement whose <c>WITH</c> clause names the rows
+    /// <paramref name="source"/>: the event is written once for each of them, so not at all when there are none. A
+    /// change and its event then travel to PostgreSQL in one statement; the values are bound by <see cref="Bind"/>.
+    /// </summary>
+    public static string InsertFrom(string source) =>
+        $"INSERT INTO events ({Columns.List}) SELECT {Columns.Parameters(ParameterPrefix)} FROM {source}";
+
+    /// <summary>Binds the values of <see cref="InsertFrom"/>.</summary>
+    public static void Bind(AppendedEvent e, DynamicParameters parameters) => Columns.AddTo(e, ParameterPrefix, parameters);
+
+    private const string ParameterPrefix = "event_";
+
     /// <summary>The stored payloads of these events, by id.</summary>
     public async Task<Dictionary<string, string>> PayloadsAsync(
         DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)

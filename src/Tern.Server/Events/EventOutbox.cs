@@ -39,13 +39,15 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, Event
     }
 
     /// <summary>Appends the events, each with its envelope serialized once, and hands them to the subscribers.</summary>
-    public async Task PublishAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<EventToPublish> events, CancellationToken cancellationToken)
-    {
-        if (events.Count == 0)
-        {
-            return;
-        }
+    public Task PublishAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<EventToPublish> events, CancellationToken cancellationToken) =>
+        events.Count == 0 ? Task.CompletedTask : AppendAsync(connection, transaction, Prepare(events), cancellationToken);
 
+    /// <summary>
+    /// The events as they will be stored: an id each and the envelope serialized once. For a caller that writes them
+    /// in a statement of its own (<see cref="EventLog.InsertFrom"/>) and then calls <see cref="WrittenAsync"/>.
+    /// </summary>
+    public List<AppendedEvent> Prepare(IReadOnlyList<EventToPublish> events)
+    {
         var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var appended = new List<AppendedEvent>(events.Count);
         foreach (var e in events)
@@ -62,7 +64,16 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, Event
             appended.Add(new AppendedEvent(envelope.Id, e.Type, e.WorkspaceId, e.LinkId, e.Tags, e.IsBot, at, payload));
         }
 
-        await AppendAsync(connection, transaction, appended, cancellationToken);
+        return appended;
+    }
+
+    /// <summary>Hands events the caller has just written to the log, in this transaction, to the subscribers.</summary>
+    public async Task WrittenAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> written, CancellationToken cancellationToken)
+    {
+        foreach (var subscriber in _subscribers)
+        {
+            await subscriber.OnAppendedAsync(connection, transaction, written, cancellationToken);
+        }
     }
 
     /// <summary>Appends events whose envelopes the caller has serialized, and hands them to the subscribers.</summary>
@@ -74,9 +85,6 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, Event
         }
 
         await EventLog.AppendAsync(connection, transaction, appended, cancellationToken);
-        foreach (var subscriber in _subscribers)
-        {
-            await subscriber.OnAppendedAsync(connection, transaction, appended, cancellationToken);
-        }
+        await WrittenAsync(connection, transaction, appended, cancellationToken);
     }
 }

@@ -26,6 +26,14 @@ public sealed class LinkEvents(EventOutbox outbox, LinkResponses responses)
                 new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At))],
             cancellationToken);
 
+    /// <summary>The event of this type about the link, ready for a statement that writes it with the change (<see cref="EventLog.InsertFrom"/>).</summary>
+    public AppendedEvent Prepare(string type, Link link) =>
+        outbox.Prepare([new EventToPublish(type, link.WorkspaceId, link.Id, link.Tags, false, new EventData { Link = responses.From(link) })])[0];
+
+    /// <summary>Hands the events written with the change to the subscribers (the webhooks' deliveries), in the same transaction.</summary>
+    public Task WrittenAsync(DbConnection connection, DbTransaction transaction, AppendedEvent written, CancellationToken cancellationToken) =>
+        outbox.WrittenAsync(connection, transaction, [written], cancellationToken);
+
     /// <summary>Rung after commit: deliveries of what was just appended leave at once.</summary>
     public void Signal() => outbox.Signal();
 }

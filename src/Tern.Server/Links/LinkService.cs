@@ -51,11 +51,12 @@ public sealed class LinkService(
             var slug = definition.Slug ?? SlugRules.Random(SlugRules.RandomLength + attempt / 3);
             var now = Link.Now(timeProvider);
             var link = definition.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId, slug, now);
+            var announcement = outbox.Prepare(EventTypes.LinkCreated, link);
             var outcome = await database.WriteAsync(async (connection, transaction) =>
             {
-                if (await store.TryInsertAsync(connection, transaction, link, cancellationToken))
+                if (await store.TryInsertAsync(connection, transaction, link, announcement, cancellationToken))
                 {
-                    await outbox.AppendAsync(connection, transaction, EventTypes.LinkCreated, link, cancellationToken);
+                    await outbox.WrittenAsync(connection, transaction, announcement, cancellationToken);
                     return new LinkOutcome.Created(link);
                 }
 

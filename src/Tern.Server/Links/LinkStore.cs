@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
 using Tern.Contracts;
+using Tern.Server.Events;
 using Tern.Server.Storage;
 
 namespace Tern.Server.Links;
@@ -38,6 +39,44 @@ public sealed class LinkStore(Database database)
         }
 
         return inserted == 1;
+    }
+
+    /// <summary>
+    /// Inserts the link unless its slug or externalId is taken, and only then its tags and <paramref name="created"/>,
+    /// the event announcing it; true when they were inserted. On PostgreSQL one statement writes all three (the event's
+    /// insert reads the link's <c>RETURNING</c>), so that a creation travels to the database once before its commit.
+    /// </summary>
+    public async Task<bool> TryInsertAsync(
+        DbConnection connection, DbTransaction transaction, Link link, AppendedEvent created, CancellationToken cancellationToken)
+    {
+        if (database.Provider != StorageProvider.Postgres) // SQLite, in-process, has no writes inside WITH and no round trips to save
+        {
+            if (!await TryInsertAsync(connection, transaction, link, cancellationToken))
+            {
+                return false;
+            }
+
+            await EventLog.AppendAsync(connection, transaction, [created], cancellationToken);
+            return true;
+        }
+
+        var parameters = LinkRow.From(link).Parameters();
+        EventLog.Bind(created, parameters);
+        var tags = "";
+        if (link.Tags.Count > 0)
+        {
+            parameters.Add("tag_list", link.Tags.ToArray());
+            tags = """
+                , tagged AS (
+                    INSERT INTO link_tags (workspace_id, tag, link_id)
+                    SELECT inserted.workspace_id, t.tag, inserted.id FROM inserted, unnest(@tag_list) AS t(tag) ON CONFLICT DO NOTHING)
+                """;
+        }
+
+        var eventId = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            $"WITH inserted AS ({InsertLink} RETURNING id, workspace_id){tags} {EventLog.InsertFrom("inserted")} RETURNING id",
+            parameters, transaction, cancellationToken: cancellationToken));
+        return eventId is not null;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Dapper;
+
 namespace Tern.Server.Storage;
 
 /// <summary>
@@ -22,6 +24,18 @@ public sealed class ColumnMap<T>
     /// <summary>The same columns after a first one, SQLite's <c>rowid</c>, for rows given with the rowid they are to take.</summary>
     public ColumnMap<(long RowId, T Row)> WithRowId() =>
         new([("rowid", static r => r.RowId), .. _columns.Select(c => (c.Name, (Func<(long RowId, T Row), object?>)(r => c.Value(r.Row))))]);
+
+    /// <summary>The columns as named parameters, comma-separated, in order: <c>@prefixid, @prefixtype, …</c>.</summary>
+    public string Parameters(string prefix) => string.Join(", ", _columns.Select(c => "@" + prefix + c.Name));
+
+    /// <summary>Adds the row's values to <paramref name="parameters"/> under the names <see cref="Parameters(string)"/> gives.</summary>
+    public void AddTo(T row, string prefix, DynamicParameters parameters)
+    {
+        foreach (var (name, value) in _columns)
+        {
+            parameters.Add(prefix + name, value(row));
+        }
+    }
 
     /// <summary>Fills <paramref name="values"/> with the row's values in column order.</summary>
     public void Bind(T row, object?[] values)

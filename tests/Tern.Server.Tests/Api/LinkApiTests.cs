@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Tern.Contracts;
 using Tern.Server.Tests.Infrastructure;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
@@ -303,15 +304,40 @@ public abstract class LinkApiTests(TernFactory tern)
     }
 
     [Fact]
-    public async Task ConcurrentCreatesOfTheSameSlugYieldExactlyOneLink()
+    public async Task ConcurrentCreatesOfTheSameSlugYieldExactlyOneLinkAndOneCreatedEvent()
     {
-        var body = new { url = "https://example.com/race", slug = UniqueSlug("race") };
+        var body = new { url = "https://example.com/race", slug = UniqueSlug("race"), tags = new[] { "race" } };
         var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => tern.Api().PostJsonAsync("/api/v1/links", body)));
 
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, r.StatusCode.ToString()));
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
         var ids = await Task.WhenAll(responses.Select(async r => (await r.ReadAsync<LinkResponse>()).Id));
-        Assert.Single(ids.Distinct());
+        var id = Assert.Single(ids.Distinct());
+        Assert.Equal(1, await CreatedEventsAsync(id));
+        var tagged = await _api.GetFromJsonAsync<ListResponse<LinkResponse>>("/api/v1/links?tag=race&limit=100", Json);
+        Assert.Contains(id, tagged!.Items.Select(l => l.Id));
+    }
+
+    [Fact]
+    public async Task ACreateThatFindsItsSlugTakenWritesNoEvent()
+    {
+        var slug = UniqueSlug("taken");
+        var first = await _api.CreateLinkAsync(new { url = "https://example.com/first", slug });
+
+        var again = await _api.PostJsonAsync("/api/v1/links", new { url = "https://example.com/first", slug });
+        var other = await _api.PostJsonAsync("/api/v1/links", new { url = "https://example.com/other", slug, tags = new[] { "other" } });
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+        Assert.Equal(1, await CreatedEventsAsync(first.Id));
+        Assert.Empty((await _api.GetFromJsonAsync<ListResponse<LinkResponse>>("/api/v1/links?tag=other", Json))!.Items);
+    }
+
+    /// <summary>How many <c>link.created</c> events the workspace's newest 100 hold for this link.</summary>
+    private async Task<int> CreatedEventsAsync(string linkId)
+    {
+        var events = await _api.GetFromJsonAsync<JsonObject>("/api/v1/events?type=link.created&limit=100", Json);
+        return events!["items"]!.AsArray().Count(e => (string?)e!["data"]!["link"]!["id"] == linkId);
     }
 
     [Fact]
