@@ -526,6 +526,39 @@ public abstract class StorageCompliance : MigratedDatabaseTest
             stored);
     }
 
+    [Fact]
+    public async Task InsertingManyRowsKeepsEveryValueAndTypeAndAConflictFailsTheWholeCall()
+    {
+        await ExecuteAsync(Database, """
+            CREATE TABLE many_rows (id TEXT PRIMARY KEY, label TEXT, amount BIGINT, small INTEGER, flag BOOLEAN NOT NULL)
+            """);
+        var columns = new ColumnMap<(string Id, string? Label, long? Amount, int Small, bool Flag)>(
+            ("id", r => r.Id), ("label", r => r.Label), ("amount", r => r.Amount), ("small", r => r.Small), ("flag", r => r.Flag));
+        (string Id, string? Label, long? Amount, int Small, bool Flag)[] rows =
+        [
+            ("r1", "Zürich → 東京 🚀, with 'quotes'", 3_000_000_000_000, -3, true),
+            ("r2", null, null, 0, false),
+            ("r3", "", long.MinValue, int.MaxValue, true),
+        ];
+
+        await Database.WriteAsync(async (connection, transaction) =>
+        {
+            await Database.InsertManyAsync(connection, transaction, "many_rows", columns, rows, Ct);
+            return true;
+        }, Ct);
+        var conflict = await Assert.ThrowsAnyAsync<DbException>(() => Database.WriteAsync(async (connection, transaction) =>
+        {
+            await Database.InsertManyAsync(connection, transaction, "many_rows", columns, [("r4", "new", 4, 4, true), rows[0]], Ct);
+            return true;
+        }, Ct));
+
+        Assert.True(Database.Dialect.IsUniqueViolation(conflict), conflict.Message);
+        await using var connection = await Database.OpenAsync(Ct);
+        var stored = (await connection.QueryAsync<(string Id, string? Label, long? Amount, int Small, bool Flag)>(
+            new CommandDefinition("SELECT id, label, amount, small, flag FROM many_rows ORDER BY id", cancellationToken: Ct))).ToList();
+        Assert.Equal(rows, stored);
+    }
+
     private static async Task<T> ScalarAsync<T>(Database database, string sql, object? parameters = null)
     {
         await using var connection = await database.OpenAsync(Ct);
