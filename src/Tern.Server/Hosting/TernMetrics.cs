@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Tern.Server.Clicks;
 using Tern.Server.Redirect;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Hosting;
 
@@ -14,7 +15,7 @@ internal sealed class TernMetrics : IDisposable
 
     private readonly Meter _meter;
 
-    public TernMetrics(IMeterFactory meterFactory, LinkCache cache, ClickQueue clicks, ClickWriter writer, ClickFolder folder)
+    public TernMetrics(IMeterFactory meterFactory, LinkCache cache, ClickQueue clicks, ClickWriter writer, ClickFolder folder, Database database)
     {
         _meter = meterFactory.Create(MeterName);
         _meter.CreateObservableGauge("tern.link_cache.entries", () => cache.Count, description: "Links held by the redirect cache");
@@ -32,8 +33,18 @@ internal sealed class TernMetrics : IDisposable
         _meter.CreateObservableGauge("tern.clicks.fold_lag", () => folder.Lag.TotalSeconds, unit: "s",
             description: "How long stored clicks have waited for the fold (on PostgreSQL: the oldest of this node's clicks not yet in the stats rollups)");
         _meter.CreateObservableCounter("tern.redirects", () => clicks.Enqueued, description: "Redirects answered and counted as clicks");
+        _meter.CreateObservableCounter("tern.storage.writer.turns", () => Measure(database, use => use.Turns),
+            description: "Write transactions at SQLite's one writer, by kind (foreground: API calls; clicks: the journal's appends; background: workers)");
+        _meter.CreateObservableCounter("tern.storage.writer.wait_time", () => Measure(database, use => use.WaitedSeconds), unit: "s",
+            description: "Time writes waited for their turn at SQLite's one writer, by kind");
+        _meter.CreateObservableCounter("tern.storage.writer.busy_time", () => Measure(database, use => use.HeldSeconds), unit: "s",
+            description: "Time SQLite's one writer spent on each kind of write, its commits included");
         StorageErrors = _meter.CreateCounter<long>("tern.storage.errors", description: "API calls answered 503 because storage failed or did not answer in time");
     }
+
+    private static IEnumerable<Measurement<T>> Measure<T>(Database database, Func<WriterUse, T> value)
+        where T : struct =>
+        database.WriterUses().Select(use => new Measurement<T>(value(use), new KeyValuePair<string, object?>("kind", use.Priority.ToString().ToLowerInvariant())));
 
     /// <summary>Counted by the exception handler, once per API call that storage failed.</summary>
     public Counter<long> StorageErrors { get; }

@@ -26,6 +26,12 @@ public enum WritePriority
 }
 
 /// <summary>
+/// How one kind of write used a provider's single writer since start: turns taken, time spent waiting for them, and
+/// time holding the writer (its transaction, commit included).
+/// </summary>
+public readonly record struct WriterUse(WritePriority Priority, long Turns, double WaitedSeconds, double HeldSeconds);
+
+/// <summary>
 /// The one door to storage. Domain code writes portable SQL (both providers accept <c>@name</c> parameters,
 /// <c>ON CONFLICT</c> and <c>RETURNING</c>, and timestamps are stored as Unix milliseconds) and asks the
 /// <see cref="SqlDialect"/> for the few spots where the engines differ.
@@ -55,6 +61,12 @@ public abstract class Database
     /// </summary>
     public abstract Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground);
+
+    /// <summary>
+    /// Where all writes take turns at one writer (SQLite), how each kind used it; empty where writers run side by side
+    /// (PostgreSQL). Read by metrics: a foreground wait that grows says background work holds the writer too long.
+    /// </summary>
+    public virtual IReadOnlyList<WriterUse> WriterUses() => [];
 
     /// <summary>
     /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed

@@ -51,6 +51,9 @@ public sealed class PrometheusTelemetryTests(PrometheusTern tern) : IClassFixtur
         Assert.Contains("tern_clicks_writer_lag", text, StringComparison.Ordinal);
         Assert.Contains("tern_link_cache_entries", text, StringComparison.Ordinal);
         Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+        Assert.Matches(new Regex(@"^tern_storage_writer_turns_total\{[^}]*kind=""foreground""\} [1-9]", RegexOptions.Multiline), text);
+        Assert.Matches(new Regex(@"^tern_storage_writer_wait_time_seconds_total\{[^}]*kind=""background""\}", RegexOptions.Multiline), text);
+        Assert.Matches(new Regex(@"^tern_storage_writer_busy_time_seconds_total\{[^}]*kind=""clicks""\} [0-9.eE+-]+$", RegexOptions.Multiline), text);
     }
 
     [Fact]

@@ -559,6 +559,40 @@ public abstract class StorageCompliance : MigratedDatabaseTest
         Assert.Equal(rows, stored);
     }
 
+    [Fact]
+    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldWhereWritesTakeTurns()
+    {
+        var before = Database.WriterUses().ToDictionary(u => u.Priority);
+        var release = new TaskCompletionSource();
+        var held = Database.WriteAsync(async (_, _) =>
+        {
+            await release.Task;
+            return true;
+        }, Ct);
+        var waiting = Database.WriteAsync((_, _) => Task.FromResult(true), Ct, WritePriority.Background);
+        await Task.Delay(50, Ct);
+        release.SetResult();
+        await Task.WhenAll(held, waiting);
+
+        var uses = Database.WriterUses().ToDictionary(u => u.Priority, u => u with
+        {
+            Turns = u.Turns - before[u.Priority].Turns,
+            WaitedSeconds = u.WaitedSeconds - before[u.Priority].WaitedSeconds,
+            HeldSeconds = u.HeldSeconds - before[u.Priority].HeldSeconds,
+        });
+        if (Database.Provider == StorageProvider.Postgres)
+        {
+            Assert.Empty(uses); // writers run side by side: there are no turns to count
+            return;
+        }
+
+        Assert.Equal(1, uses[WritePriority.Foreground].Turns);
+        Assert.True(uses[WritePriority.Foreground].HeldSeconds >= 0.04, $"held {uses[WritePriority.Foreground].HeldSeconds} s");
+        Assert.Equal(1, uses[WritePriority.Background].Turns);
+        Assert.True(uses[WritePriority.Background].WaitedSeconds >= 0.04, $"waited {uses[WritePriority.Background].WaitedSeconds} s");
+        Assert.Equal(0, uses[WritePriority.Clicks].Turns);
+    }
+
     private static async Task<T> ScalarAsync<T>(Database database, string sql, object? parameters = null)
     {
         await using var connection = await database.OpenAsync(Ct);

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -76,7 +77,9 @@ public sealed class SqliteDatabase : Database
     public override async Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
+        var asked = Stopwatch.GetTimestamp();
         await _writeGate.EnterAsync(priority, cancellationToken);
+        var entered = Stopwatch.GetTimestamp();
         try
         {
             if (_writer is null)
@@ -110,7 +113,24 @@ public sealed class SqliteDatabase : Database
         finally
         {
             _writeGate.Exit();
+            var use = _uses[(int)priority];
+            Interlocked.Increment(ref use.Turns);
+            Interlocked.Add(ref use.WaitedTicks, entered - asked);
+            Interlocked.Add(ref use.HeldTicks, Stopwatch.GetTimestamp() - entered);
         }
+    }
+
+    private readonly Use[] _uses = [.. Enum.GetValues<WritePriority>().Order().Select(_ => new Use())];
+
+    public override IReadOnlyList<WriterUse> WriterUses() =>
+        [.. _uses.Select((use, i) => new WriterUse((WritePriority)i, Volatile.Read(ref use.Turns),
+            Volatile.Read(ref use.WaitedTicks) / (double)Stopwatch.Frequency, Volatile.Read(ref use.HeldTicks) / (double)Stopwatch.Frequency))];
+
+    private sealed class Use
+    {
+        public long Turns;
+        public long WaitedTicks;
+        public long HeldTicks;
     }
 
     /// <summary>
