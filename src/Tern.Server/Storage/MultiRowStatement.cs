@@ -1,15 +1,18 @@
 using System.Data.Common;
 using System.Text;
+using Microsoft.Data.Sqlite;
 using Npgsql;
+using Tern.Server.Storage.Sqlite;
 
 namespace Tern.Server.Storage;
 
 /// <summary>
 /// A statement of the form <c>head VALUES (…),(…),… tail</c> run over many rows: an <c>INSERT … VALUES</c>, or a
 /// statement that reads the rows as a table, <c>… FROM (VALUES (…),(…)) AS v …</c>, whose columns are then named
-/// <c>column1</c>, <c>column2</c>, … on both engines. On SQLite, which runs in-process, a fixed number of rows per
-/// execution (its driver binds named parameters one by one, so narrow statements win; one row through one prepared
-/// statement is the fastest for plain inserts). On PostgreSQL, where each statement is a round trip to be parsed and
+/// <c>column1</c>, <c>column2</c>, … on both engines. On SQLite, which runs in-process, one row per execution of a
+/// statement prepared once and bound by position (<see cref="Sqlite.SqliteRows"/>); a statement that returns rows
+/// goes through the driver, a fixed number of rows per execution (it binds named parameters one by one, so narrow
+/// statements win). On PostgreSQL, where each statement is a round trip to be parsed and
 /// planned, all rows go in one statement: each column is sent as one typed array and the rows are rebuilt by
 /// <c>unnest</c>, in the order given (which callers use to lock rows in a fixed order).
 /// </summary>
@@ -56,6 +59,13 @@ public static class MultiRowStatement
         if (connection is NpgsqlConnection npgsql && (IsInsertValues(head) || IsValuesTable(head)))
         {
             await RunAsArraysAsync(npgsql, (NpgsqlTransaction)transaction, head, tail, columns, rows, bind, returned, cancellationToken);
+            return;
+        }
+
+        if (connection is SqliteConnection sqlite && returned is null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind);
             return;
         }
 

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace Tern.Server.Storage.Sqlite;
 
@@ -147,68 +146,14 @@ public sealed class SqliteDatabase : Database
     }
 
     /// <summary>Per-connection settings, run once per physical connection (pooled connections keep them).</summary>
-    /// <summary>
-    /// Rows of one table (the click journal's appends, the fold's copy into <c>clicks</c>) through one statement
-    /// prepared for the call and bound by position on SQLite's own interface. Microsoft.Data.Sqlite binds every
-    /// parameter of every execution by name, converting the name and each text to UTF-8 on the way: for a click's 20
-    /// columns that was about 3 KB of garbage and most of the append's time. Here texts are bound as they are held
-    /// (UTF-16, converted by SQLite without a managed copy) and nothing is allocated per row but the boxes of
-    /// <see cref="ColumnMap{T}.Bind"/>. The statement runs in the caller's transaction like any other on the connection.
-    /// </summary>
+    /// <summary>Rows of one table (the click journal's appends, the fold's copy into <c>clicks</c>), bound by position (<see cref="SqliteRows"/>).</summary>
     public override Task InsertManyAsync<T>(
         DbConnection connection, DbTransaction transaction, string table, ColumnMap<T> columns, IReadOnlyList<T> rows,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (rows.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        var handle = ((SqliteConnection)connection).Handle!;
-        var placeholders = string.Join(", ", Enumerable.Range(1, columns.Count).Select(i => "?" + i));
-        Check(handle, raw.sqlite3_prepare_v2(handle, $"INSERT INTO {table} ({columns.List}) VALUES ({placeholders})", out var statement));
-        using (statement)
-        {
-            var values = new object?[columns.Count];
-            foreach (var row in rows)
-            {
-                columns.Bind(row, values);
-                for (var i = 0; i < values.Length; i++)
-                {
-                    Check(handle, Bind(statement, i + 1, values[i]));
-                }
-
-                var done = raw.sqlite3_step(statement);
-                if (done != raw.SQLITE_DONE)
-                {
-                    Check(handle, done); // before the reset, which would keep the code but not the message
-                }
-
-                raw.sqlite3_reset(statement);
-            }
-        }
-
+        SqliteRows.Execute((SqliteConnection)connection, $"INSERT INTO {table} ({columns.List}) VALUES ", "", columns.Count, rows, columns.Bind);
         return Task.CompletedTask;
-    }
-
-    private static int Bind(sqlite3_stmt statement, int index, object? value) => value switch
-    {
-        null => raw.sqlite3_bind_null(statement, index),
-        string text => raw.sqlite3_bind_text16(statement, index, text.AsSpan()),
-        long number => raw.sqlite3_bind_int64(statement, index, number),
-        int number => raw.sqlite3_bind_int64(statement, index, number),
-        bool flag => raw.sqlite3_bind_int64(statement, index, flag ? 1 : 0),
-        _ => throw new NotSupportedException($"No binding for values of type {value.GetType().Name}."), // as PostgreSQL's COPY
-    };
-
-    /// <summary>Throws what Microsoft.Data.Sqlite would for a failed call (a constraint, a full disk), with SQLite's message.</summary>
-    private static void Check(sqlite3 handle, int code)
-    {
-        if (code is not (raw.SQLITE_OK or raw.SQLITE_ROW or raw.SQLITE_DONE))
-        {
-            throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), code, raw.sqlite3_extended_errcode(handle));
-        }
     }
 
     private async Task PrepareAsync(SqliteConnection connection, string extra, CancellationToken cancellationToken)
