@@ -6,68 +6,6 @@ using Tern.Server.Links;
 
 namespace Tern.Server.Redirect;
 
-/// <summary>
-/// What the redirect path needs of a link, precomputed so that answering allocates nothing. Kept small, since a
-/// node may hold millions: the domain and workspace strings are shared, and only links with a click limit carry
-/// a tally.
-/// </summary>
-public sealed class CachedLink
-{
-    public CachedLink(Link link, ClickTally? tally)
-    {
-        Id = link.Id;
-        WorkspaceId = string.Intern(link.WorkspaceId);
-        Domain = string.Intern(link.Domain);
-        Slug = link.Slug;
-        Destination = link.Url;
-        FragmentAt = link.Url.IndexOf('#', StringComparison.Ordinal);
-        HasQuery = (FragmentAt < 0 ? link.Url : link.Url[..FragmentAt]).Contains('?', StringComparison.Ordinal);
-        RedirectType = (short)link.RedirectType;
-        ForwardQuery = link.ForwardQuery;
-        ExpiresAtMs = link.ExpiresAt?.ToUnixTimeMilliseconds() ?? long.MaxValue;
-        ExpiredUrl = link.ExpiredUrl;
-        MaxClicks = link.MaxClicks ?? long.MaxValue;
-        Archived = link.Archived;
-        UpdatedAtMs = link.UpdatedAt.ToUnixTimeMilliseconds();
-        Tally = tally;
-        Smart = SmartRoute.For(link);
-    }
-
-    public string Id { get; }
-    public string WorkspaceId { get; }
-    public string Domain { get; }
-    public string Slug { get; }
-    public string Destination { get; }
-
-    /// <summary>Where the destination's fragment starts, or -1; a forwarded query goes before it.</summary>
-    public int FragmentAt { get; }
-
-    public bool HasQuery { get; }
-    public short RedirectType { get; }
-    public bool ForwardQuery { get; }
-    public bool Archived { get; }
-    public long ExpiresAtMs { get; }
-    public string? ExpiredUrl { get; }
-    public long MaxClicks { get; }
-
-    /// <summary>The version of the link this was made from: every change that a redirect sees moves it.</summary>
-    public long UpdatedAtMs { get; }
-
-    /// <summary>Only for links with a click limit.</summary>
-    public ClickTally? Tally { get; }
-
-    /// <summary>Only for links with a smart field (go-live, rules, variants, preview, password).</summary>
-    public SmartRoute? Smart { get; }
-
-    /// <summary>The destination with the short URL's own query (without its '?') appended before the fragment.</summary>
-    public string WithQuery(ReadOnlySpan<char> query)
-    {
-        var beforeFragment = FragmentAt < 0 ? Destination.AsSpan() : Destination.AsSpan(0, FragmentAt);
-        var fragment = FragmentAt < 0 ? [] : Destination.AsSpan(FragmentAt);
-        return string.Concat(beforeFragment, HasQuery ? "&" : "?", query, fragment);
-    }
-}
-
 public enum CacheLookup
 {
     /// <summary>Not in the cache: storage must be asked.</summary>
@@ -178,9 +116,10 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return null;
         }
 
-        if (!entries.Links.TryAdd(slug, cached))
+        // Keyed by the link's own slug string, so that the request's copy is not kept as well.
+        if (!entries.Links.TryAdd(cached.Slug, cached))
         {
-            entries.Links[slug] = cached;
+            entries.Links[cached.Slug] = cached;
         }
         else
         {
