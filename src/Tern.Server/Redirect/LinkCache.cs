@@ -16,8 +16,8 @@ public enum CacheLookup
 }
 
 /// <summary>
-/// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
-/// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
+/// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage: a
+/// <see cref="LinkTable"/> per domain. Lookups take spans, take no lock and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
 /// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>,
 /// every creation <see cref="ForgetMiss"/>, and a link this node created is cached at once (<see cref="Warm"/>). A
 /// load that raced with a change of its own domain and slug is used once but not cached. Races are told by change
@@ -58,7 +58,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return CacheLookup.Unknown;
         }
 
-        if (entries.Links.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(slug, out link))
+        if ((link = entries.Links.Find(slug)) is not null)
         {
             return CacheLookup.Found;
         }
@@ -116,12 +116,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return null;
         }
 
-        // Keyed by the link's own slug string, so that the request's copy is not kept as well.
-        if (!entries.Links.TryAdd(cached.Slug, cached))
-        {
-            entries.Links[cached.Slug] = cached;
-        }
-        else
+        if (entries.Links.Set(cached))
         {
             Counted(entries);
         }
@@ -145,13 +140,13 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
 
         var entries = Entries(link.Domain);
-        if (!entries.Links.TryAdd(link.Slug, ToCached(link)))
+        if (!entries.Links.TryAdd(ToCached(link)))
         {
             return;
         }
 
         Counted(entries);
-        if (ChangedSince(stripe, since) && entries.Links.TryRemove(link.Slug, out _))
+        if (ChangedSince(stripe, since) && entries.Links.Remove(link.Slug))
         {
             Interlocked.Decrement(ref _linkCount);
         }
@@ -181,7 +176,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         Interlocked.Exchange(ref _changedAt[stripe], timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         if (_domains.TryGetValue(domain, out var entries))
         {
-            if (entries.Links.TryRemove(slug, out _))
+            if (entries.Links.Remove(slug))
             {
                 Interlocked.Decrement(ref _linkCount);
             }
@@ -243,7 +238,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         var dropped = 0;
         foreach (var entries in _domains.Values)
         {
-            foreach (var link in entries.Links.Values)
+            foreach (var link in entries.Links.Links())
             {
                 if (link.Tally is null)
                 {
@@ -295,22 +290,13 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         Interlocked.Exchange(ref _missCount, 0);
     }
 
-    // Over capacity, a tenth of the domain's links go; enumeration order of a hash map is as good as random here.
-    private void Evict(DomainEntries entries)
-    {
-        var toRemove = Math.Max(1, entries.Links.Count / 10);
-        foreach (var slug in entries.Links.Keys.Take(toRemove))
-        {
-            if (entries.Links.TryRemove(slug, out _))
-            {
-                Interlocked.Decrement(ref _linkCount);
-            }
-        }
-    }
+    // Over capacity, a tenth of the domain's links go.
+    private void Evict(DomainEntries entries) =>
+        Interlocked.Add(ref _linkCount, -entries.Links.Evict(Math.Max(1, entries.Links.Count / 10)));
 
     private sealed class DomainEntries
     {
-        public ConcurrentDictionary<string, CachedLink> Links { get; } = new(StringComparer.Ordinal);
+        public LinkTable Links { get; } = new();
 
         public ConcurrentDictionary<string, long> Misses { get; } = new(StringComparer.Ordinal);
     }

@@ -1,6 +1,5 @@
 using Tern.Server.Clicks;
 using Tern.Server.Hosting;
-using Tern.Server.Links;
 using Tern.Server.Redirect;
 
 namespace Tern.Server.Tests.Redirect;
@@ -63,7 +62,7 @@ public sealed class PackedLinkIdTests
     [InlineData("legacy-7")]
     public void ACachedLinkGivesBackItsStoredId(string id)
     {
-        var cached = new CachedLink(LinkWith(id), null);
+        var cached = new CachedLink(TestLinks.Link(id), null);
 
         Assert.Equal(id, cached.Id);
         Assert.Equal(id, cached.PackedId.ToString());
@@ -72,7 +71,7 @@ public sealed class PackedLinkIdTests
     [Fact]
     public void APlainCachedLinkHasNoExpiryNoClickLimitAndNoSmartRoute()
     {
-        var cached = new CachedLink(LinkWith("lnk_01JDQ7X1R5ZK3M8V0W2C4B6N9P"), null);
+        var cached = new CachedLink(TestLinks.Link(), null);
 
         Assert.Equal(long.MaxValue, cached.ExpiresAtMs);
         Assert.Equal(long.MaxValue, cached.MaxClicks);
@@ -86,7 +85,7 @@ public sealed class PackedLinkIdTests
     {
         var expires = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
         var tally = new ClickTally(2);
-        var link = LinkWith("lnk_01JDQ7X1R5ZK3M8V0W2C4B6N9P") with { ExpiresAt = expires, ExpiredUrl = "https://example.com/over", MaxClicks = 5 };
+        var link = TestLinks.Link() with { ExpiresAt = expires, ExpiredUrl = "https://example.com/over", MaxClicks = 5 };
 
         var cached = new CachedLink(link, tally);
 
@@ -105,20 +104,8 @@ public sealed class PackedLinkIdTests
     [InlineData("https://example.com/a?b=2#top", "x=1", "https://example.com/a?b=2&x=1#top")]
     public void AForwardedQueryGoesBeforeTheFragment(string destination, string query, string expected)
     {
-        var cached = new CachedLink(LinkWith("lnk_01JDQ7X1R5ZK3M8V0W2C4B6N9P") with { Url = destination }, null);
+        var cached = new CachedLink(TestLinks.Link() with { Url = destination }, null);
 
         Assert.Equal(expected, cached.WithQuery(query));
     }
-
-    internal static Link LinkWith(string id, string slug = "s") => new()
-    {
-        Id = id,
-        WorkspaceId = "ws_default",
-        Domain = "go.test",
-        Slug = slug,
-        BaseUrl = "https://example.com/a",
-        Url = "https://example.com/a",
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        UpdatedAt = DateTimeOffset.UnixEpoch,
-    };
 }
