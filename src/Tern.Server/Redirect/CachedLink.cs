@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Tern.Server.Clicks;
 using Tern.Server.Links;
 
@@ -5,8 +6,8 @@ namespace Tern.Server.Redirect;
 
 /// <summary>
 /// What the redirect path needs of a link, precomputed so that answering allocates nothing. Kept small, since a
-/// node may hold millions (88 bytes besides the slug and destination strings): the domain and workspace strings are
-/// shared, the id is held as its 128 bits, and what few links have (an expiry, a click limit, a smart route, an id
+/// node may hold millions (80 bytes besides the slug and destination strings): the workspace and domain are one
+/// reference to a pair shared by all their links, the id is held as its 128 bits, and what few links have (an expiry, a click limit, a smart route, an id
 /// that is not a ULID) sits in one side object that a plain link leaves null.
 /// </summary>
 public sealed class CachedLink
@@ -14,13 +15,16 @@ public sealed class CachedLink
     private readonly ulong _idHigh;
     private readonly ulong _idLow;
     private readonly Conditions? _conditions;
+    private readonly Scope _scope;
+
+    /// <summary>One of each (workspace, domain) pair, so that a link holds one reference for both.</summary>
+    private static readonly ConcurrentDictionary<(string WorkspaceId, string Domain), Scope> Scopes = new();
 
     public CachedLink(Link link, ClickTally? tally)
     {
         var id = PackedLinkId.From(link.Id);
         (_idHigh, _idLow) = ((ulong)(id.Bits >> 64), (ulong)id.Bits);
-        WorkspaceId = string.Intern(link.WorkspaceId);
-        Domain = string.Intern(link.Domain);
+        _scope = Scopes.GetOrAdd((link.WorkspaceId, link.Domain), static key => new Scope(key.WorkspaceId, key.Domain));
         Slug = link.Slug;
         SlugHash = HashOf(link.Slug);
         Destination = link.Url;
@@ -41,10 +45,10 @@ public sealed class CachedLink
     public string Id => PackedId.ToString();
 
     /// <summary>The id as a click carries it: no allocation.</summary>
-    public PackedLinkId PackedId => new(((UInt128)_idHigh << 64) | _idLow, _conditions?.IdText);
+    public PackedLinkId PackedId => new(new UInt128(_idHigh, _idLow), _conditions?.IdText);
 
-    public string WorkspaceId { get; }
-    public string Domain { get; }
+    public string WorkspaceId => _scope.WorkspaceId;
+    public string Domain => _scope.Domain;
     public string Slug { get; }
 
     /// <summary>The slug's ordinal hash, which the cache's table probes with.</summary>
@@ -81,6 +85,8 @@ public sealed class CachedLink
         var fragment = fragmentAt < 0 ? [] : Destination.AsSpan(fragmentAt);
         return string.Concat(beforeFragment, beforeFragment.Contains('?') ? "&" : "?", query, fragment);
     }
+
+    private sealed record Scope(string WorkspaceId, string Domain);
 
     /// <summary>The fields most links leave empty.</summary>
     private sealed record Conditions(string? IdText, long ExpiresAtMs, string? ExpiredUrl, long MaxClicks, ClickTally? Tally, SmartRoute? Smart);
