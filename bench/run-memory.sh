@@ -71,6 +71,7 @@ dotnet "$BENCH_DIR/seed/bin/Release/net10.0/Tern.Bench.Seed.dll" warm --base "ht
 rss_warm=$(status_kb VmRSS "$TERN_PID")
 log "all links loaded: RSS $(mib "$rss_warm") MiB; random-slug load for $DURATION"
 busy=$(wait_quiet)
+rss_quiet=$(status_kb VmRSS "$TERN_PID")
 gc_before=$(tail -1 "$work/alloc.log")
 run_wrk "http://127.0.0.1:$PORT" "$work/wrk.txt" "$DURATION" "$N"
 cat "$work/wrk.txt" >&2
@@ -87,12 +88,13 @@ mkdir -p "$RESULTS_DIR"
 {
     echo "### Memory with $N links, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
-    echo "Source $(source_version); SQLite file ${db_mib} MiB; server environment: $(env | grep -E '^DOTNET_(gc|GC)' | tr '\n' ' ' || true)(defaults: Server GC, non-concurrent, as Tern.Server.csproj sets)."
+    echo "Source $(source_version); SQLite file ${db_mib} MiB; server environment: $(env | grep -E '^DOTNET_(gc|GC)' | tr '\n' ' ' || true)(defaults: Server GC, non-concurrent, ConserveMemory 7, as Tern.Server.csproj sets)."
     echo
     echo "| step | Tern RSS MiB |"
     echo "|---|---:|"
     echo "| started, nothing cached | $(mib "$rss_start") |"
     echo "| every link requested once ($(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s; statuses [0-9= ]*' "$work/warm.txt" | tail -1)) | $(mib "$rss_warm") |"
+    echo "| the first pass's clicks written, machine quiet | $(mib "$rss_quiet") |"
     echo "| after $DURATION of random slugs, $requests requests at $(result_field rps "$work/wrk.txt")/s (≈ $touched distinct links) | $(mib "$rss_load") |"
     echo "| peak (VmHWM) | $(mib "$hwm") |"
     echo

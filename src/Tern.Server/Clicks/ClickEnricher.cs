@@ -31,7 +31,7 @@ public sealed class ClickEnricher(
         {
             Id = Ids.New("clk", capture.TimestampMs),
             WorkspaceId = capture.WorkspaceId,
-            LinkId = capture.LinkId,
+            LinkId = capture.LinkId.ToString(),
             Slug = capture.Slug,
             Domain = capture.Domain,
             TimestampMs = capture.TimestampMs,

@@ -10,10 +10,10 @@ namespace Tern.Server.Clicks;
 /// already hold, nothing parsed. Enrichment happens in the <see cref="ClickWriter"/>, off the request path. The address is
 /// kept in memory only, to find the country and the daily visitor hash; it is never stored. A smart link's decision
 /// rides along: the destination chosen (a reference to the cached string), the rule or variant index (-1: none),
-/// and whether the request carried the QR marker.
+/// and whether the request carried the QR marker. The link id is carried packed; its text is made by the writer.
 /// </summary>
 public readonly record struct ClickCapture(
-    string LinkId,
+    PackedLinkId LinkId,
     string WorkspaceId,
     string Domain,
     string Slug,

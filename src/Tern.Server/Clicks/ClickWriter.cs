@@ -180,7 +180,8 @@ public sealed class ClickWriter(
         return RetryUntilDoneAsync(async () =>
         {
             clicks ??= await EnrichAsync(batch);
-            var limited = batch.Where(c => c.HasClickLimit).Select(c => c.LinkId).ToHashSet(StringComparer.Ordinal);
+            // The ids' text as the enricher made it: the captures carry them packed.
+            var limited = clicks.Where((_, i) => batch[i].HasClickLimit).Select(c => c.LinkId).ToHashSet(StringComparer.Ordinal);
             if (folder.Deferred)
             {
                 var first = _nextRowId;

@@ -6,68 +6,6 @@ using Tern.Server.Links;
 
 namespace Tern.Server.Redirect;
 
-/// <summary>
-/// What the redirect path needs of a link, precomputed so that answering allocates nothing. Kept small, since a
-/// node may hold millions: the domain and workspace strings are shared, and only links with a click limit carry
-/// a tally.
-/// </summary>
-public sealed class CachedLink
-{
-    public CachedLink(Link link, ClickTally? tally)
-    {
-        Id = link.Id;
-        WorkspaceId = string.Intern(link.WorkspaceId);
-        Domain = string.Intern(link.Domain);
-        Slug = link.Slug;
-        Destination = link.Url;
-        FragmentAt = link.Url.IndexOf('#', StringComparison.Ordinal);
-        HasQuery = (FragmentAt < 0 ? link.Url : link.Url[..FragmentAt]).Contains('?', StringComparison.Ordinal);
-        RedirectType = (short)link.RedirectType;
-        ForwardQuery = link.ForwardQuery;
-        ExpiresAtMs = link.ExpiresAt?.ToUnixTimeMilliseconds() ?? long.MaxValue;
-        ExpiredUrl = link.ExpiredUrl;
-        MaxClicks = link.MaxClicks ?? long.MaxValue;
-        Archived = link.Archived;
-        UpdatedAtMs = link.UpdatedAt.ToUnixTimeMilliseconds();
-        Tally = tally;
-        Smart = SmartRoute.For(link);
-    }
-
-    public string Id { get; }
-    public string WorkspaceId { get; }
-    public string Domain { get; }
-    public string Slug { get; }
-    public string Destination { get; }
-
-    /// <summary>Where the destination's fragment starts, or -1; a forwarded query goes before it.</summary>
-    public int FragmentAt { get; }
-
-    public bool HasQuery { get; }
-    public short RedirectType { get; }
-    public bool ForwardQuery { get; }
-    public bool Archived { get; }
-    public long ExpiresAtMs { get; }
-    public string? ExpiredUrl { get; }
-    public long MaxClicks { get; }
-
-    /// <summary>The version of the link this was made from: every change that a redirect sees moves it.</summary>
-    public long UpdatedAtMs { get; }
-
-    /// <summary>Only for links with a click limit.</summary>
-    public ClickTally? Tally { get; }
-
-    /// <summary>Only for links with a smart field (go-live, rules, variants, preview, password).</summary>
-    public SmartRoute? Smart { get; }
-
-    /// <summary>The destination with the short URL's own query (without its '?') appended before the fragment.</summary>
-    public string WithQuery(ReadOnlySpan<char> query)
-    {
-        var beforeFragment = FragmentAt < 0 ? Destination.AsSpan() : Destination.AsSpan(0, FragmentAt);
-        var fragment = FragmentAt < 0 ? [] : Destination.AsSpan(FragmentAt);
-        return string.Concat(beforeFragment, HasQuery ? "&" : "?", query, fragment);
-    }
-}
-
 public enum CacheLookup
 {
     /// <summary>Not in the cache: storage must be asked.</summary>
@@ -78,8 +16,8 @@ public enum CacheLookup
 }
 
 /// <summary>
-/// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage.
-/// Lookups take spans and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
+/// The in-process map from (domain, slug) to <see cref="CachedLink"/> that serves redirects without storage: a
+/// <see cref="LinkTable"/> per domain. Lookups take spans, take no lock and allocate nothing. Unknown slugs are remembered for <c>Tern:Cache:MissSeconds</c>,
 /// so that a flood of random slugs cannot reach the database. Every link change calls <see cref="Invalidate"/>,
 /// every creation <see cref="ForgetMiss"/>, and a link this node created is cached at once (<see cref="Warm"/>). A
 /// load that raced with a change of its own domain and slug is used once but not cached. Races are told by change
@@ -120,7 +58,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return CacheLookup.Unknown;
         }
 
-        if (entries.Links.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(slug, out link))
+        if ((link = entries.Links.Find(slug)) is not null)
         {
             return CacheLookup.Found;
         }
@@ -178,11 +116,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
             return null;
         }
 
-        if (!entries.Links.TryAdd(slug, cached))
-        {
-            entries.Links[slug] = cached;
-        }
-        else
+        if (entries.Links.Set(cached))
         {
             Counted(entries);
         }
@@ -206,13 +140,13 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         }
 
         var entries = Entries(link.Domain);
-        if (!entries.Links.TryAdd(link.Slug, ToCached(link)))
+        if (!entries.Links.TryAdd(ToCached(link)))
         {
             return;
         }
 
         Counted(entries);
-        if (ChangedSince(stripe, since) && entries.Links.TryRemove(link.Slug, out _))
+        if (ChangedSince(stripe, since) && entries.Links.Remove(link.Slug))
         {
             Interlocked.Decrement(ref _linkCount);
         }
@@ -242,7 +176,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         Interlocked.Exchange(ref _changedAt[stripe], timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         if (_domains.TryGetValue(domain, out var entries))
         {
-            if (entries.Links.TryRemove(slug, out _))
+            if (entries.Links.Remove(slug))
             {
                 Interlocked.Decrement(ref _linkCount);
             }
@@ -304,7 +238,7 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         var dropped = 0;
         foreach (var entries in _domains.Values)
         {
-            foreach (var link in entries.Links.Values)
+            foreach (var link in entries.Links.Links())
             {
                 if (link.Tally is null)
                 {
@@ -356,22 +290,13 @@ public sealed class LinkCache(LinkStore store, ClickTallies tallies, IOptions<Li
         Interlocked.Exchange(ref _missCount, 0);
     }
 
-    // Over capacity, a tenth of the domain's links go; enumeration order of a hash map is as good as random here.
-    private void Evict(DomainEntries entries)
-    {
-        var toRemove = Math.Max(1, entries.Links.Count / 10);
-        foreach (var slug in entries.Links.Keys.Take(toRemove))
-        {
-            if (entries.Links.TryRemove(slug, out _))
-            {
-                Interlocked.Decrement(ref _linkCount);
-            }
-        }
-    }
+    // Over capacity, a tenth of the domain's links go.
+    private void Evict(DomainEntries entries) =>
+        Interlocked.Add(ref _linkCount, -entries.Links.Evict(Math.Max(1, entries.Links.Count / 10)));
 
     private sealed class DomainEntries
     {
-        public ConcurrentDictionary<string, CachedLink> Links { get; } = new(StringComparer.Ordinal);
+        public LinkTable Links { get; } = new();
 
         public ConcurrentDictionary<string, long> Misses { get; } = new(StringComparer.Ordinal);
     }

@@ -172,7 +172,7 @@ public sealed class Redirector(
 
         // Counted: hand the click to the writer. Completes synchronously unless the queue is full (back-pressure).
         var headers = context.Request.Headers;
-        var capture = new ClickCapture(link.Id, link.WorkspaceId, link.Domain, link.Slug, link.MaxClicks != long.MaxValue, now,
+        var capture = new ClickCapture(link.PackedId, link.WorkspaceId, link.Domain, link.Slug, link.MaxClicks != long.MaxValue, now,
             headers.UserAgent, headers.Referer, headers.AcceptLanguage, _countryHeader is null ? null : headers[_countryHeader].ToString(), context.Connection.RemoteIpAddress, headers["X-Forwarded-For"],
             decision.Target?.Url ?? link.Destination, decision.Target is null ? (short)-1 : decision.RuleIndex,
             decision.Target is null ? (short)-1 : decision.Variant, fromQr);
