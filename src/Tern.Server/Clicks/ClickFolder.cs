@@ -62,20 +62,8 @@ public sealed class ClickFolder(
     /// <summary>Most clicks folded in the one transaction a second the fold takes while the writer is behind.</summary>
     private const int BehindFold = 1_000;
 
-    /// <summary>
-    /// Longest a fold transaction should hold the writer while the API writes (SQLite): an API write waits for the
-    /// transaction in progress, so the fold then takes chunks it folds within this, as its recent pace says. With no API
-    /// write in the last second it folds up to <see cref="ClickOptions.MaxFold"/> a transaction, which folds faster.
-    /// </summary>
-    internal static readonly TimeSpan ApiFoldBudget = TimeSpan.FromMilliseconds(4);
-
-    /// <summary>Fewest clicks a chunk under <see cref="ApiFoldBudget"/> holds, so the fold always moves on.</summary>
-    private const int MinApiChunk = 25;
-
     private readonly ClickOptions _options = options.Value;
-    private double _microsPerClick = 50;
-    private long _apiTurnsSeen;
-    private long _apiWroteAt;
+    private readonly WriteBudget _budget = new(database);
     private readonly TimeSpan _rollupInterval = TimeSpan.FromMilliseconds(options.Value.RollupIntervalMilliseconds);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -229,24 +217,10 @@ public sealed class ClickFolder(
 
     /// <summary>
     /// How many clicks the next fold transaction may take: <see cref="ClickOptions.MaxFold"/>, fewer while the writer
-    /// is behind, and while the API writes only as many as fold within <see cref="ApiFoldBudget"/>.
+    /// is behind, and while the API writes only as many as fold within <see cref="WriteBudget.Budget"/>, so that an API
+    /// write waits little behind the fold.
     /// </summary>
-    private int ChunkLimit(bool writerBehind)
-    {
-        var limit = writerBehind ? Math.Min(_options.MaxFold, BehindFold) : _options.MaxFold;
-        var apiTurns = database.WriterUses().Where(u => u.Priority == WritePriority.Foreground).Sum(u => u.Turns);
-        var now = Stopwatch.GetTimestamp();
-        if (apiTurns != _apiTurnsSeen)
-        {
-            (_apiTurnsSeen, _apiWroteAt) = (apiTurns, now);
-        }
-
-        return ChunkSize(limit, _apiWroteAt != 0 && Stopwatch.GetElapsedTime(_apiWroteAt, now) < TimeSpan.FromSeconds(1), _microsPerClick);
-    }
-
-    /// <summary>At most <paramref name="limit"/>; while the API writes, what folds within <see cref="ApiFoldBudget"/> at this pace.</summary>
-    internal static int ChunkSize(int limit, bool apiWriting, double microsPerClick) =>
-        apiWriting ? Math.Clamp((int)(ApiFoldBudget.TotalMicroseconds / Math.Max(microsPerClick, 0.001)), Math.Min(MinApiChunk, limit), limit) : limit;
+    private int ChunkLimit(bool writerBehind) => _budget.Size(writerBehind ? Math.Min(_options.MaxFold, BehindFold) : _options.MaxFold);
 
     /// <summary>
     /// Folds clicks in the caller's transaction: counts, first sightings, the given rollup sums (none: they are
@@ -396,17 +370,22 @@ public sealed class ClickFolder(
         MergePending(sums, +1);
         var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
         bool appended;
-        var started = Stopwatch.GetTimestamp();
         try
         {
             appended = await database.WriteAsync(async (connection, transaction) =>
             {
+                var started = Stopwatch.GetTimestamp();
                 var appended = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, flush ? _pending : null, cancellationToken);
                 await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
                 await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
                 if (flush)
                 {
                     await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
+                }
+                else
+                {
+                    // The pace of plain folds (a flush also writes the gathered cells): what the next chunks are sized by.
+                    _budget.Held(Stopwatch.GetElapsedTime(started), chunk.Clicks.Count);
                 }
 
                 return appended;
@@ -421,13 +400,6 @@ public sealed class ClickFolder(
         if (appended)
         {
             outbox.Signal();
-        }
-
-        if (!flush && chunk.Clicks.Count > 0)
-        {
-            // The pace of plain folds (a flush also writes the gathered cells): what the next chunk's size is made from.
-            var micros = Stopwatch.GetElapsedTime(started).TotalMicroseconds / chunk.Clicks.Count;
-            _microsPerClick = (0.8 * _microsPerClick) + (0.2 * micros);
         }
 
         Volatile.Write(ref _foldedThrough, chunk.Through);

@@ -69,6 +69,13 @@ public abstract class Database
     public virtual IReadOnlyList<WriterUse> WriterUses() => [];
 
     /// <summary>
+    /// Where all writes take turns at one writer (SQLite): whether a foreground write (an API call) asked for it within
+    /// <paramref name="span"/>, so background work keeps its transactions short (<see cref="WriteBudget"/>). False
+    /// where writers run side by side.
+    /// </summary>
+    public virtual bool ForegroundWroteWithin(TimeSpan span) => false;
+
+    /// <summary>
     /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed
     /// (Unix ms, on the database's clock), or null when another node holds the job or has already run it within
     /// this <paramref name="period"/>. A single-node provider runs it directly.

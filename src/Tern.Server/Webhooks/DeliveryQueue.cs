@@ -14,6 +14,8 @@ namespace Tern.Server.Webhooks;
 /// </summary>
 public sealed class DeliveryQueue(Database database, EventLog events, WebhookStore webhookStore)
 {
+    private readonly WriteBudget _recordBudget = new(database);
+
     private const int RowsPerStatement = 500;
     private const string Pending = DeliveryStatuses.PendingSql;
 
@@ -97,6 +99,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
         records.Count == 0 ? Task.CompletedTask : database.WriteAsync(async (connection, transaction) =>
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await MultiRowStatement.InsertAsync(connection, transaction, "webhook_attempts", AttemptColumns, 50, records, cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Succeeded, [.. records.Where(r => r.Succeeded)], cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Failed, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is null)], cancellationToken);
@@ -106,8 +109,15 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
                 await WebhookStore.RecordHealthAsync(connection, transaction, endpoint.Key, [.. endpoint], disableAfterMs, cancellationToken);
             }
 
+            _recordBudget.Held(System.Diagnostics.Stopwatch.GetElapsedTime(started), records.Count);
             return records.Count;
         }, cancellationToken, WritePriority.Background);
+
+    /// <summary>
+    /// How many attempts the next <see cref="RecordAsync"/> should take, at most <paramref name="limit"/>: while the API
+    /// writes, what is recorded within <see cref="WriteBudget.Budget"/>, so an API write waits little behind it (SQLite).
+    /// </summary>
+    public int RecordBatchSize(int limit) => _recordBudget.Size(limit);
 
     private async Task FinishAsync(DbConnection connection, DbTransaction transaction, DeliveryStatus status, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
     {

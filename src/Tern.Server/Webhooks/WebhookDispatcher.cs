@@ -362,7 +362,8 @@ public sealed class WebhookDispatcher : BackgroundService
         var disableAfterMs = (long)TimeSpan.FromDays(_options.DisableAfterDays).TotalMilliseconds;
         while (await _records.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < RecordBatch && _records.Reader.TryRead(out var record))
+            var size = _queue.RecordBatchSize(RecordBatch);
+            while (batch.Count < size && _records.Reader.TryRead(out var record))
             {
                 batch.Add(record);
             }

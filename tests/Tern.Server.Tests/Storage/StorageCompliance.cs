@@ -560,7 +560,7 @@ public abstract class StorageCompliance : MigratedDatabaseTest
     }
 
     [Fact]
-    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldWhereWritesTakeTurns()
+    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldAndTheLastApiWriteIsKnownWhereWritesTakeTurns()
     {
         var before = Database.WriterUses().ToDictionary(u => u.Priority);
         var release = new TaskCompletionSource();
@@ -582,10 +582,13 @@ public abstract class StorageCompliance : MigratedDatabaseTest
         });
         if (Database.Provider == StorageProvider.Postgres)
         {
-            Assert.Empty(uses); // writers run side by side: there are no turns to count
+            Assert.Empty(uses); // writers run side by side: there are no turns to count, and no API write to give way to
+            Assert.False(Database.ForegroundWroteWithin(TimeSpan.FromMinutes(1)));
             return;
         }
 
+        Assert.Equal(Database.Provider == StorageProvider.Sqlite, Database.ForegroundWroteWithin(TimeSpan.FromMinutes(1)));
+        Assert.False(Database.ForegroundWroteWithin(TimeSpan.Zero));
         Assert.Equal(1, uses[WritePriority.Foreground].Turns);
         Assert.True(uses[WritePriority.Foreground].HeldSeconds >= 0.04, $"held {uses[WritePriority.Foreground].HeldSeconds} s");
         Assert.Equal(1, uses[WritePriority.Background].Turns);
