@@ -21,14 +21,14 @@ public sealed class LinkEvents(EventOutbox outbox, LinkResponses responses)
 
     public Task AppendManyAsync(
         DbConnection connection, DbTransaction transaction, string type, IReadOnlyList<LinkEvent> items, CancellationToken cancellationToken) =>
-        outbox.PublishAsync(connection, transaction,
-            [.. items.Select(item => new EventToPublish(type, item.Link.WorkspaceId, item.Link.Id, item.Link.Tags, item.IsBot,
-                new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At))],
-            cancellationToken);
+        outbox.PublishAsync(connection, transaction, [.. items.Select(item => ToPublish(type, item))], cancellationToken);
 
     /// <summary>The event of this type about the link, ready for a statement that writes it with the change (<see cref="EventLog.InsertFrom"/>).</summary>
-    public AppendedEvent Prepare(string type, Link link) =>
-        outbox.Prepare([new EventToPublish(type, link.WorkspaceId, link.Id, link.Tags, false, new EventData { Link = responses.From(link) })])[0];
+    public AppendedEvent Prepare(string type, Link link) => outbox.Prepare([ToPublish(type, new LinkEvent(link))])[0];
+
+    private EventToPublish ToPublish(string type, LinkEvent item) =>
+        new(type, item.Link.WorkspaceId, item.Link.Id, item.Link.Tags, item.IsBot,
+            new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At);
 
     /// <summary>Hands the events written with the change to the subscribers (the webhooks' deliveries), in the same transaction.</summary>
     public Task WrittenAsync(DbConnection connection, DbTransaction transaction, AppendedEvent written, CancellationToken cancellationToken) =>

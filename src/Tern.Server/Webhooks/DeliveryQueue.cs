@@ -3,6 +3,7 @@ using Dapper;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
 using Tern.Server.Storage;
+using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace Tern.Server.Webhooks;
 
@@ -99,7 +100,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
         records.Count == 0 ? Task.CompletedTask : database.WriteAsync(async (connection, transaction) =>
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var started = Stopwatch.GetTimestamp();
             await MultiRowStatement.InsertAsync(connection, transaction, "webhook_attempts", AttemptColumns, 50, records, cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Succeeded, [.. records.Where(r => r.Succeeded)], cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Failed, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is null)], cancellationToken);
@@ -109,7 +110,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
                 await WebhookStore.RecordHealthAsync(connection, transaction, endpoint.Key, [.. endpoint], disableAfterMs, cancellationToken);
             }
 
-            _recordBudget.Held(System.Diagnostics.Stopwatch.GetElapsedTime(started), records.Count);
+            _recordBudget.Held(Stopwatch.GetElapsedTime(started), records.Count);
             return records.Count;
         }, cancellationToken, WritePriority.Background);
 

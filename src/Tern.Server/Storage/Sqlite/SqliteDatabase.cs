@@ -156,16 +156,6 @@ public sealed class SqliteDatabase : Database
     }
 
     /// <summary>Per-connection settings, run once per physical connection (pooled connections keep them).</summary>
-    /// <summary>Rows of one table (the click journal's appends, the fold's copy into <c>clicks</c>), bound by position (<see cref="SqliteRows"/>).</summary>
-    public override Task InsertManyAsync<T>(
-        DbConnection connection, DbTransaction transaction, string table, ColumnMap<T> columns, IReadOnlyList<T> rows,
-        CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        SqliteRows.Execute((SqliteConnection)connection, $"INSERT INTO {table} ({columns.List}) VALUES ", "", columns.Count, rows, columns.Bind);
-        return Task.CompletedTask;
-    }
-
     private async Task PrepareAsync(SqliteConnection connection, string extra, CancellationToken cancellationToken)
     {
         var handle = connection.Handle!;
