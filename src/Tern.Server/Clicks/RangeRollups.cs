@@ -230,7 +230,7 @@ public sealed class RangeRollups(
     /// the rollups and the mark moved past them, in one transaction. Returns the mark it leaves.
     /// </summary>
     internal Task<ulong> FoldOnceAsync(CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
+        database.WriteRedoableAsync(async (connection, transaction) =>
         {
             // The row lock makes nodes fold one at a time; a node that waited for it reads the mark the other left.
             var (markText, horizonText) = await connection.QuerySingleAsync<(string, string)>(new CommandDefinition(
@@ -252,7 +252,7 @@ public sealed class RangeRollups(
                 "UPDATE click_rollup_state SET rolled_up_tx = @to::text::xid8 WHERE id = 1", new { to = Text(to) }, transaction,
                 cancellationToken: cancellationToken));
             return to;
-        }, cancellationToken, WritePriority.Background);
+        }, cancellationToken);
 
     /// <summary>The mark is at <paramref name="mark"/>: this node's batches of earlier transactions are in the rollups.</summary>
     private void Passed(ulong mark)

@@ -15,6 +15,13 @@ public sealed record EventToPublish(string Type, string WorkspaceId, string? Lin
 /// </summary>
 public interface IEventSubscriber
 {
+    /// <summary>
+    /// False when the subscriber is known to write nothing for these events, so that a change whose one statement
+    /// writes them may commit on its own (<see cref="Tern.Server.Storage.Database.WriteStatementAsync"/>); true when
+    /// it may, or cannot tell.
+    /// </summary>
+    bool MayWant(IReadOnlyList<AppendedEvent> events);
+
     /// <summary>Called in the transaction that appended the events, before it commits.</summary>
     Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken);
 }
@@ -66,6 +73,9 @@ public sealed class EventOutbox(IEnumerable<IEventSubscriber> subscribers, Event
 
         return appended;
     }
+
+    /// <summary>Whether any subscriber may write something for these events in the transaction that appends them.</summary>
+    public bool MayBeWanted(IReadOnlyList<AppendedEvent> events) => _subscribers.Any(subscriber => subscriber.MayWant(events));
 
     /// <summary>Hands events the caller has just written to the log, in this transaction, to the subscribers.</summary>
     public async Task WrittenAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> written, CancellationToken cancellationToken)

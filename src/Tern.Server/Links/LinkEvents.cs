@@ -30,6 +30,9 @@ public sealed class LinkEvents(EventOutbox outbox, LinkResponses responses)
         new(type, item.Link.WorkspaceId, item.Link.Id, item.Link.Tags, item.IsBot,
             new EventData { Link = responses.From(item.Link), Click = item.Click }, item.At);
 
+    /// <summary>Whether a subscriber (a webhook) may take the event, so that it must be written in a transaction with what they write.</summary>
+    public bool MayBeWanted(AppendedEvent prepared) => outbox.MayBeWanted([prepared]);
+
     /// <summary>Hands the events written with the change to the subscribers (the webhooks' deliveries), in the same transaction.</summary>
     public Task WrittenAsync(DbConnection connection, DbTransaction transaction, AppendedEvent written, CancellationToken cancellationToken) =>
         outbox.WrittenAsync(connection, transaction, [written], cancellationToken);

@@ -52,22 +52,35 @@ public sealed class LinkService(
             var now = Link.Now(timeProvider);
             var link = definition.ToLink(Ids.New("lnk", now.ToUnixTimeMilliseconds()), workspaceId, slug, now);
             var announcement = outbox.Prepare(EventTypes.LinkCreated, link);
-            var outcome = await database.WriteAsync(async (connection, transaction) =>
+            async Task<bool> InsertAsync(DbConnection connection, DbTransaction? transaction)
             {
-                if (await store.TryInsertAsync(connection, transaction, link, announcement, cancellationToken))
+                if (!await store.TryInsertAsync(connection, transaction, link, announcement, cancellationToken))
                 {
-                    await outbox.WrittenAsync(connection, transaction, announcement, cancellationToken);
-                    return new LinkOutcome.Created(link);
+                    return false;
                 }
 
-                return await ExplainConflictAsync(connection, transaction, workspaceId, definition, slug, cancellationToken);
-            }, cancellationToken);
+                if (transaction is not null)
+                {
+                    // The subscribers look again at the writer's turn (SQLite) or in the transaction (PostgreSQL).
+                    await outbox.WrittenAsync(connection, transaction, announcement, cancellationToken);
+                }
 
-            if (outcome is LinkOutcome.Created created)
-            {
-                _changes.Created([created.Link]);
+                return true;
             }
 
+            // Where no subscriber takes the event (no webhook of the workspace takes link.created), the link, its tags
+            // and its event are one statement that commits on its own; otherwise the deliveries join them in a transaction.
+            var inserted = outbox.MayBeWanted(announcement)
+                ? await database.WriteAsync((connection, transaction) => InsertAsync(connection, transaction), cancellationToken)
+                : await database.WriteStatementAsync(InsertAsync, cancellationToken);
+            if (inserted)
+            {
+                _changes.Created([link]);
+                return new LinkOutcome.Created(link);
+            }
+
+            await using var reader = await database.OpenAsync(cancellationToken);
+            var outcome = await ExplainConflictAsync(reader, null, workspaceId, definition, slug, cancellationToken);
             if (outcome is not null)
             {
                 return outcome;
@@ -79,7 +92,7 @@ public sealed class LinkService(
 
     /// <summary>After an insert did nothing: which constraint was hit, and is it a repeat of the same create? Null: retry.</summary>
     private static async Task<LinkOutcome?> ExplainConflictAsync(
-        DbConnection connection, DbTransaction transaction, string workspaceId, LinkDefinition definition, string slug,
+        DbConnection connection, DbTransaction? transaction, string workspaceId, LinkDefinition definition, string slug,
         CancellationToken cancellationToken) =>
         ExplainConflict(workspaceId, definition, slug,
             definition.ExternalId is null ? null

@@ -44,13 +44,15 @@ public sealed class LinkStore(Database database)
     /// <summary>
     /// Inserts the link unless its slug or externalId is taken, and only then its tags and <paramref name="created"/>,
     /// the event announcing it; true when they were inserted. On PostgreSQL one statement writes all three (the event's
-    /// insert reads the link's <c>RETURNING</c>), so that a creation travels to the database once before its commit.
+    /// insert reads the link's <c>RETURNING</c>), so that a creation can travel to the database once, as a statement
+    /// that commits on its own (<paramref name="transaction"/> null; <see cref="Database.WriteStatementAsync{T}"/>).
     /// </summary>
     public async Task<bool> TryInsertAsync(
-        DbConnection connection, DbTransaction transaction, Link link, AppendedEvent created, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, Link link, AppendedEvent created, CancellationToken cancellationToken)
     {
         if (database.Provider != StorageProvider.Postgres) // SQLite, in-process, has no writes inside WITH and no round trips to save
         {
+            ArgumentNullException.ThrowIfNull(transaction); // its statements are several, so they need one
             if (!await TryInsertAsync(connection, transaction, link, cancellationToken))
             {
                 return false;

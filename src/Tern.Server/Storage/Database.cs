@@ -63,6 +63,29 @@ public abstract class Database
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground);
 
     /// <summary>
+    /// Runs <paramref name="work"/> as <see cref="WriteAsync{T}"/> does, for a write that is done again if it is lost:
+    /// a claim of deliveries (they come due again), a record of attempts (the deliveries are sent again, which
+    /// at-least-once delivery allows), a fold of clicks into rollups (the clicks are folded again). PostgreSQL commits
+    /// it without waiting for its WAL to reach the disk (<c>synchronous_commit = off</c>), so it never queues at the
+    /// disk ahead of the commits someone waits for. Only a crash of the database server itself can lose it, and then
+    /// only if no waited-for commit followed it (that commit's flush carries every earlier one); a crash of Tern loses
+    /// nothing. SQLite runs it as <see cref="WriteAsync{T}"/>.
+    /// </summary>
+    public virtual Task<T> WriteRedoableAsync<T>(
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Background) =>
+        WriteAsync(work, cancellationToken, priority);
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, a write made of one statement, atomically. PostgreSQL runs the statement as a
+    /// transaction of its own (no transaction is passed), so the write travels to the server once instead of twice
+    /// (statement, then <c>COMMIT</c>). SQLite, in-process, has no round trip to save and runs it as
+    /// <see cref="WriteAsync{T}"/> does, at the writer in a transaction it passes.
+    /// </summary>
+    public virtual Task<T> WriteStatementAsync<T>(
+        Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground) =>
+        WriteAsync<T>((connection, transaction) => work(connection, transaction), cancellationToken, priority);
+
+    /// <summary>
     /// Where all writes take turns at one writer (SQLite), how each kind used it; empty where writers run side by side
     /// (PostgreSQL). Read by metrics: a foreground wait that grows says background work holds the writer too long.
     /// </summary>

@@ -53,7 +53,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     /// </summary>
     public Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(
         IReadOnlyList<(string WebhookId, int Count)> wanted, long now, long claimMs, CancellationToken cancellationToken) =>
-        database.WriteAsync<IReadOnlyList<ClaimedDelivery>>(async (connection, transaction) =>
+        database.WriteRedoableAsync<IReadOnlyList<ClaimedDelivery>>(async (connection, transaction) =>
         {
             var webhooks = await webhookStore.FindEnabledAsync(connection, transaction, [.. wanted.Select(w => w.WebhookId)], cancellationToken);
             var claimed = new List<(Delivery Delivery, Webhook Webhook)>();
@@ -69,7 +69,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
 
             var payloads = await events.PayloadsAsync(connection, transaction, [.. claimed.Select(c => c.Delivery.EventId).Distinct()], cancellationToken);
             return [.. claimed.Select(c => new ClaimedDelivery(c.Delivery, c.Webhook, payloads.GetValueOrDefault(c.Delivery.EventId) ?? "null", now + claimMs))];
-        }, cancellationToken, WritePriority.Background);
+        }, cancellationToken);
 
     /// <summary>
     /// One endpoint's due deliveries through <c>webhook_deliveries_ready</c>, the index of pending rows only, ordered by
@@ -88,9 +88,9 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
 
     /// <summary>Gives back claimed deliveries that were not sent (a node stopping), so they are due again at once.</summary>
     public Task ReleaseAsync(IReadOnlyCollection<string> ids, long now, CancellationToken cancellationToken) =>
-        ids.Count == 0 ? Task.CompletedTask : database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+        ids.Count == 0 ? Task.CompletedTask : database.WriteRedoableAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE webhook_deliveries SET next_attempt_at = @now WHERE {database.Dialect.InList("id", "ids")} AND status = {Pending}",
-            new { ids = database.Dialect.List(ids), now }, transaction, cancellationToken: cancellationToken)), cancellationToken, WritePriority.Background);
+            new { ids = database.Dialect.List(ids), now }, transaction, cancellationToken: cancellationToken)), cancellationToken);
 
     /// <summary>
     /// Records a batch of attempts in one transaction and moves each delivery on: succeeded, pending again at its next
@@ -98,7 +98,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     /// carry their own due time), and each endpoint's health once for the batch.
     /// </summary>
     public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
-        records.Count == 0 ? Task.CompletedTask : database.WriteAsync(async (connection, transaction) =>
+        records.Count == 0 ? Task.CompletedTask : database.WriteRedoableAsync(async (connection, transaction) =>
         {
             var started = Stopwatch.GetTimestamp();
             await MultiRowStatement.InsertAsync(connection, transaction, "webhook_attempts", AttemptColumns, 50, records, cancellationToken);
@@ -112,7 +112,7 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
 
             _recordBudget.Held(Stopwatch.GetElapsedTime(started), records.Count);
             return records.Count;
-        }, cancellationToken, WritePriority.Background);
+        }, cancellationToken);
 
     /// <summary>
     /// How many attempts the next <see cref="RecordAsync"/> should take, at most <paramref name="limit"/>: while the API

@@ -12,6 +12,23 @@ namespace Tern.Server.Webhooks;
 /// </summary>
 public sealed class WebhookFanOut(DeliveryAnnouncements announcements, SubscribedEventTypes subscribedTypes) : IEventSubscriber
 {
+    /// <summary>
+    /// False only when every workspace of the events is known to have no enabled webhook taking any of their types:
+    /// then <see cref="OnAppendedAsync"/> would read nothing and queue nothing.
+    /// </summary>
+    public bool MayWant(IReadOnlyList<AppendedEvent> events)
+    {
+        foreach (var e in events)
+        {
+            if (!subscribedTypes.TryGet(e.WorkspaceId, out var types) || types.Contains(e.Type))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public async Task OnAppendedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AppendedEvent> events, CancellationToken cancellationToken)
     {
         var deliveries = new List<Delivery>();

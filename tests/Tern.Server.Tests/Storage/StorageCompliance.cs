@@ -596,6 +596,37 @@ public abstract class StorageCompliance : MigratedDatabaseTest
         Assert.Equal(0, uses[WritePriority.Clicks].Turns);
     }
 
+    [Fact]
+    public async Task ARedoableWriteCommitsWithoutWaitingForTheFlushOnPostgresOnly()
+    {
+        // Twice: the second reuses the pooled session after the pool's reset, which must keep the setting.
+        for (var use = 0; use < 2; use++)
+        {
+            var key = "redoable-" + Guid.NewGuid().ToString("N");
+            var setting = await Database.WriteRedoableAsync(async (connection, transaction) =>
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO workspaces (id, name, created_at) VALUES (@key, @key, 1)", new { key }, transaction, cancellationToken: Ct));
+                return Database.Provider == StorageProvider.Postgres
+                    ? await connection.ExecuteScalarAsync<string>(new CommandDefinition(SynchronousCommit, transaction: transaction, cancellationToken: Ct))
+                    : null;
+            }, Ct);
+
+            Assert.Equal(1, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM workspaces WHERE id = @key", new { key }));
+            // Set by the session's start (the test cluster happens to have it off for all sessions).
+            Assert.Equal(Database.Provider == StorageProvider.Postgres ? "off client" : null, setting);
+        }
+
+        if (Database.Provider == StorageProvider.Postgres)
+        {
+            var waited = await Database.WriteAsync((connection, transaction) => connection.ExecuteScalarAsync<string>(
+                new CommandDefinition(SynchronousCommit, transaction: transaction, cancellationToken: Ct)), Ct);
+            Assert.DoesNotContain("client", waited, StringComparison.Ordinal);
+        }
+    }
+
+    private const string SynchronousCommit = "SELECT setting || ' ' || source FROM pg_settings WHERE name = 'synchronous_commit'";
+
     private static async Task<T> ScalarAsync<T>(Database database, string sql, object? parameters = null)
     {
         await using var connection = await database.OpenAsync(Ct);

@@ -28,10 +28,29 @@ public sealed class PostgresDatabase : Database
         var settings = new NpgsqlConnectionStringBuilder(_connectionString);
         _connectTimeoutMs = settings.Timeout * 1000L;
         _openDeadlineMs = Math.Max(settings.Timeout, settings.CommandTimeout) * 1000L; // as long in all as one statement
+        _redoable = new(() => RedoableSource(_connectionString));
     }
 
     private readonly long _connectTimeoutMs;
     private readonly long _openDeadlineMs;
+
+    /// <summary>Most connections of the pool of <see cref="WriteRedoableAsync{T}"/>: its writers are a node's workers, few at a time.</summary>
+    public const int RedoablePoolSize = 4;
+
+    /// <summary>
+    /// The pool of <see cref="WriteRedoableAsync{T}"/>: the same server and settings, its sessions started with
+    /// <c>synchronous_commit = off</c> (a setting of the session's start, so the pool's reset between uses keeps it).
+    /// </summary>
+    private readonly Lazy<NpgsqlDataSource> _redoable;
+
+    private static NpgsqlDataSource RedoableSource(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? "-c synchronous_commit=off" : builder.Options + " -c synchronous_commit=off";
+        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, RedoablePoolSize);
+        builder.MinPoolSize = Math.Min(builder.MinPoolSize, builder.MaxPoolSize);
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
 
     public NpgsqlDataSource DataSource { get; }
 
@@ -93,14 +112,16 @@ public sealed class PostgresDatabase : Database
     /// A pooled connection. An attempt that times out (a slow server, a busy pool) is repeated while the statement
     /// deadline allows, so a short connect timeout costs a loaded machine a retry, not an error.
     /// </summary>
-    private async Task<NpgsqlConnection> OpenPooledAsync(CancellationToken cancellationToken)
+    private Task<NpgsqlConnection> OpenPooledAsync(CancellationToken cancellationToken) => OpenPooledAsync(DataSource, cancellationToken);
+
+    private async Task<NpgsqlConnection> OpenPooledAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
     {
         var started = Environment.TickCount64;
         while (true)
         {
             try
             {
-                return await DataSource.OpenConnectionAsync(cancellationToken);
+                return await source.OpenConnectionAsync(cancellationToken);
             }
             catch (NpgsqlException exception) when (exception.InnerException is TimeoutException
                 && Environment.TickCount64 - started + _connectTimeoutMs <= _openDeadlineMs + 250 && !cancellationToken.IsCancellationRequested)
@@ -119,6 +140,23 @@ public sealed class PostgresDatabase : Database
         var result = await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
         return result;
+    }
+
+    public override async Task<T> WriteRedoableAsync<T>(
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Background)
+    {
+        await using var connection = await OpenPooledAsync(_redoable.Value, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    public override async Task<T> WriteStatementAsync<T>(
+        Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
+    {
+        await using var connection = await OpenPooledAsync(cancellationToken);
+        return await work(connection, null);
     }
 
     /// <summary>
