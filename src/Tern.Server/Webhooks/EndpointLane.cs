@@ -25,6 +25,13 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
     /// <summary>Until then (Unix ms) the endpoint counts as just given work, and claims look at it on every wake.</summary>
     public long AnnouncedUntil { get; set; }
 
+    /// <summary>
+    /// The last claim found nothing and no commit on this node was signalled since it started: the deliveries an
+    /// announcement promised are not committed yet, so the lane waits for the next commit (or the periodic look)
+    /// instead of claiming again at once.
+    /// </summary>
+    public bool AwaitingCommit { get; set; }
+
     /// <summary>While the endpoint rests after a run of failures (Unix ms), nothing new is sent to it.</summary>
     public long RestingUntil { get; private set; }
 
@@ -76,7 +83,7 @@ internal sealed class EndpointLane(string webhookId, int initialConcurrency, int
         var inHand = Ready.Count + InFlight;
         var window = Window;
         if (!Enabled || now < RestingUntil || inHand > Math.Max(Concurrency.Limit, window / 2)
-            || !(MoreWaiting || AnnouncedUntil > now || periodicLook))
+            || !(MoreWaiting || AnnouncedUntil > now || periodicLook) || (AwaitingCommit && !periodicLook))
         {
             return 0;
         }

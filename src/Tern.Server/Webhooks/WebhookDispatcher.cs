@@ -45,6 +45,10 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly HttpClient _http;
     private readonly ResiliencePipeline _recordRetry;
     private readonly Dictionary<string, EndpointLane> _lanes = new(StringComparer.Ordinal);
+
+    // Commits on this node signalled through the outbox so far (read by the loop only): a claim that found nothing
+    // and saw no new one since it started leaves its lane waiting for the next.
+    private long _commitsSignalled;
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -124,7 +128,14 @@ public sealed class WebhookDispatcher : BackgroundService
         {
             try
             {
-                _outbox.Signals.TryRead(out _); // whatever it announced is looked at below
+                if (_outbox.Signals.TryRead(out _)) // whatever it announced is looked at below
+                {
+                    _commitsSignalled++;
+                    foreach (var lane in _lanes.Values)
+                    {
+                        lane.AwaitingCommit = false;
+                    }
+                }
                 var now = Now();
                 TakeOutcomes(now);
                 var periodicLook = now >= nextLook;
@@ -234,7 +245,8 @@ public sealed class WebhookDispatcher : BackgroundService
     private Claim? StartClaim(long now, bool periodicLook, CancellationToken stoppingToken)
     {
         var wanted = _lanes.Values.Select(l => (l.WebhookId, Count: l.Wanted(now, periodicLook))).Where(w => w.Count > 0).ToList();
-        return wanted.Count == 0 ? null : new Claim(wanted, Stopwatch.GetTimestamp(), _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken));
+        return wanted.Count == 0 ? null
+            : new Claim(wanted, Stopwatch.GetTimestamp(), _commitsSignalled, _queue.ClaimAsync(wanted, now, _options.ClaimSeconds * 1000L, stoppingToken));
     }
 
     /// <summary>Hands what a claim took to the lanes; a lane that got all it asked for probably has more waiting.</summary>
@@ -255,6 +267,7 @@ public sealed class WebhookDispatcher : BackgroundService
                 var taken = got.GetValueOrDefault(webhookId) ?? [];
                 taken.ForEach(lane.Ready.Enqueue);
                 lane.Claimed(count, taken.Count, Stopwatch.GetElapsedTime(claim.StartedAt).TotalSeconds);
+                lane.AwaitingCommit = taken.Count == 0 && _commitsSignalled == claim.CommitsSignalled;
             }
         }
     }
@@ -454,5 +467,7 @@ public sealed class WebhookDispatcher : BackgroundService
 
     private sealed record Outcome(EndpointLane Lane, ClaimedDelivery Item, bool Saturated, SendResult? Result);
 
-    private sealed record Claim(IReadOnlyList<(string WebhookId, int Count)> Wanted, long StartedAt, Task<IReadOnlyList<ClaimedDelivery>> Task);
+    /// <summary>A claim under way; <paramref name="CommitsSignalled"/> is the count of commit signals when it started.</summary>
+    private sealed record Claim(
+        IReadOnlyList<(string WebhookId, int Count)> Wanted, long StartedAt, long CommitsSignalled, Task<IReadOnlyList<ClaimedDelivery>> Task);
 }

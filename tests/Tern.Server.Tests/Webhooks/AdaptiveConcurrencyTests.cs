@@ -117,6 +117,21 @@ public sealed class AdaptiveConcurrencyTests
         Assert.True(lane.CanSend(4_000));
     }
 
+    [Fact]
+    public void AnAnnouncedLaneWhoseClaimFoundNothingWaitsForACommitButNotForThePeriodicLook()
+    {
+        var lane = new EndpointLane("wh_1", 8, 64) { AnnouncedUntil = 1_250 };
+        Assert.True(lane.Wanted(1_000, periodicLook: false) > 0);
+
+        lane.Claimed(asked: 16, taken: 0, seconds: 0.001);
+        lane.AwaitingCommit = true;
+        Assert.Equal(0, lane.Wanted(1_001, periodicLook: false));
+        Assert.True(lane.Wanted(1_001, periodicLook: true) > 0);
+
+        lane.AwaitingCommit = false; // a commit was signalled
+        Assert.True(lane.Wanted(1_002, periodicLook: false) > 0);
+    }
+
     private static void Answer(AdaptiveConcurrency limit, int times, double latencyMs, bool saturated = true)
     {
         for (var i = 0; i < times; i++)
