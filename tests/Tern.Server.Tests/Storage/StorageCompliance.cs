@@ -613,15 +613,15 @@ public abstract class StorageCompliance : MigratedDatabaseTest
             }, Ct);
 
             Assert.Equal(1, await ScalarAsync<long>(Database, "SELECT COUNT(*) FROM workspaces WHERE id = @key", new { key }));
-            // Set by the session's start (the test cluster happens to have it off for all sessions).
-            Assert.Equal(Database.Provider == StorageProvider.Postgres ? "off client" : null, setting);
+            // Set for the session (the test cluster happens to have it off for all sessions by its configuration).
+            Assert.Equal(Database.Provider == StorageProvider.Postgres ? "off session" : null, setting);
         }
 
         if (Database.Provider == StorageProvider.Postgres)
         {
             var waited = await Database.WriteAsync((connection, transaction) => connection.ExecuteScalarAsync<string>(
                 new CommandDefinition(SynchronousCommit, transaction: transaction, cancellationToken: Ct)), Ct);
-            Assert.DoesNotContain("client", waited, StringComparison.Ordinal);
+            Assert.DoesNotContain("session", waited, StringComparison.Ordinal);
         }
     }
 

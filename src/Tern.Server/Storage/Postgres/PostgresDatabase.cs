@@ -38,19 +38,33 @@ public sealed class PostgresDatabase : Database
     public const int RedoablePoolSize = 4;
 
     /// <summary>
-    /// The pool of <see cref="WriteRedoableAsync{T}"/>: the same server and settings, its sessions started with
-    /// <c>synchronous_commit = off</c> (a setting of the session's start, so the pool's reset between uses keeps it).
+    /// The pool of <see cref="WriteRedoableAsync{T}"/>: the same server and settings, each of its sessions set to
+    /// <c>synchronous_commit = off</c> once, when it connects, and not reset between uses (nothing else uses them, and
+    /// they keep no other state). A plain <c>SET</c> rather than a startup option, which PgBouncer refuses by default.
     /// </summary>
     private readonly Lazy<NpgsqlDataSource> _redoable;
 
     private static NpgsqlDataSource RedoableSource(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? "-c synchronous_commit=off" : builder.Options + " -c synchronous_commit=off";
-        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, RedoablePoolSize);
-        builder.MinPoolSize = Math.Min(builder.MinPoolSize, builder.MaxPoolSize);
-        return NpgsqlDataSource.Create(builder.ConnectionString);
+        var settings = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        settings.MaxPoolSize = Math.Min(settings.MaxPoolSize, RedoablePoolSize);
+        settings.MinPoolSize = Math.Min(settings.MinPoolSize, settings.MaxPoolSize);
+        var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
+        builder.UsePhysicalConnectionInitializer(
+            connection =>
+            {
+                using var command = new NpgsqlCommand(RedoableSession, connection);
+                command.ExecuteNonQuery();
+            },
+            async connection =>
+            {
+                await using var command = new NpgsqlCommand(RedoableSession, connection);
+                await command.ExecuteNonQueryAsync();
+            });
+        return builder.Build();
     }
+
+    private const string RedoableSession = "SET synchronous_commit = off";
 
     public NpgsqlDataSource DataSource { get; }
 
