@@ -98,7 +98,7 @@ foreach (var backend in backends)
 
             if (options.Backlog > 0)
             {
-                backlogs.Add(await SoakScenarios.BacklogAsync(backend, endpoints, options.Backlog, options.Soak.Links, options.Soak.Deadline));
+                backlogs.Add(await SoakScenarios.BacklogAsync(backend, endpoints, options.Backlog, options.Soak.Links, options.Soak.CreatesPerSecond, options.Soak.Deadline));
             }
         }
     }

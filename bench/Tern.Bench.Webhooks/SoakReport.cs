@@ -38,6 +38,8 @@ internal static class SoakReport
 
             report.AppendLine();
             AppendDrain(report, r.Drain);
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"Link creation p50 · p99 ms every 5 s of the drain: {string.Join("; ", r.Rows.Where(row => !double.IsNaN(row.CreateP50)).Select(row => $"{row.CreateP50:0.0} · {row.CreateP99:0.0}"))}");
         }
     }
 
@@ -73,6 +75,8 @@ internal static class SoakReport
 
             report.AppendLine();
             AppendDrain(report, r.Drain);
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"Link creation p50 · p99 ms every 5 s of the drain: {string.Join("; ", r.Rows.Where(row => !double.IsNaN(row.CreateP50)).Select(row => $"{row.CreateP50:0.0} · {row.CreateP99:0.0}"))}");
         }
     }
 
@@ -83,15 +87,15 @@ internal static class SoakReport
             return;
         }
 
-        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook backlog ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links stored, with their events and deliveries, by a node with `Tern:Webhooks:Send=false`; then a node that sends starts on the same storage, no other load)");
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook backlog ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links stored, with their events and deliveries, by a node with `Tern:Webhooks:Send=false`; then a node that sends starts on the same storage and drains them while a link is created with `POST /api/v1/links` at most 20 times a second, no other load)");
         report.AppendLine();
-        report.AppendLine("| storage | endpoints | stored in s | delivered | all delivered after s | **deliveries/s** | duplicates | bad signatures | RSS max MiB | CPU cores: Tern+receiver (+ PG); others | busy before |");
-        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        report.AppendLine("| storage | endpoints | stored in s | delivered | all delivered after s | **deliveries/s** | duplicates | bad signatures | link creation p50 · p99 ms (links, failed) | RSS max MiB | CPU cores: Tern+receiver (+ PG); others | busy before |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
         foreach (var r in runs)
         {
             var after = r.DeliveredSeconds is { } d ? Ms(d, "0.0") : "(deadline)";
             var rate = r.DeliveredSeconds is { } t ? $"**{Ms(r.Delivered / t, "N0")}**" : "—";
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.StoredSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.StoredSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.CreateP50:0.0} · {r.CreateP99:0.0} ({r.Created:N0}, {r.CreateFailures:N0}) | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
         }
 
         report.AppendLine();
@@ -108,6 +112,8 @@ internal static class SoakReport
 
             report.AppendLine();
             AppendDrain(report, r.Drain);
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"Link creation p50 · p99 ms every 5 s of the drain: {string.Join("; ", r.Rows.Where(row => !double.IsNaN(row.CreateP50)).Select(row => $"{row.CreateP50:0.0} · {row.CreateP99:0.0}"))}");
         }
     }
 

@@ -26,7 +26,8 @@ internal sealed record BurstResult(
 
 internal sealed record BacklogResult(
     string Backend, int Endpoints, int Clicks, int Links, double StoredSeconds, long Expected, long Delivered, long Duplicates,
-    long BadSignatures, double? DeliveredSeconds, double RssMaxMiB, CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain);
+    long BadSignatures, double? DeliveredSeconds, double RssMaxMiB, CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain,
+    double CreateP50, double CreateP99, int Created, long CreateFailures);
 
 /// <summary>
 /// Campaign-volume webhook delivery: browser clicks at a fixed rate for minutes (real redirects over HTTP, open
@@ -137,10 +138,11 @@ internal static class SoakScenarios
     /// <summary>
     /// A backlog drained from its start: a node that does not send (<c>Tern:Webhooks:Send=false</c>) stores
     /// <paramref name="count"/> clicks with their events and deliveries, then a node that sends starts on the same
-    /// storage and drains them, with no other load. Whether the rate depends on how much is owed shows in the drain's
-    /// rate per band of backlog.
+    /// storage and drains them, with a link created through the API <paramref name="createsPerSecond"/> times a second
+    /// meanwhile (what the drain costs the API) and no other load. Whether the rate depends on how much is owed shows in
+    /// the drain's rate per band of backlog.
     /// </summary>
-    public static async Task<BacklogResult> BacklogAsync(Backend backend, int endpoints, int count, int links, TimeSpan deadline)
+    public static async Task<BacklogResult> BacklogAsync(Backend backend, int endpoints, int count, int links, int createsPerSecond, TimeSpan deadline)
     {
         Machine.Log($"backlog: {backend.Name}, {endpoints} endpoint(s), {count:N0} clicks stored by a node that does not send, then sent by one that does");
         var ledger = new SoakLedger(endpoints);
@@ -171,12 +173,23 @@ internal static class SoakScenarios
             var cpu0 = Machine.SampleCpu();
             var restartAt = Stopwatch.GetTimestamp();
             host = await host.RestartAsync(["--Tern:Webhooks:AllowPrivateNetworks=true"]);
-            var monitor = new SoakMonitor(ledger, () => expected);
-            var drain = await monitor.DrainAsync(deadline, "backlog");
+            var creator = new LinkCreator(host.Http, createsPerSecond);
+            var monitor = new SoakMonitor(ledger, () => expected, creator: creator);
+            DrainRates drain;
+            using (var stopCreating = new CancellationTokenSource())
+            {
+                var creating = creator.RunAsync(stopCreating.Token);
+                drain = await monitor.DrainAsync(deadline, "backlog");
+                await stopCreating.CancelAsync();
+                await creating;
+            }
+
             var cpu = CpuSample.CoresBetween(cpu0, Machine.SampleCpu());
+            var created = creator.Latency.All();
             double? deliveredSeconds = ledger.Delivered >= expected ? Stopwatch.GetElapsedTime(restartAt, ledger.LastAt).TotalSeconds : null;
             var result = new BacklogResult(backend.Name, endpoints, count, links, stored, expected, ledger.Delivered, ledger.Duplicates,
-                receiver.BadSignatures, deliveredSeconds, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain);
+                receiver.BadSignatures, deliveredSeconds, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain,
+                Percentiles.Of(created, 50), Percentiles.Of(created, 99), created.Count, creator.Failed);
             Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered " +
                 $"{(deliveredSeconds is { } s ? $"{s:0.0} s after the sending node started ({result.Delivered / s:N0}/s)" : "by the deadline")}; cores: {cpu}");
             return result;
