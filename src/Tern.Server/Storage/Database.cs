@@ -92,9 +92,9 @@ public abstract class Database
     public virtual IReadOnlyList<WriterUse> WriterUses() => [];
 
     /// <summary>
-    /// Where all writes take turns at one writer (SQLite): whether a foreground write (an API call) asked for it within
-    /// <paramref name="span"/>, so background work keeps its transactions short (<see cref="WriteBudget"/>). False
-    /// where writers run side by side.
+    /// Whether a foreground write (an API call) began within <paramref name="span"/>: on SQLite, so background work
+    /// keeps its transactions at the one writer short (<see cref="WriteBudget"/>); where writers run side by side
+    /// (PostgreSQL), so the webhook dispatcher leaves the machine's cores to the API (<c>DrainPace</c>).
     /// </summary>
     public virtual bool ForegroundWroteWithin(TimeSpan span) => false;
 

@@ -11,12 +11,13 @@ public sealed class WriteBudget(Database database, int fewest = 25)
     /// <summary>About how long a background transaction holds the writer while the API writes.</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(4);
 
-    private static readonly TimeSpan ApiQuietAfter = TimeSpan.FromSeconds(1);
+    /// <summary>How long after the last API write the API counts as writing.</summary>
+    public static readonly TimeSpan ApiQuietAfter = TimeSpan.FromSeconds(1);
 
     private double _microsPerItem = 50;
 
     /// <summary>How many items the next transaction may take, at most <paramref name="limit"/>.</summary>
-    public int Size(int limit) => Size(limit, database.ForegroundWroteWithin(ApiQuietAfter), _microsPerItem, fewest);
+    public int Size(int limit) => Size(limit, database.SingleWriter && database.ForegroundWroteWithin(ApiQuietAfter), _microsPerItem, fewest);
 
     /// <summary>A transaction of this work held the writer for <paramref name="held"/> with <paramref name="items"/> items.</summary>
     public void Held(TimeSpan held, int items)

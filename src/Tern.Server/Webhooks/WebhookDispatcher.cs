@@ -24,6 +24,7 @@ public sealed class WebhookDispatcher : BackgroundService
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan AnnouncedFor = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan AnnouncedWake = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan PacedWake = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
     /// Attempts sent but not yet stored, at most: past it no new request starts until the recorder catches up, so a
@@ -49,6 +50,8 @@ public sealed class WebhookDispatcher : BackgroundService
     // Commits on this node signalled through the outbox so far (read by the loop only): a claim that found nothing
     // and saw no new one since it started leaves its lane waiting for the next.
     private long _commitsSignalled;
+    private readonly Database _database;
+    private readonly DrainPace _pace = new();
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -59,10 +62,10 @@ public sealed class WebhookDispatcher : BackgroundService
 
     public WebhookDispatcher(
         DeliveryQueue queue, WebhookStore webhooks, EventOutbox outbox, DeliveryAnnouncements announcements, IOptions<WebhookOptions> options,
-        TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
+        Database database, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
     {
-        (_queue, _webhooks, _outbox, _announcements, _options, _timeProvider, _logger) =
-            (queue, webhooks, outbox, announcements, options.Value, timeProvider, logger);
+        (_queue, _webhooks, _outbox, _announcements, _options, _database, _timeProvider, _logger) =
+            (queue, webhooks, outbox, announcements, options.Value, database, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
         _recordRetry = StorageRetry.Times(4, timeProvider, _ => true, (exception, _) => Log.DispatchFailed(logger, exception));
         _http = new HttpClient(SsrfGuard.CreateHandler(
@@ -163,7 +166,8 @@ public sealed class WebhookDispatcher : BackgroundService
             }
 
             var announced = _lanes.Values.Any(l => l.AnnouncedUntil > Now() && l.Wanted(Now(), false) > 0);
-            await WaitAsync(announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), claim?.Task, stoppingToken);
+            var paced = _pace.Waiting && _lanes.Values.Any(l => l.Ready.Count > 0);
+            await WaitAsync(paced ? PacedWake : announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), claim?.Task, stoppingToken);
         }
 
         if (claim is not null)
@@ -221,6 +225,7 @@ public sealed class WebhookDispatcher : BackgroundService
 
     private void TakeAnnouncements(long now)
     {
+        _pace.Arrived(_announcements.TakeDeliveries(), now);
         var announced = _announcements.Take();
         if (announced.Count == 0)
         {
@@ -277,6 +282,9 @@ public sealed class WebhookDispatcher : BackgroundService
     {
         var lanes = _lanes.Values.ToList();
         var room = Math.Min(_options.MaxConcurrency - _inFlight, MostUnrecorded - Volatile.Read(ref _unrecorded));
+        var allowance = _pace.Allowance(now, !_database.SingleWriter && _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter));
+        room = Math.Min(room, allowance);
+        var started = 0;
         for (var progress = true; progress && room > 0;)
         {
             progress = false;
@@ -300,12 +308,15 @@ public sealed class WebhookDispatcher : BackgroundService
                 lane.InFlight++;
                 _inFlight++;
                 room--;
+                started++;
                 progress = true;
                 _ = SendAndReportAsync(lane, item, saturated, stoppingToken);
             }
 
             _nextLane = lanes.Count == 0 ? 0 : (_nextLane + 1) % lanes.Count;
         }
+
+        _pace.Took(started);
     }
 
     private async Task SendAndReportAsync(EndpointLane lane, ClaimedDelivery item, bool saturated, CancellationToken stoppingToken)

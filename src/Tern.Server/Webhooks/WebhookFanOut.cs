@@ -54,7 +54,7 @@ public sealed class WebhookFanOut(DeliveryAnnouncements announcements, Subscribe
         }
 
         await DeliveryQueue.EnqueueAsync(connection, transaction, deliveries, cancellationToken);
-        announcements.Announce(deliveries.Select(d => d.WebhookId).Distinct(StringComparer.Ordinal));
+        announcements.Announce(deliveries.Select(d => d.WebhookId).Distinct(StringComparer.Ordinal), deliveries.Count);
     }
 
     /// <summary>A delivery of the event to one endpoint, due at once.</summary>
@@ -80,12 +80,25 @@ public sealed class DeliveryAnnouncements
 {
     private readonly Lock _lock = new();
     private HashSet<string> _announced = new(StringComparer.Ordinal);
+    private int _deliveries;
 
-    public void Announce(IEnumerable<string> webhookIds)
+    public void Announce(IEnumerable<string> webhookIds, int deliveries = 0)
     {
         lock (_lock)
         {
             _announced.UnionWith(webhookIds);
+            _deliveries += deliveries;
+        }
+    }
+
+    /// <summary>How many deliveries were queued since the last call (the dispatcher's measure of what arrives).</summary>
+    public int TakeDeliveries()
+    {
+        lock (_lock)
+        {
+            var taken = _deliveries;
+            _deliveries = 0;
+            return taken;
         }
     }
 

@@ -560,7 +560,7 @@ public abstract class StorageCompliance : MigratedDatabaseTest
     }
 
     [Fact]
-    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldAndTheLastApiWriteIsKnownWhereWritesTakeTurns()
+    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldWhereWritesTakeTurnsAndTheLastApiWriteIsKnown()
     {
         var before = Database.WriterUses().ToDictionary(u => u.Priority);
         var release = new TaskCompletionSource();
@@ -582,8 +582,9 @@ public abstract class StorageCompliance : MigratedDatabaseTest
         });
         if (Database.Provider == StorageProvider.Postgres)
         {
-            Assert.Empty(uses); // writers run side by side: there are no turns to count, and no API write to give way to
-            Assert.False(Database.ForegroundWroteWithin(TimeSpan.FromMinutes(1)));
+            Assert.Empty(uses); // writers run side by side: there are no turns to count
+            Assert.True(Database.ForegroundWroteWithin(TimeSpan.FromMinutes(1))); // but the machine's cores are shared
+            Assert.False(Database.ForegroundWroteWithin(TimeSpan.Zero));
             return;
         }
 

@@ -149,6 +149,7 @@ public sealed class PostgresDatabase : Database
     public override async Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
+        Began(priority);
         await using var connection = await OpenPooledAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var result = await work(connection, transaction);
@@ -169,9 +170,23 @@ public sealed class PostgresDatabase : Database
     public override async Task<T> WriteStatementAsync<T>(
         Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
+        Began(priority);
         await using var connection = await OpenPooledAsync(cancellationToken);
         return await work(connection, null);
     }
+
+    private long _foregroundBeganAt;
+
+    private void Began(WritePriority priority)
+    {
+        if (priority == WritePriority.Foreground)
+        {
+            Volatile.Write(ref _foregroundBeganAt, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
+    }
+
+    public override bool ForegroundWroteWithin(TimeSpan span) =>
+        Volatile.Read(ref _foregroundBeganAt) is var at and not 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < span;
 
     /// <summary>
     /// A connection outside the pool, for a session that lives as long as the node (LISTEN): it neither takes a pool

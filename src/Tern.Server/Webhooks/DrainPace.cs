@@ -1,0 +1,97 @@
+namespace Tern.Server.Webhooks;
+
+/// <summary>
+/// Where writers run side by side (PostgreSQL), nothing queues API writes behind webhook work: what they share is the
+/// machine. While the API writes, the dispatcher therefore sends at most <see cref="FloorPerSecond"/> a second, or a
+/// quarter more than deliveries arrive on this node if that is more: a backlog drains at the floor and leaves the
+/// cores to the API, while deliveries that keep arriving are sent as fast as they come. Without API writes, and on
+/// SQLite (whose writer already makes background work give way), sends are not paced. Touched by the dispatcher's loop only.
+/// </summary>
+public sealed class DrainPace
+{
+    /// <summary>The pace a backlog keeps while the API writes.</summary>
+    public const int FloorPerSecond = 6000;
+
+    /// <summary>How far ahead of the pace sends may start at once: 50 ms of it.</summary>
+    private const double BurstSeconds = 0.05;
+
+    /// <summary>Over how many whole seconds the arrival rate is taken.</summary>
+    private const int ArrivalSeconds = 5;
+
+    private readonly long[] _arrivals = new long[ArrivalSeconds + 1];
+    private long _second = -1;
+    private double _tokens;
+    private long _refilledAt;
+    private bool _paced;
+
+    /// <summary>Deliveries this node just queued.</summary>
+    public void Arrived(int deliveries, long nowMs)
+    {
+        Roll(nowMs);
+        _arrivals[nowMs / 1000 % _arrivals.Length] += deliveries;
+    }
+
+    /// <summary>The pace now, in sends a second: the floor, or a quarter above the recent arrivals.</summary>
+    public double PerSecond(long nowMs)
+    {
+        Roll(nowMs);
+        var current = nowMs / 1000 % _arrivals.Length;
+        var whole = 0L;
+        for (var i = 0; i < _arrivals.Length; i++)
+        {
+            whole += i == current ? 0 : _arrivals[i];
+        }
+
+        return Math.Max(FloorPerSecond, 1.25 * whole / ArrivalSeconds);
+    }
+
+    /// <summary>How many sends may start now: unbounded unless <paramref name="apiWrites"/>.</summary>
+    public int Allowance(long nowMs, bool apiWrites)
+    {
+        if (!apiWrites)
+        {
+            _paced = false;
+            return int.MaxValue;
+        }
+
+        var rate = PerSecond(nowMs);
+        if (!_paced)
+        {
+            (_paced, _tokens, _refilledAt) = (true, rate * BurstSeconds, nowMs);
+        }
+
+        _tokens = Math.Min(rate * BurstSeconds, _tokens + (nowMs - _refilledAt) * rate / 1000);
+        _refilledAt = nowMs;
+        return (int)Math.Max(0, _tokens);
+    }
+
+    /// <summary><paramref name="sends"/> started under the last allowance.</summary>
+    public void Took(int sends)
+    {
+        if (_paced)
+        {
+            _tokens -= sends;
+        }
+    }
+
+    /// <summary>Paced, with no send allowed right now: the loop should look again within a few milliseconds.</summary>
+    public bool Waiting => _paced && _tokens < 1;
+
+    private void Roll(long nowMs)
+    {
+        var second = nowMs / 1000;
+        if (_second < 0 || second - _second > _arrivals.Length)
+        {
+            Array.Clear(_arrivals);
+        }
+        else
+        {
+            for (var s = _second + 1; s <= second; s++)
+            {
+                _arrivals[s % _arrivals.Length] = 0;
+            }
+        }
+
+        _second = Math.Max(_second, second);
+    }
+}
