@@ -92,9 +92,9 @@ public abstract class Database
     public virtual IReadOnlyList<WriterUse> WriterUses() => [];
 
     /// <summary>
-    /// Whether a foreground write (an API call) began within <paramref name="span"/>: on SQLite, so background work
-    /// keeps its transactions at the one writer short (<see cref="WriteBudget"/>); where writers run side by side
-    /// (PostgreSQL), so the webhook dispatcher leaves the machine's cores to the API (<c>DrainPace</c>).
+    /// Whether a foreground write (an API call) began within <paramref name="span"/>: so that background work keeps its
+    /// transactions at SQLite's one writer short (<see cref="WriteBudget"/>), and the webhook dispatcher paces a
+    /// backlog's drain (<c>DrainPace</c>) on both providers.
     /// </summary>
     public virtual bool ForegroundWroteWithin(TimeSpan span) => false;
 

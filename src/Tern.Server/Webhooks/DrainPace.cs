@@ -1,11 +1,12 @@
 namespace Tern.Server.Webhooks;
 
 /// <summary>
-/// Where writers run side by side (PostgreSQL), nothing queues API writes behind webhook work: what they share is the
-/// machine. While the API writes, the dispatcher therefore sends at most <see cref="FloorPerSecond"/> a second, or a
-/// quarter more than deliveries arrive on this node if that is more: a backlog drains at the floor and leaves the
-/// cores to the API, while deliveries that keep arriving are sent as fast as they come. Without API writes, and on
-/// SQLite (whose writer already makes background work give way), sends are not paced. Touched by the dispatcher's loop only.
+/// What a backlog's drain shares with the API is the machine: its cores, and on SQLite the one writer (where
+/// <see cref="Tern.Server.Storage.WriteBudget"/> keeps each background transaction short, but a drain at full speed
+/// still fills both cores). While the API writes, the dispatcher therefore sends at most
+/// <see cref="FloorPerSecond"/> a second, or a quarter more than deliveries arrive on this node if that is more: a
+/// backlog drains at the floor and leaves the machine to the API, while deliveries that keep arriving are sent as fast
+/// as they come. Without API writes sends are not paced. Touched by the dispatcher's loop only.
 /// </summary>
 public sealed class DrainPace
 {

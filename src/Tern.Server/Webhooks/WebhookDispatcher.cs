@@ -282,7 +282,7 @@ public sealed class WebhookDispatcher : BackgroundService
     {
         var lanes = _lanes.Values.ToList();
         var room = Math.Min(_options.MaxConcurrency - _inFlight, MostUnrecorded - Volatile.Read(ref _unrecorded));
-        var allowance = _pace.Allowance(now, !_database.SingleWriter && _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter));
+        var allowance = _pace.Allowance(now, _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter));
         room = Math.Min(room, allowance);
         var started = 0;
         for (var progress = true; progress && room > 0;)
