@@ -4,14 +4,17 @@ namespace Tern.Server.Webhooks;
 /// What a backlog's drain shares with the API is the machine: its cores, and on SQLite the one writer (where
 /// <see cref="Tern.Server.Storage.WriteBudget"/> keeps each background transaction short, but a drain at full speed
 /// still fills both cores). While the API writes, the dispatcher therefore sends at most
-/// <see cref="FloorPerSecond"/> a second, or a quarter more than deliveries arrive on this node if that is more: a
-/// backlog drains at the floor and leaves the machine to the API, while deliveries that keep arriving are sent as fast
-/// as they come. Without API writes sends are not paced. Touched by the dispatcher's loop only.
+/// <paramref name="floorPerSecond"/> a second (<c>Tern:Webhooks:PacedSendsPerSecond</c>), or a quarter more than
+/// deliveries arrive on this node if that is more: a backlog drains at the floor and leaves the machine to the API,
+/// while deliveries that keep arriving are sent as fast as they come. Without API writes, or with a floor of 0, sends
+/// are not paced. Touched by the dispatcher's loop only.
 /// </summary>
-public sealed class DrainPace
+public sealed class DrainPace(int floorPerSecond = DrainPace.DefaultPerSecond)
 {
-    /// <summary>The pace a backlog keeps while the API writes.</summary>
-    public const int FloorPerSecond = 6000;
+    /// <summary>The pace a backlog keeps while the API writes, unless configured otherwise.</summary>
+    public const int DefaultPerSecond = 6000;
+
+    private readonly int _floorPerSecond = floorPerSecond;
 
     /// <summary>How far ahead of the pace sends may start at once: 50 ms of it.</summary>
     private const double BurstSeconds = 0.05;
@@ -43,13 +46,13 @@ public sealed class DrainPace
             whole += i == current ? 0 : _arrivals[i];
         }
 
-        return Math.Max(FloorPerSecond, 1.25 * whole / ArrivalSeconds);
+        return Math.Max(_floorPerSecond, 1.25 * whole / ArrivalSeconds);
     }
 
     /// <summary>How many sends may start now: unbounded unless <paramref name="apiWrites"/>.</summary>
     public int Allowance(long nowMs, bool apiWrites)
     {
-        if (!apiWrites)
+        if (!apiWrites || _floorPerSecond <= 0)
         {
             _paced = false;
             return int.MaxValue;

@@ -51,7 +51,7 @@ public sealed class WebhookDispatcher : BackgroundService
     // and saw no new one since it started leaves its lane waiting for the next.
     private long _commitsSignalled;
     private readonly Database _database;
-    private readonly DrainPace _pace = new();
+    private readonly DrainPace _pace;
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -67,6 +67,7 @@ public sealed class WebhookDispatcher : BackgroundService
         (_queue, _webhooks, _outbox, _announcements, _options, _database, _timeProvider, _logger) =
             (queue, webhooks, outbox, announcements, options.Value, database, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
+        _pace = new DrainPace(_options.PacedSendsPerSecond);
         _recordRetry = StorageRetry.Times(4, timeProvider, _ => true, (exception, _) => Log.DispatchFailed(logger, exception));
         _http = new HttpClient(SsrfGuard.CreateHandler(
             _options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds), _options.ParsedAllowedHosts))

@@ -51,6 +51,13 @@ public sealed class WebhookOptions
     [Range(1, 10_000)]
     public int MaxConcurrency { get; set; } = 256;
 
+    /// <summary>
+    /// While the API writes, the most attempts a second this node starts when deliveries arrive slower than that (a
+    /// backlog's drain), so that the drain leaves the machine to the API; 0: never paced (see <see cref="DrainPace"/>).
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int PacedSendsPerSecond { get; set; } = DrainPace.DefaultPerSecond;
+
     /// <summary>How long a node holds a claimed delivery before another may take it (longer than an attempt's timeout).</summary>
     [Range(2, 3600)]
     public int ClaimSeconds { get; set; } = 30;

@@ -28,7 +28,7 @@ public sealed class DrainPaceTests
         }
 
         // Two seconds at the floor, plus the first 50 ms allowed at once.
-        Assert.InRange(sent, 2 * DrainPace.FloorPerSecond, (2 * DrainPace.FloorPerSecond) + (DrainPace.FloorPerSecond / 20) + 2);
+        Assert.InRange(sent, 2 * DrainPace.DefaultPerSecond, (2 * DrainPace.DefaultPerSecond) + (DrainPace.DefaultPerSecond / 20) + 2);
         Assert.True(pace.Waiting);
     }
 
@@ -42,16 +42,31 @@ public sealed class DrainPaceTests
         }
 
         Assert.Equal(15_000, pace.PerSecond(25_500), 3);
-        Assert.Equal(DrainPace.FloorPerSecond, pace.PerSecond(40_000), 3); // nothing arrived for a while
+        Assert.Equal(DrainPace.DefaultPerSecond, pace.PerSecond(40_000), 3); // nothing arrived for a while
     }
 
     [Fact]
     public void APausedPaceStartsAgainWithABurstOnly()
     {
         var pace = new DrainPace();
-        Assert.Equal(DrainPace.FloorPerSecond / 20, pace.Allowance(1_000, apiWrites: true));
-        pace.Took(DrainPace.FloorPerSecond / 20);
+        Assert.Equal(DrainPace.DefaultPerSecond / 20, pace.Allowance(1_000, apiWrites: true));
+        pace.Took(DrainPace.DefaultPerSecond / 20);
         Assert.Equal(int.MaxValue, pace.Allowance(5_000, apiWrites: false));
-        Assert.Equal(DrainPace.FloorPerSecond / 20, pace.Allowance(60_000, apiWrites: true)); // not a minute's worth
+        Assert.Equal(DrainPace.DefaultPerSecond / 20, pace.Allowance(60_000, apiWrites: true)); // not a minute's worth
+    }
+
+    [Fact]
+    public void AFloorOfZeroNeverPaces()
+    {
+        var pace = new DrainPace(0);
+
+        Assert.Equal(int.MaxValue, pace.Allowance(1_000, apiWrites: true));
+        Assert.False(pace.Waiting);
+    }
+
+    [Fact]
+    public void TheFloorIsTheConfiguredOne()
+    {
+        Assert.Equal(20_000, new DrainPace(20_000).PerSecond(1_000), 3);
     }
 }
