@@ -71,7 +71,7 @@ public sealed class LinkService(
             // Where no subscriber takes the event (no webhook of the workspace takes link.created), the link, its tags
             // and its event are one statement that commits on its own; otherwise the deliveries join them in a transaction.
             var inserted = outbox.MayBeWanted(announcement)
-                ? await database.WriteAsync((connection, transaction) => InsertAsync(connection, transaction), cancellationToken)
+                ? await database.WriteAsync(InsertAsync, cancellationToken)
                 : await database.WriteStatementAsync(InsertAsync, cancellationToken);
             if (inserted)
             {

@@ -96,7 +96,19 @@ public abstract class Database
     /// transactions at SQLite's one writer short (<see cref="WriteBudget"/>), and the webhook dispatcher paces a
     /// backlog's drain (<c>DrainPace</c>) on both providers.
     /// </summary>
-    public virtual bool ForegroundWroteWithin(TimeSpan span) => false;
+    public bool ForegroundWroteWithin(TimeSpan span) =>
+        Volatile.Read(ref _foregroundAt) is var at and not 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < span;
+
+    private long _foregroundAt;
+
+    /// <summary>Called by a provider as a write asks for storage: a foreground one is remembered for <see cref="ForegroundWroteWithin"/>.</summary>
+    protected void Asked(WritePriority priority, long at)
+    {
+        if (priority == WritePriority.Foreground)
+        {
+            Volatile.Write(ref _foregroundAt, at);
+        }
+    }
 
     /// <summary>
     /// Runs a periodic job once across every node that shares this storage. Returns the instant this run claimed

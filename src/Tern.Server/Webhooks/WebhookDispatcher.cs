@@ -226,8 +226,8 @@ public sealed class WebhookDispatcher : BackgroundService
 
     private void TakeAnnouncements(long now)
     {
-        _pace.Arrived(_announcements.TakeDeliveries(), now);
-        var announced = _announcements.Take();
+        var (announced, deliveries) = _announcements.Take();
+        _pace.Arrived(deliveries, now);
         if (announced.Count == 0)
         {
             return;
@@ -283,8 +283,7 @@ public sealed class WebhookDispatcher : BackgroundService
     {
         var lanes = _lanes.Values.ToList();
         var room = Math.Min(_options.MaxConcurrency - _inFlight, MostUnrecorded - Volatile.Read(ref _unrecorded));
-        var allowance = _pace.Allowance(now, _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter));
-        room = Math.Min(room, allowance);
+        room = Math.Min(room, _pace.Allowance(now, _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter)));
         var started = 0;
         for (var progress = true; progress && room > 0;)
         {

@@ -91,24 +91,16 @@ public sealed class DeliveryAnnouncements
         }
     }
 
-    /// <summary>How many deliveries were queued since the last call (the dispatcher's measure of what arrives).</summary>
-    public int TakeDeliveries()
+    /// <summary>
+    /// The endpoints announced since the last call, and how many deliveries were queued meanwhile (the dispatcher's
+    /// measure of what arrives).
+    /// </summary>
+    public (HashSet<string> Webhooks, int Deliveries) Take()
     {
         lock (_lock)
         {
-            var taken = _deliveries;
-            _deliveries = 0;
-            return taken;
-        }
-    }
-
-    /// <summary>The endpoints announced since the last call.</summary>
-    public HashSet<string> Take()
-    {
-        lock (_lock)
-        {
-            var taken = _announced;
-            _announced = new(StringComparer.Ordinal);
+            var taken = (_announced, _deliveries);
+            (_announced, _deliveries) = (new(StringComparer.Ordinal), 0);
             return taken;
         }
     }

@@ -146,21 +146,20 @@ public sealed class PostgresDatabase : Database
     }
 
     /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
-    public override async Task<T> WriteAsync<T>(
+    public override Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        Began(priority);
-        await using var connection = await OpenPooledAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+        Asked(priority, System.Diagnostics.Stopwatch.GetTimestamp());
+        return TransactAsync(DataSource, work, cancellationToken);
     }
 
-    public override async Task<T> WriteRedoableAsync<T>(
-        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Background)
+    public override Task<T> WriteRedoableAsync<T>(
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Background) =>
+        TransactAsync(_redoable.Value, work, cancellationToken);
+
+    private async Task<T> TransactAsync<T>(NpgsqlDataSource source, Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenPooledAsync(_redoable.Value, cancellationToken);
+        await using var connection = await OpenPooledAsync(source, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var result = await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
@@ -170,23 +169,10 @@ public sealed class PostgresDatabase : Database
     public override async Task<T> WriteStatementAsync<T>(
         Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        Began(priority);
+        Asked(priority, System.Diagnostics.Stopwatch.GetTimestamp());
         await using var connection = await OpenPooledAsync(cancellationToken);
         return await work(connection, null);
     }
-
-    private long _foregroundBeganAt;
-
-    private void Began(WritePriority priority)
-    {
-        if (priority == WritePriority.Foreground)
-        {
-            Volatile.Write(ref _foregroundBeganAt, System.Diagnostics.Stopwatch.GetTimestamp());
-        }
-    }
-
-    public override bool ForegroundWroteWithin(TimeSpan span) =>
-        Volatile.Read(ref _foregroundBeganAt) is var at and not 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < span;
 
     /// <summary>
     /// A connection outside the pool, for a session that lives as long as the node (LISTEN): it neither takes a pool

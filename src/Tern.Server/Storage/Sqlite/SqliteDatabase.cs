@@ -77,10 +77,7 @@ public sealed class SqliteDatabase : Database
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
         var asked = Stopwatch.GetTimestamp();
-        if (priority == WritePriority.Foreground)
-        {
-            Volatile.Write(ref _foregroundAskedAt, asked);
-        }
+        Asked(priority, asked);
 
         await _writeGate.EnterAsync(priority, cancellationToken);
         var entered = Stopwatch.GetTimestamp();
@@ -123,11 +120,6 @@ public sealed class SqliteDatabase : Database
             Interlocked.Add(ref use.HeldTicks, Stopwatch.GetTimestamp() - entered);
         }
     }
-
-    private long _foregroundAskedAt;
-
-    public override bool ForegroundWroteWithin(TimeSpan span) =>
-        Volatile.Read(ref _foregroundAskedAt) is var at and not 0 && Stopwatch.GetElapsedTime(at) < span;
 
     private readonly Use[] _uses = [.. Enum.GetValues<WritePriority>().Order().Select(_ => new Use())];
 
