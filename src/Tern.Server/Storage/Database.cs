@@ -258,6 +258,12 @@ public abstract class SqlDialect
     public abstract string SkipLocked(string alias);
 
     /// <summary>
+    /// The clause that makes a SELECT lock the rows it returns as an update of their other columns would (PostgreSQL), or
+    /// nothing where the one writer excludes every other.
+    /// </summary>
+    public abstract string LockedForUpdate { get; }
+
+    /// <summary>
     /// The column that, with <c>id</c>, orders the rows of <c>events</c> and <c>clicks</c> as they committed: the rowid
     /// on SQLite (one writer, each new row takes the largest rowid plus one), the writing transaction on PostgreSQL.
     /// </summary>

@@ -97,10 +97,11 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
     /// attempt, or failed (retries exhausted). Set-based: one insert for the attempts, one update per outcome (retries
     /// carry their own due time), and each endpoint's health once for the batch.
     /// </summary>
-    public Task RecordAsync(IReadOnlyList<AttemptRecord> records, long disableAfterMs, CancellationToken cancellationToken) =>
-        records.Count == 0 ? Task.CompletedTask : database.WriteRedoableAsync(async (connection, transaction) =>
+    public Task RecordAsync(IReadOnlyList<AttemptRecord> batch, long disableAfterMs, CancellationToken cancellationToken) =>
+        batch.Count == 0 ? Task.CompletedTask : database.WriteRedoableAsync(async (connection, transaction) =>
         {
             var started = Stopwatch.GetTimestamp();
+            var records = await OfEndpointsStillThereAsync(connection, transaction, batch, cancellationToken);
             await MultiRowStatement.InsertAsync(connection, transaction, "webhook_attempts", AttemptColumns, 50, records, cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Succeeded, [.. records.Where(r => r.Succeeded)], cancellationToken);
             await FinishAsync(connection, transaction, DeliveryStatus.Failed, [.. records.Where(r => !r.Succeeded && r.NextAttemptAt is null)], cancellationToken);
@@ -113,6 +114,21 @@ public sealed class DeliveryQueue(Database database, EventLog events, WebhookSto
             _recordBudget.Held(Stopwatch.GetElapsedTime(started), records.Count);
             return records.Count;
         }, cancellationToken);
+
+    /// <summary>
+    /// The attempts whose endpoint still exists, their endpoints' rows locked first, in id order. Recording ends with
+    /// each endpoint's health; were that the first lock it took, a deletion of the endpoint (its row first, then its
+    /// deliveries by cascade) could meet it in the opposite order and one of the two would fail as a deadlock.
+    /// </summary>
+    private async Task<IReadOnlyList<AttemptRecord>> OfEndpointsStillThereAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<AttemptRecord> records, CancellationToken cancellationToken)
+    {
+        var ids = records.Select(r => r.Delivery.WebhookId).Distinct(StringComparer.Ordinal).ToList();
+        var there = (await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT id FROM webhooks WHERE {database.Dialect.InList("id", "ids")} ORDER BY id {database.Dialect.LockedForUpdate}",
+            new { ids = database.Dialect.List(ids) }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        return there.Count == ids.Count ? records : [.. records.Where(r => there.Contains(r.Delivery.WebhookId))];
+    }
 
     /// <summary>
     /// How many attempts the next <see cref="RecordAsync"/> should take, at most <paramref name="limit"/>: while the API

@@ -16,15 +16,15 @@ namespace Tern.Server.Tests.Storage;
 /// </summary>
 public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
 {
-    private const long ClaimMs = 30_000;
+    protected const long ClaimMs = 30_000;
 
     private readonly WebhookSecrets _secrets = new(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
 
-    private WebhookStore Webhooks => new(Database, _secrets);
+    protected WebhookStore Webhooks => new(Database, _secrets);
 
-    private DeliveryQueue Queue => new(Database, new EventLog(Database), Webhooks);
+    protected DeliveryQueue Queue => new(Database, new EventLog(Database), Webhooks);
 
-    private static long Now => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+    protected static long Now => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
     /// What running the claim statement cost, as the engine counts it (rows its scan read on PostgreSQL, virtual machine
@@ -171,6 +171,23 @@ public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
     }
 
     [Fact]
+    public async Task AttemptsOfAnEndpointDeletedSinceTheyWereSentAreDroppedAndTheOthersRecorded()
+    {
+        var kept = await NewWebhookAsync();
+        var deleted = await NewWebhookAsync();
+        await EnqueueAsync(kept, 2, Now - 1_000);
+        await EnqueueAsync(deleted, 2, Now - 1_000);
+        var claimed = await Queue.ClaimAsync([(kept, 2), (deleted, 2)], Now, ClaimMs, Ct);
+        Assert.True(await Webhooks.DeleteAsync(AccessStore.DefaultWorkspaceId, deleted, Ct));
+
+        await Queue.RecordAsync([.. claimed.Select(c => Record(c, Now, 200, succeeded: true, next: null))], 86_400_000, Ct);
+
+        Assert.Equal([kept, kept], await QueryAsync<string>("SELECT webhook_id FROM webhook_attempts"));
+        Assert.All((await Queue.ListAsync(kept, null, null, 10, Ct)).Select(d => d.Delivery.Status), s => Assert.Equal(DeliveryStatus.Succeeded, s));
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_deliveries WHERE webhook_id = @deleted", new { deleted }));
+    }
+
+    [Fact]
     public async Task PurgingRemovesOldFinishedDeliveriesAndUnreferencedEventsAndKeepsWhatIsPending()
     {
         var webhook = await NewWebhookAsync();
@@ -210,11 +227,11 @@ public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
         Assert.Equal(first + 2, backlog.OldestPendingAt);
     }
 
-    private static AttemptRecord Record(ClaimedDelivery claimed, long at, int? status, bool succeeded, long? next) =>
+    protected static AttemptRecord Record(ClaimedDelivery claimed, long at, int? status, bool succeeded, long? next) =>
         new(new DeliveryAttempt(Ids.New("att", at), claimed.Delivery.Id, at, status, 3, status is null ? null : "ok",
             status is null ? "refused" : succeeded ? null : $"HTTP {status}"), claimed.Delivery, succeeded, next);
 
-    private async Task<string> NewWebhookAsync()
+    protected async Task<string> NewWebhookAsync()
     {
         var now = Now;
         var webhook = new Webhook
@@ -232,7 +249,7 @@ public abstract class DeliveryQueueCompliance : MigratedDatabaseTest
     }
 
     /// <summary>Events and their pending deliveries to one endpoint, a millisecond apart from <paramref name="start"/> on; their ids in order.</summary>
-    private async Task<string[]> EnqueueAsync(string webhookId, int count, long start)
+    protected async Task<string[]> EnqueueAsync(string webhookId, int count, long start)
     {
         var events = Enumerable.Range(1, count)
             .Select(i => new AppendedEvent(Ids.New("evt", start + i), EventTypes.LinkClicked, AccessStore.DefaultWorkspaceId, null, [], false, start + i, $"{{\"n\":{i}}}"))

@@ -28,6 +28,36 @@ public sealed class DeliveryQueueComplianceOnPostgres : DeliveryQueueCompliance
         return (scan.GetProperty("Actual Rows").GetInt64() * scan.GetProperty("Actual Loops").GetInt64()) + removed;
     }
 
+    [Fact]
+    public async Task AnEndpointDeletedWhileItsAttemptsAreRecordedLeavesBothWithoutADeadlock()
+    {
+        var webhook = await NewWebhookAsync();
+        await EnqueueAsync(webhook, 3, Now - 1_000);
+        var claimed = await Queue.ClaimAsync([(webhook, 3)], Now, ClaimMs, Ct);
+
+        // A deletion under way holds the endpoint's row; its cascade to the deliveries comes after.
+        await using var deleting = (NpgsqlConnection)await Database.OpenAsync(Ct);
+        await using var transaction = await deleting.BeginTransactionAsync(Ct);
+        await deleting.ExecuteAsync(new CommandDefinition(
+            "SELECT id FROM webhooks WHERE id = @webhook FOR UPDATE", new { webhook }, transaction, cancellationToken: Ct));
+        var recording = Queue.RecordAsync([.. claimed.Select(c => Record(c, Now, 200, succeeded: true, next: null))], 86_400_000, Ct);
+        for (var polls = 0; polls < 3_000 && !recording.IsCompleted && await WaitingForALockAsync() == 0; polls++)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        Assert.Equal(1, await WaitingForALockAsync());
+        await deleting.ExecuteAsync(new CommandDefinition("DELETE FROM webhooks WHERE id = @webhook", new { webhook }, transaction, cancellationToken: Ct));
+        await transaction.CommitAsync(Ct);
+        await recording;
+
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_attempts"));
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_deliveries"));
+    }
+
+    private async Task<long> WaitingForALockAsync() => (await QueryAsync<long>(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).Single();
+
     protected override void AssertClaimCostWithinBatch(long cost, int take) => Assert.InRange(cost, take, take + 1);
 
     /// <summary>The plan's scans of the deliveries table under the claim's alias.</summary>

@@ -316,6 +316,8 @@ public sealed class PostgresDatabase : Database
 
         public override string SkipLocked(string alias) => $"FOR UPDATE OF {alias} SKIP LOCKED";
 
+        public override string LockedForUpdate => "FOR NO KEY UPDATE";
+
         public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
         public override object List(IEnumerable<string> items) => items as string[] ?? [.. items];

@@ -169,6 +169,8 @@ public sealed class SqliteDatabase : Database
 
         public override string SkipLocked(string alias) => "";  // one writer at a time: nothing to skip
 
+        public override string LockedForUpdate => "";
+
         public override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
 
         public override object List(IEnumerable<string> items)
