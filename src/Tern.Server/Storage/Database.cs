@@ -264,6 +264,12 @@ public abstract class SqlDialect
     public abstract string LockedForUpdate { get; }
 
     /// <summary>
+    /// The clause that makes a SELECT lock the rows it returns against their deletion only, as a foreign key's check
+    /// does (PostgreSQL), or nothing. A row a deletion is removing is waited for and then not returned.
+    /// </summary>
+    public abstract string LockedAgainstDeletion { get; }
+
+    /// <summary>
     /// The column that, with <c>id</c>, orders the rows of <c>events</c> and <c>clicks</c> as they committed: the rowid
     /// on SQLite (one writer, each new row takes the largest rowid plus one), the writing transaction on PostgreSQL.
     /// </summary>

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Data.Common;
 using Tern.Server.Events;
 using Tern.Server.Hosting;
+using Tern.Server.Storage;
 
 namespace Tern.Server.Webhooks;
 
@@ -10,7 +11,7 @@ namespace Tern.Server.Webhooks;
 /// enabled subscription that wants each event, and a word to this node's dispatcher about which endpoints got work.
 /// A workspace none of whose webhooks takes any of the events' types (<see cref="SubscribedEventTypes"/>) is not read.
 /// </summary>
-public sealed class WebhookFanOut(DeliveryAnnouncements announcements, SubscribedEventTypes subscribedTypes) : IEventSubscriber
+public sealed class WebhookFanOut(DeliveryAnnouncements announcements, SubscribedEventTypes subscribedTypes, Database database) : IEventSubscriber
 {
     /// <summary>
     /// False only when every workspace of the events is known to have no enabled webhook taking any of their types:
@@ -41,7 +42,7 @@ public sealed class WebhookFanOut(DeliveryAnnouncements announcements, Subscribe
             }
 
             var mark = subscribedTypes.Mark;
-            var subscriptions = await WebhookStore.SubscriptionsAsync(connection, transaction, workspace.Key, cancellationToken);
+            var subscriptions = await WebhookStore.SubscriptionsAsync(connection, transaction, database.Dialect, workspace.Key, cancellationToken);
             if (!known)
             {
                 // Kept until a change clears it or it lapses; a workspace read for every click batch builds it once.

@@ -81,13 +81,21 @@ public sealed class WebhookStore(Database database, WebhookSecrets secrets, Subs
         return rows.ToDictionary(r => r.Id, r => r.ToWebhook(secrets), StringComparer.Ordinal);
     }
 
-    /// <summary>The enabled subscriptions of a workspace, read inside the transaction.</summary>
+    /// <summary>
+    /// The enabled subscriptions of a workspace, read inside the transaction and kept from deletion until it ends: the
+    /// deliveries it then inserts refer to endpoints that exist. (Unlocked, an endpoint whose deletion had not committed
+    /// was read, and the insert's foreign key check waited for that deletion, possibly long with a large backlog to
+    /// cascade, and then failed the whole transaction.)
+    /// </summary>
     public static async Task<IReadOnlyList<Subscription>> SubscriptionsAsync(
-        DbConnection connection, DbTransaction transaction, string workspaceId, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, SqlDialect dialect, string workspaceId, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<(string Id, string Events, string? FilterTags, string? FilterLinkIds, bool IncludeBots)>(
             new CommandDefinition(
-                "SELECT id, events, filter_tags, filter_link_ids, include_bots FROM webhooks WHERE workspace_id = @workspaceId AND enabled = @enabled",
+                $"""
+                SELECT id, events, filter_tags, filter_link_ids, include_bots FROM webhooks WHERE workspace_id = @workspaceId AND enabled = @enabled
+                {dialect.LockedAgainstDeletion}
+                """,
                 new { workspaceId, enabled = true }, transaction, cancellationToken: cancellationToken));
         return [.. rows.Select(r => new Subscription(r.Id, ParseList(r.Events) ?? [], ParseList(r.FilterTags), ParseList(r.FilterLinkIds), r.IncludeBots))];
     }

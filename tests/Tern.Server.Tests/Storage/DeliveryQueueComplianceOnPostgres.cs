@@ -1,9 +1,13 @@
 using System.Text.Json;
 using Dapper;
 using Npgsql;
+using Tern.Server.Access;
+using Tern.Server.Events;
+using Tern.Server.Hosting;
 using Tern.Server.Storage;
 using Tern.Server.Storage.Postgres;
 using Tern.Server.Tests.Infrastructure;
+using Tern.Server.Webhooks;
 
 namespace Tern.Server.Tests.Storage;
 
@@ -35,13 +39,42 @@ public sealed class DeliveryQueueComplianceOnPostgres : DeliveryQueueCompliance
         await EnqueueAsync(webhook, 3, Now - 1_000);
         var claimed = await Queue.ClaimAsync([(webhook, 3)], Now, ClaimMs, Ct);
 
-        // A deletion under way holds the endpoint's row; its cascade to the deliveries comes after.
+        await DeleteWhileAsync(webhook, () => Queue.RecordAsync([.. claimed.Select(c => Record(c, Now, 200, succeeded: true, next: null))], 86_400_000, Ct));
+
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_attempts"));
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_deliveries"));
+    }
+
+    [Fact]
+    public async Task AnEventFannedOutWhileAnEndpointIsDeletedCommitsWithoutADeliveryToIt()
+    {
+        var webhook = await NewWebhookAsync();
+        var fanOut = new WebhookFanOut(new DeliveryAnnouncements(), new SubscribedEventTypes(TimeProvider.System), Database);
+        var clicked = new AppendedEvent(Ids.New("evt", Now), EventTypes.LinkClicked, AccessStore.DefaultWorkspaceId, null, [], false, Now, "{}");
+
+        await DeleteWhileAsync(webhook, () => Database.WriteAsync(async (connection, transaction) =>
+        {
+            await EventLog.AppendAsync(connection, transaction, [clicked], Ct);
+            await fanOut.OnAppendedAsync(connection, transaction, [clicked], Ct);
+            return true;
+        }, Ct));
+
+        Assert.Equal([clicked.Id], await QueryAsync<string>("SELECT id FROM events"));
+        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_deliveries"));
+    }
+
+    /// <summary>
+    /// Deletes the endpoint as a deletion does (its row first, the cascade to its deliveries after) while
+    /// <paramref name="work"/> runs into that deletion's lock; both must then finish.
+    /// </summary>
+    private async Task DeleteWhileAsync(string webhook, Func<Task> work)
+    {
         await using var deleting = (NpgsqlConnection)await Database.OpenAsync(Ct);
         await using var transaction = await deleting.BeginTransactionAsync(Ct);
         await deleting.ExecuteAsync(new CommandDefinition(
             "SELECT id FROM webhooks WHERE id = @webhook FOR UPDATE", new { webhook }, transaction, cancellationToken: Ct));
-        var recording = Queue.RecordAsync([.. claimed.Select(c => Record(c, Now, 200, succeeded: true, next: null))], 86_400_000, Ct);
-        for (var polls = 0; polls < 3_000 && !recording.IsCompleted && await WaitingForALockAsync() == 0; polls++)
+        var working = work();
+        for (var polls = 0; polls < 3_000 && !working.IsCompleted && await WaitingForALockAsync() == 0; polls++)
         {
             await Task.Delay(10, Ct);
         }
@@ -49,10 +82,7 @@ public sealed class DeliveryQueueComplianceOnPostgres : DeliveryQueueCompliance
         Assert.Equal(1, await WaitingForALockAsync());
         await deleting.ExecuteAsync(new CommandDefinition("DELETE FROM webhooks WHERE id = @webhook", new { webhook }, transaction, cancellationToken: Ct));
         await transaction.CommitAsync(Ct);
-        await recording;
-
-        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_attempts"));
-        Assert.Empty(await QueryAsync<string>("SELECT id FROM webhook_deliveries"));
+        await working;
     }
 
     private async Task<long> WaitingForALockAsync() => (await QueryAsync<long>(

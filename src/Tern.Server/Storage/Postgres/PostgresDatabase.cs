@@ -318,6 +318,8 @@ public sealed class PostgresDatabase : Database
 
         public override string LockedForUpdate => "FOR NO KEY UPDATE";
 
+        public override string LockedAgainstDeletion => "FOR KEY SHARE";
+
         public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
         public override object List(IEnumerable<string> items) => items as string[] ?? [.. items];

@@ -171,6 +171,8 @@ public sealed class SqliteDatabase : Database
 
         public override string LockedForUpdate => "";
 
+        public override string LockedAgainstDeletion => "";
+
         public override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
 
         public override object List(IEnumerable<string> items)
