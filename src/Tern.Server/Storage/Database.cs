@@ -100,6 +100,22 @@ public abstract class Database
         Volatile.Read(ref _foregroundAt) is var at and not 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < span;
 
     private long _foregroundAt;
+    private long _foregroundWrites;
+    private long _slowForegroundWrites;
+
+    /// <summary>
+    /// A foreground write that took longer than this from asking for storage to its commit (or failure) counts as slow:
+    /// its API call then likely answered in more than about 5 ms.
+    /// </summary>
+    public static readonly TimeSpan SlowForegroundWrite = TimeSpan.FromMilliseconds(4);
+
+    /// <summary>
+    /// Foreground writes finished since the last call, and how many of them were slow (<see cref="SlowForegroundWrite"/>):
+    /// more than half slow means the API's median write is. The webhook dispatcher reads it once a second to slow a
+    /// backlog's drain (<c>DrainPace</c>); it is the only reader.
+    /// </summary>
+    public (long Writes, long Slow) TakeForegroundWrites() =>
+        (Interlocked.Exchange(ref _foregroundWrites, 0), Interlocked.Exchange(ref _slowForegroundWrites, 0));
 
     /// <summary>Called by a provider as a write asks for storage: a foreground one is remembered for <see cref="ForegroundWroteWithin"/>.</summary>
     protected void Asked(WritePriority priority, long at)
@@ -107,6 +123,19 @@ public abstract class Database
         if (priority == WritePriority.Foreground)
         {
             Volatile.Write(ref _foregroundAt, at);
+        }
+    }
+
+    /// <summary>Called by a provider when a write that asked at <paramref name="askedAt"/> has committed or failed.</summary>
+    protected void Finished(WritePriority priority, long askedAt)
+    {
+        if (priority == WritePriority.Foreground)
+        {
+            Interlocked.Increment(ref _foregroundWrites);
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(askedAt) > SlowForegroundWrite)
+            {
+                Interlocked.Increment(ref _slowForegroundWrites);
+            }
         }
     }
 

@@ -3,18 +3,24 @@ namespace Tern.Server.Webhooks;
 /// <summary>
 /// What a backlog's drain shares with the API is the machine: its cores, and on SQLite the one writer (where
 /// <see cref="Tern.Server.Storage.WriteBudget"/> keeps each background transaction short, but a drain at full speed
-/// still fills both cores). While the API writes, the dispatcher therefore sends at most
-/// <paramref name="floorPerSecond"/> a second (<c>Tern:Webhooks:PacedSendsPerSecond</c>), or a quarter more than
-/// deliveries arrive on this node if that is more: a backlog drains at the floor and leaves the machine to the API,
-/// while deliveries that keep arriving are sent as fast as they come. Without API writes, or with a floor of 0, sends
-/// are not paced. Touched by the dispatcher's loop only.
+/// still fills both cores). While the API writes, the dispatcher therefore sends at most the pace a second, or a
+/// quarter more than deliveries arrive on this node if that is more: a backlog drains at the pace and leaves the
+/// machine to the API, while deliveries that keep arriving are sent as fast as they come. The pace is
+/// <paramref name="configuredPerSecond"/> (<c>Tern:Webhooks:PacedSendsPerSecond</c>) while the API's writes stay
+/// fast; each second in which most of them were slow (<see cref="Judge"/>) takes a fifth off it, down to a sixth of the
+/// configured pace, and each other second gives back a twelfth. Without API writes, or with a pace of 0, sends are
+/// not paced. Touched by the dispatcher's loop only.
 /// </summary>
-public sealed class DrainPace(int floorPerSecond = DrainPace.DefaultPerSecond)
+public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSecond)
 {
-    /// <summary>The pace a backlog keeps while the API writes, unless configured otherwise.</summary>
+    /// <summary>The pace a backlog keeps while the API writes and its writes stay fast, unless configured otherwise.</summary>
     public const int DefaultPerSecond = 6000;
 
-    private readonly int _floorPerSecond = floorPerSecond;
+    /// <summary>Fewer API writes than this in a second say nothing about how fast they are.</summary>
+    public const int WritesToJudge = 3;
+
+    private readonly int _configured = configuredPerSecond;
+    private double _pace = configuredPerSecond;
 
     /// <summary>How far ahead of the pace sends may start at once: 50 ms of it.</summary>
     private const double BurstSeconds = 0.05;
@@ -35,7 +41,19 @@ public sealed class DrainPace(int floorPerSecond = DrainPace.DefaultPerSecond)
         _arrivals[nowMs / 1000 % _arrivals.Length] += deliveries;
     }
 
-    /// <summary>The pace now, in sends a second: the floor, or a quarter above the recent arrivals.</summary>
+    /// <summary>The pace a drain keeps now while the API writes, before arrivals raise it; 0 when it never paces. Read by metrics.</summary>
+    public double Current => _configured <= 0 ? 0 : Volatile.Read(ref _pace);
+
+    /// <summary>
+    /// The API's foreground writes of the last second, and how many were slow: slower the pace when most were, else
+    /// bring it back towards the configured one.
+    /// </summary>
+    public void Judge(long writes, long slow) =>
+        Volatile.Write(ref _pace, writes >= WritesToJudge && slow * 2 > writes
+            ? Math.Max(_configured / 6.0, _pace * 0.8)
+            : Math.Min(_configured, _pace + (_configured / 12.0)));
+
+    /// <summary>The pace now, in sends a second: the pace, or a quarter above the recent arrivals.</summary>
     public double PerSecond(long nowMs)
     {
         Roll(nowMs);
@@ -46,13 +64,13 @@ public sealed class DrainPace(int floorPerSecond = DrainPace.DefaultPerSecond)
             whole += i == current ? 0 : _arrivals[i];
         }
 
-        return Math.Max(_floorPerSecond, 1.25 * whole / ArrivalSeconds);
+        return Math.Max(_pace, 1.25 * whole / ArrivalSeconds);
     }
 
     /// <summary>How many sends may start now: unbounded unless <paramref name="apiWrites"/>.</summary>
     public int Allowance(long nowMs, bool apiWrites)
     {
-        if (!apiWrites || _floorPerSecond <= 0)
+        if (!apiWrites || _configured <= 0)
         {
             _paced = false;
             return int.MaxValue;

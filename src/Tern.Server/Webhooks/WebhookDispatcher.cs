@@ -52,6 +52,7 @@ public sealed class WebhookDispatcher : BackgroundService
     private long _commitsSignalled;
     private readonly Database _database;
     private readonly DrainPace _pace;
+    private long _judgedSecond;
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -79,6 +80,9 @@ public sealed class WebhookDispatcher : BackgroundService
 
     /// <summary>Attempts made since start, successful or not.</summary>
     public long Attempts => Interlocked.Read(ref _attempts);
+
+    /// <summary>The most attempts a second this node starts while the API writes (<see cref="DrainPace"/>); 0 when it never paces.</summary>
+    public double DrainPace => _pace.Current;
 
     /// <summary>This node's view of each endpoint: requests in flight, the current limit, and attempts made. Read by metrics.</summary>
     public IReadOnlyList<LaneView> Lanes()
@@ -283,6 +287,13 @@ public sealed class WebhookDispatcher : BackgroundService
     {
         var lanes = _lanes.Values.ToList();
         var room = Math.Min(_options.MaxConcurrency - _inFlight, MostUnrecorded - Volatile.Read(ref _unrecorded));
+        if (now / 1000 != _judgedSecond)
+        {
+            _judgedSecond = now / 1000;
+            var (writes, slow) = _database.TakeForegroundWrites();
+            _pace.Judge(writes, slow);
+        }
+
         room = Math.Min(room, _pace.Allowance(now, _database.ForegroundWroteWithin(WriteBudget.ApiQuietAfter)));
         var started = 0;
         for (var progress = true; progress && room > 0;)

@@ -4,7 +4,8 @@ namespace Tern.Server.Webhooks;
 
 /// <summary>
 /// Webhook instruments on Tern's meter (<see cref="Hosting.TernMetrics.MeterName"/>), per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
-/// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery. The backlog
+/// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery; and this
+/// node's drain pace. The backlog
 /// is counted in storage, at most every 5 seconds and only while something reads the instruments.
 /// </summary>
 public sealed class WebhookMetrics : IDisposable
@@ -32,6 +33,8 @@ public sealed class WebhookMetrics : IDisposable
             description: "Attempts in flight from this node, by endpoint");
         _meter.CreateObservableGauge("tern.webhooks.concurrency_limit", () => dispatcher.Lanes().Select(l => new Measurement<int>(l.Limit, Tag(l.WebhookId))),
             description: "Attempts this node lets be in flight to the endpoint now (it adapts to the receiver)");
+        _meter.CreateObservableGauge("tern.webhooks.drain_pace", () => dispatcher.DrainPace, unit: "{attempt}/s",
+            description: "Attempts a second this node starts at most while the API writes, unless deliveries arrive faster; lowered while the API's writes are slow; 0 never paces");
         _meter.CreateObservableGauge("tern.webhooks.pending", () => Backlogs().Select(b => new Measurement<long>(b.Pending, Tag(b.WebhookId))),
             description: "Deliveries waiting for an attempt, by endpoint");
         _meter.CreateObservableGauge("tern.webhooks.oldest_pending_age", () => Backlogs().Select(b => new Measurement<double>(

@@ -56,7 +56,7 @@ public sealed class WebhookMeterReader : IDisposable
             };
         }
 
-        if (webhookId == _webhookId)
+        if (webhookId == _webhookId || (webhookId is null && instrument.Name == "tern.webhooks.drain_pace"))
         {
             lock (_values)
             {

@@ -560,8 +560,9 @@ public abstract class StorageCompliance : MigratedDatabaseTest
     }
 
     [Fact]
-    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldWhereWritesTakeTurnsAndTheLastApiWriteIsKnown()
+    public async Task EachKindOfWriteIsCountedWithItsWaitAndHoldWhereWritesTakeTurnsAndTheLastAndSlowApiWritesAreKnown()
     {
+        Database.TakeForegroundWrites();
         var before = Database.WriterUses().ToDictionary(u => u.Priority);
         var release = new TaskCompletionSource();
         var held = Database.WriteAsync(async (_, _) =>
@@ -573,6 +574,8 @@ public abstract class StorageCompliance : MigratedDatabaseTest
         await Task.Delay(50, Ct);
         release.SetResult();
         await Task.WhenAll(held, waiting);
+        Assert.Equal((1L, 1L), Database.TakeForegroundWrites()); // the held one, slow; background writes are not counted
+        Assert.Equal((0L, 0L), Database.TakeForegroundWrites());
 
         var uses = Database.WriterUses().ToDictionary(u => u.Priority, u => u with
         {

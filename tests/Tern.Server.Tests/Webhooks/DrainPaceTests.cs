@@ -16,7 +16,7 @@ public sealed class DrainPaceTests
     }
 
     [Fact]
-    public void WhileTheApiWritesABacklogDrainsAtTheFloor()
+    public void WhileTheApiWritesABacklogDrainsAtThePace()
     {
         var pace = new DrainPace();
         var sent = 0;
@@ -27,7 +27,7 @@ public sealed class DrainPaceTests
             sent += allowed;
         }
 
-        // Two seconds at the floor, plus the first 50 ms allowed at once.
+        // Two seconds at the pace, plus the first 50 ms allowed at once.
         Assert.InRange(sent, 2 * DrainPace.DefaultPerSecond, (2 * DrainPace.DefaultPerSecond) + (DrainPace.DefaultPerSecond / 20) + 2);
         Assert.True(pace.Waiting);
     }
@@ -56,16 +56,74 @@ public sealed class DrainPaceTests
     }
 
     [Fact]
-    public void AFloorOfZeroNeverPaces()
+    public void APaceOfZeroNeverPaces()
     {
         var pace = new DrainPace(0);
 
         Assert.Equal(int.MaxValue, pace.Allowance(1_000, apiWrites: true));
         Assert.False(pace.Waiting);
+        Assert.Equal(0, pace.Current);
     }
 
     [Fact]
-    public void TheFloorIsTheConfiguredOne()
+    public void EachSecondOfMostlySlowApiWritesTakesAFifthOffThePaceDownToASixth()
+    {
+        var pace = new DrainPace();
+
+        pace.Judge(writes: 20, slow: 11);
+        Assert.Equal(DrainPace.DefaultPerSecond * 0.8, pace.PerSecond(1_000), 3);
+        pace.Judge(writes: 20, slow: 11);
+        Assert.Equal(DrainPace.DefaultPerSecond * 0.64, pace.PerSecond(2_000), 3);
+        for (var second = 0; second < 20; second++)
+        {
+            pace.Judge(writes: 20, slow: 20);
+        }
+
+        Assert.Equal(DrainPace.DefaultPerSecond / 6.0, pace.PerSecond(3_000), 3);
+        Assert.Equal(DrainPace.DefaultPerSecond / 6.0, pace.Current, 3);
+    }
+
+    [Fact]
+    public void SecondsOfFastHalfSlowOrTooFewApiWritesGiveTheSlowedPaceBackATwelfthAtATime()
+    {
+        var pace = new DrainPace();
+        for (var second = 0; second < 20; second++)
+        {
+            pace.Judge(writes: 20, slow: 20);
+        }
+
+        pace.Judge(writes: 20, slow: 10); // half: not most
+        pace.Judge(writes: 2, slow: 2); // too few to tell
+        pace.Judge(writes: 0, slow: 0);
+
+        Assert.Equal((DrainPace.DefaultPerSecond / 6.0) + (3 * DrainPace.DefaultPerSecond / 12.0), pace.PerSecond(1_000), 3);
+        for (var second = 0; second < 20; second++)
+        {
+            pace.Judge(writes: 20, slow: 0);
+        }
+
+        Assert.Equal(DrainPace.DefaultPerSecond, pace.PerSecond(2_000), 3); // never above the configured pace
+    }
+
+    [Fact]
+    public void ASlowedPaceStillSendsAQuarterFasterThanDeliveriesArrive()
+    {
+        var pace = new DrainPace();
+        for (var second = 0; second < 20; second++)
+        {
+            pace.Judge(writes: 20, slow: 20);
+        }
+
+        for (var second = 0; second < 6; second++)
+        {
+            pace.Arrived(3_000, 20_000 + (second * 1_000));
+        }
+
+        Assert.Equal(3_750, pace.PerSecond(25_500), 3);
+    }
+
+    [Fact]
+    public void ThePaceIsTheConfiguredOne()
     {
         Assert.Equal(20_000, new DrainPace(20_000).PerSecond(1_000), 3);
     }

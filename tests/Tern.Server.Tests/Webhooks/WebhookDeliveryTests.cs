@@ -232,6 +232,7 @@ public abstract class WebhookDeliveryTests(TernFactory tern)
         Assert.Equal(1, seen["tern.webhooks.pending"]);
         Assert.True(seen["tern.webhooks.oldest_pending_age"] >= 0);
         Assert.InRange(seen["tern.webhooks.concurrency_limit"], 1, 2);
+        Assert.InRange(seen["tern.webhooks.drain_pace"], Tern.Server.Webhooks.DrainPace.DefaultPerSecond / 6.0, Tern.Server.Webhooks.DrainPace.DefaultPerSecond); // a node's, whichever
     }
 
     [Fact]

@@ -146,11 +146,19 @@ public sealed class PostgresDatabase : Database
     }
 
     /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
-    public override Task<T> WriteAsync<T>(
+    public override async Task<T> WriteAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        Asked(priority, System.Diagnostics.Stopwatch.GetTimestamp());
-        return TransactAsync(DataSource, work, cancellationToken);
+        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+        Asked(priority, asked);
+        try
+        {
+            return await TransactAsync(DataSource, work, cancellationToken);
+        }
+        finally
+        {
+            Finished(priority, asked);
+        }
     }
 
     public override Task<T> WriteRedoableAsync<T>(
@@ -169,9 +177,17 @@ public sealed class PostgresDatabase : Database
     public override async Task<T> WriteStatementAsync<T>(
         Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
     {
-        Asked(priority, System.Diagnostics.Stopwatch.GetTimestamp());
-        await using var connection = await OpenPooledAsync(cancellationToken);
-        return await work(connection, null);
+        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+        Asked(priority, asked);
+        try
+        {
+            await using var connection = await OpenPooledAsync(cancellationToken);
+            return await work(connection, null);
+        }
+        finally
+        {
+            Finished(priority, asked);
+        }
     }
 
     /// <summary>

@@ -114,6 +114,7 @@ public sealed class SqliteDatabase : Database
         finally
         {
             _writeGate.Exit();
+            Finished(priority, asked);
             var use = _uses[(int)priority];
             Interlocked.Increment(ref use.Turns);
             Interlocked.Add(ref use.WaitedTicks, entered - asked);
