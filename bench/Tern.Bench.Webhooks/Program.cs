@@ -25,6 +25,8 @@ using Tern.Bench.Webhooks;
 //   --burst N               soak: also, per endpoint count, N clicks enqueued at once and their drain (0: none)
 //   --backlog N             soak: also, per endpoint count, N clicks stored by a node that does not send, then the drain of
 //                           their deliveries by a node that does, started on the same storage (0: none; 250000 × 4 endpoints: 1 M)
+//   --backlog-redirects R   backlog: browser redirects/s to links of a workspace without webhooks, for 10 s on the storing
+//                           node and for the drain's first 30 s (1000; 0: none)
 //   --postgres "CS"         also run on PostgreSQL (a database is created per run from this connection string)
 //   --postgres-only         skip SQLite
 //   --out FILE              also write the markdown there
@@ -98,7 +100,7 @@ foreach (var backend in backends)
 
             if (options.Backlog > 0)
             {
-                backlogs.Add(await SoakScenarios.BacklogAsync(backend, endpoints, options.Backlog, options.Soak.Links, options.Soak.CreatesPerSecond, options.Soak.Deadline));
+                backlogs.Add(await SoakScenarios.BacklogAsync(backend, endpoints, options.Backlog, options.Soak.Links, options.Soak.CreatesPerSecond, options.BacklogRedirects, options.Soak.Deadline));
             }
         }
     }
@@ -177,7 +179,7 @@ namespace Tern.Bench.Webhooks
     internal sealed record Options(
         int Redirects, int PauseMs, IReadOnlyList<int> Windows, int Events, IReadOnlyList<int> Concurrency, int DeadlineSeconds,
         IReadOnlyList<string>? Only, string? Postgres, bool PostgresOnly, string? Out, int QuietMaxBusy, int QuietWaitSeconds,
-        SoakSettings Soak, IReadOnlyList<int> SoakEndpoints, int Burst, int Backlog)
+        SoakSettings Soak, IReadOnlyList<int> SoakEndpoints, int Burst, int Backlog, int BacklogRedirects)
     {
         /// <summary>Whether a scenario runs: the ones <c>--only</c> names, else all but the soak (minutes long).</summary>
         public bool Runs(string scenario) => Only?.Contains(scenario) ?? scenario != "soak";
@@ -192,7 +194,7 @@ namespace Tern.Bench.Webhooks
                 a.Int("--redirects", 500), a.Int("--pause-ms", 20), a.Ints("--windows", "100,0"), a.Int("--events", 20000),
                 a.Ints("--concurrency", "8,64"), deadline, a.Only, a.Postgres, a.PostgresOnly, a.Out,
                 a.QuietMaxBusy, a.Int("--quiet-wait-seconds", 1800), soak, a.Ints("--soak-endpoints", "1,4"), a.Int("--burst", 0),
-                a.Int("--backlog", 0));
+                a.Int("--backlog", 0), a.Int("--backlog-redirects", 1000));
         }
     }
 }

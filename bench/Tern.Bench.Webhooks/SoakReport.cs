@@ -98,6 +98,21 @@ internal static class SoakReport
             report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {r.StoredSeconds:0.0} | {r.Delivered:N0}/{r.Expected:N0} | {after} | {rate} | {r.Duplicates:N0} | {r.BadSignatures:N0} | {r.CreateP50:0.0} · {r.CreateP99:0.0} ({r.Created:N0}, {r.CreateFailures:N0}) | {r.RssMaxMiB:0} | {r.Cpu} | {r.BusyBefore} % |");
         }
 
+        if (runs.Any(r => r.Redirects is not null))
+        {
+            var probe = runs.First(r => r.Redirects is not null).Redirects!;
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"Redirects meanwhile: {probe.Rate:N0} browser clicks/s on schedule (open loop, timed from when each was due) to {probe.Links:N0} links of a workspace without webhooks, their first click each reading storage; 10 s on the node that only stores the backlog, then the drain's first 30 s on the node that sends it.");
+            report.AppendLine();
+            report.AppendLine("| storage | endpoints | before the drain: p50 · p99 ms (answered, failed or skipped) | during the drain: p50 · p99 ms (answered, failed or skipped, over s) |");
+            report.AppendLine("|---|---:|---|---|");
+            foreach (var r in runs.Where(r => r.Redirects is not null))
+            {
+                var p = r.Redirects!;
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {r.Backend} | {r.Endpoints} | {p.BeforeP50:0.0} · {p.BeforeP99:0.0} ({p.BeforeAnswered:N0}, {p.BeforeFailed:N0}) | {p.DuringP50:0.0} · {p.DuringP99:0.0} ({p.DuringAnswered:N0}, {p.DuringFailed:N0}, {p.DuringSeconds:0}) |");
+            }
+        }
+
         report.AppendLine();
         foreach (var r in runs)
         {
@@ -114,6 +129,11 @@ internal static class SoakReport
             AppendDrain(report, r.Drain);
             report.AppendLine();
             report.AppendLine(CultureInfo.InvariantCulture, $"Link creation p50 · p99 ms every 5 s of the drain: {string.Join("; ", r.Rows.Where(row => !double.IsNaN(row.CreateP50)).Select(row => $"{row.CreateP50:0.0} · {row.CreateP99:0.0}"))}");
+            if (r.Redirects is not null)
+            {
+                report.AppendLine();
+                report.AppendLine(CultureInfo.InvariantCulture, $"Redirect p50 · p99 ms every 5 s of the drain: {string.Join("; ", r.Rows.Where(row => !double.IsNaN(row.RedirectP50)).Select(row => $"{row.RedirectP50:0.0} · {row.RedirectP99:0.0}"))}");
+            }
         }
     }
 

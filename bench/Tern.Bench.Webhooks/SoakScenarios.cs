@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Tern.Contracts;
+using Tern.Server.Access;
 using Tern.Server.Clicks;
+using Tern.Server.Links;
 using Tern.Server.Redirect;
 
 namespace Tern.Bench.Webhooks;
@@ -27,7 +29,14 @@ internal sealed record BurstResult(
 internal sealed record BacklogResult(
     string Backend, int Endpoints, int Clicks, int Links, double StoredSeconds, long Expected, long Delivered, long Duplicates,
     long BadSignatures, double? DeliveredSeconds, double RssMaxMiB, CpuShare Cpu, int BusyBefore, IReadOnlyList<SoakRow> Rows, DrainRates Drain,
-    double CreateP50, double CreateP99, int Created, long CreateFailures);
+    double CreateP50, double CreateP99, int Created, long CreateFailures, RedirectProbe? Redirects);
+
+/// <summary>
+/// Browser redirects at a fixed rate to links of a workspace without webhooks, on the node that only stores (before the
+/// drain) and on the node that drains: what the drain costs redirects, with nothing added to what is owed.
+/// </summary>
+internal sealed record RedirectProbe(int Rate, int Links, double BeforeP50, double BeforeP99, long BeforeAnswered, long BeforeFailed,
+    double DuringP50, double DuringP99, long DuringAnswered, long DuringFailed, double DuringSeconds);
 
 /// <summary>
 /// Campaign-volume webhook delivery: browser clicks at a fixed rate for minutes (real redirects over HTTP, open
@@ -142,7 +151,8 @@ internal static class SoakScenarios
     /// meanwhile (what the drain costs the API) and no other load. Whether the rate depends on how much is owed shows in
     /// the drain's rate per band of backlog.
     /// </summary>
-    public static async Task<BacklogResult> BacklogAsync(Backend backend, int endpoints, int count, int links, int createsPerSecond, TimeSpan deadline)
+    public static async Task<BacklogResult> BacklogAsync(
+        Backend backend, int endpoints, int count, int links, int createsPerSecond, int redirectsPerSecond, TimeSpan deadline)
     {
         Machine.Log($"backlog: {backend.Name}, {endpoints} endpoint(s), {count:N0} clicks stored by a node that does not send, then sent by one that does");
         var ledger = new SoakLedger(endpoints);
@@ -152,6 +162,7 @@ internal static class SoakScenarios
         {
             var cached = await CreateCachedLinksAsync(host, links);
             await SubscribeAsync(host, receiver, endpoints);
+            var unwatched = redirectsPerSecond > 0 ? await CreateUnwatchedLinksAsync(host, ProbeLinks) : [];
             var start = Stopwatch.GetTimestamp();
             await EnqueueClicksAsync(host, cached, count, seed: 29);
 
@@ -170,18 +181,35 @@ internal static class SoakScenarios
             var stored = Stopwatch.GetElapsedTime(start).TotalSeconds;
             Machine.Log($"  {expected:N0} deliveries pending after {stored:0.0} s; starting a node that sends");
             var busy = await Machine.WaitQuietAsync("webhook backlog");
+            ClickGenerator? before = null;
+            if (redirectsPerSecond > 0)
+            {
+                host.Get<LinkCache>().Clear();
+                using var client = RedirectClient(host);
+                before = new ClickGenerator(client, unwatched, redirectsPerSecond, maxInFlight: 256, seed: 31);
+                await before.RunAsync(ProbeBefore);
+                Machine.Log($"  redirects before the drain: {before.Answered:N0} answered, p50 {Percentiles.Of(before.Latency.All(), 50):0.0} ms, p99 {Percentiles.Of(before.Latency.All(), 99):0.0} ms");
+            }
+
             var cpu0 = Machine.SampleCpu();
             var restartAt = Stopwatch.GetTimestamp();
             host = await host.RestartAsync(["--Tern:Webhooks:AllowPrivateNetworks=true"]);
             var creator = new LinkCreator(host.Http, createsPerSecond);
-            var monitor = new SoakMonitor(ledger, () => expected, creator: creator);
+            using var redirectClient = RedirectClient(host);
+            var during = redirectsPerSecond > 0 ? new ClickGenerator(redirectClient, unwatched, redirectsPerSecond, maxInFlight: 256, seed: 37) : null;
+            var monitor = new SoakMonitor(ledger, () => expected, during, creator);
             DrainRates drain;
+            var probeStart = Stopwatch.GetTimestamp();
+            var probing = during?.RunAsync(ProbeDuring) ?? Task.CompletedTask;
+            var probeSeconds = 0.0;
             using (var stopCreating = new CancellationTokenSource())
             {
                 var creating = creator.RunAsync(stopCreating.Token);
                 drain = await monitor.DrainAsync(deadline, "backlog");
                 await stopCreating.CancelAsync();
                 await creating;
+                probeSeconds = Stopwatch.GetElapsedTime(probeStart).TotalSeconds;
+                await probing;
             }
 
             var cpu = CpuSample.CoresBetween(cpu0, Machine.SampleCpu());
@@ -189,7 +217,8 @@ internal static class SoakScenarios
             double? deliveredSeconds = ledger.Delivered >= expected ? Stopwatch.GetElapsedTime(restartAt, ledger.LastAt).TotalSeconds : null;
             var result = new BacklogResult(backend.Name, endpoints, count, links, stored, expected, ledger.Delivered, ledger.Duplicates,
                 receiver.BadSignatures, deliveredSeconds, monitor.RssMaxMiB, cpu, busy, monitor.Rows, drain,
-                Percentiles.Of(created, 50), Percentiles.Of(created, 99), created.Count, creator.Failed);
+                Percentiles.Of(created, 50), Percentiles.Of(created, 99), created.Count, creator.Failed,
+                before is null || during is null ? null : Probe(redirectsPerSecond, before, during, Math.Min(probeSeconds, ProbeDuring.TotalSeconds)));
             Machine.Log($"  → {result.Delivered:N0}/{expected:N0} delivered " +
                 $"{(deliveredSeconds is { } s ? $"{s:0.0} s after the sending node started ({result.Delivered / s:N0}/s)" : "by the deadline")}; cores: {cpu}");
             return result;
@@ -198,6 +227,42 @@ internal static class SoakScenarios
         {
             await host.DisposeAsync();
         }
+    }
+
+    private const int ProbeLinks = 2_000;
+    private static readonly TimeSpan ProbeBefore = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ProbeDuring = TimeSpan.FromSeconds(30);
+
+    private static RedirectProbe Probe(int rate, ClickGenerator before, ClickGenerator during, double duringSeconds)
+    {
+        var (b, d) = (before.Latency.All(), during.Latency.All());
+        return new RedirectProbe(rate, ProbeLinks, Percentiles.Of(b, 50), Percentiles.Of(b, 99), before.Answered, before.Failed + before.Skipped,
+            Percentiles.Of(d, 50), Percentiles.Of(d, 99), during.Answered, during.Failed + during.Skipped, duringSeconds);
+    }
+
+    private static HttpClient RedirectClient(BenchHost host) =>
+        new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, UseProxy = false, MaxConnectionsPerServer = 256 })
+        {
+            BaseAddress = new Uri(host.BaseUrl),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    /// <summary>
+    /// Links <c>r0</c>… in a workspace of their own, which has no webhook: their clicks are stored like any other and owe
+    /// no delivery. Both nodes' first click of each reads storage, as a campaign's would.
+    /// </summary>
+    private static async Task<List<string>> CreateUnwatchedLinksAsync(BenchHost host, int count)
+    {
+        var workspace = await host.Get<AccessStore>().CreateWorkspaceAsync("Redirects only", CancellationToken.None);
+        var service = host.Get<LinkService>();
+        var slugs = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var outcome = await service.CreateAsync(workspace.Id, new CreateLinkRequest { Url = $"https://brand.example/sms/{i}", Slug = $"r{i}" }, CancellationToken.None);
+            slugs.Add(outcome is LinkOutcome.Created created ? created.Link.Slug : throw new InvalidOperationException($"Link r{i} was not created: {outcome}."));
+        }
+
+        return slugs;
     }
 
     /// <summary>Deliveries pending over every endpoint, as <c>GET /api/v1/webhooks/{id}/stats</c> tells them.</summary>
