@@ -7,8 +7,9 @@ namespace Tern.Server.Webhooks;
 /// quarter more than deliveries arrive on this node if that is more: a backlog drains at the pace and leaves the
 /// machine to the API, while deliveries that keep arriving are sent as fast as they come. The pace is
 /// <paramref name="configuredPerSecond"/> (<c>Tern:Webhooks:PacedSendsPerSecond</c>) while the API's writes stay
-/// fast; each second in which most of them were slow (<see cref="Judge"/>) takes a fifth off it, down to a sixth of the
-/// configured pace, and each other second gives back a twelfth. Without API writes, or with a pace of 0, sends are
+/// fast; each second in which most of them were slow and the pace held sends back (<see cref="Judge"/>) takes a fifth
+/// off it, down to a sixth of the configured pace, and each other second gives back a twelfth. (A pace that held
+/// nothing back is not what slows the API: deliveries arriving as they are sent keep their headroom.) Without API writes, or with a pace of 0, sends are
 /// not paced. Touched by the dispatcher's loop only.
 /// </summary>
 public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSecond)
@@ -33,6 +34,7 @@ public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSeco
     private double _tokens;
     private long _refilledAt;
     private bool _paced;
+    private bool _heldBack;
 
     /// <summary>Deliveries this node just queued.</summary>
     public void Arrived(int deliveries, long nowMs)
@@ -45,13 +47,19 @@ public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSeco
     public double Current => _configured <= 0 ? 0 : Volatile.Read(ref _pace);
 
     /// <summary>
-    /// The API's foreground writes of the last second, and how many were slow: slower the pace when most were, else
-    /// bring it back towards the configured one.
+    /// The API's foreground writes of the last second, and how many were slow: slower the pace when most were and it
+    /// held sends back since the last judgement, else bring it back towards the configured one.
     /// </summary>
-    public void Judge(long writes, long slow) =>
-        Volatile.Write(ref _pace, writes >= WritesToJudge && slow * 2 > writes
+    public void Judge(long writes, long slow)
+    {
+        Volatile.Write(ref _pace, _heldBack && writes >= WritesToJudge && slow * 2 > writes
             ? Math.Max(_configured / 6.0, _pace * 0.8)
             : Math.Min(_configured, _pace + (_configured / 12.0)));
+        _heldBack = false;
+    }
+
+    /// <summary>The pace kept ready sends waiting (the dispatcher found <see cref="Waiting"/> with sends ready).</summary>
+    public void HeldBack() => _heldBack = true;
 
     /// <summary>The pace now, in sends a second: the pace, or a quarter above the recent arrivals.</summary>
     public double PerSecond(long nowMs)

@@ -172,6 +172,11 @@ public sealed class WebhookDispatcher : BackgroundService
 
             var announced = _lanes.Values.Any(l => l.AnnouncedUntil > Now() && l.Wanted(Now(), false) > 0);
             var paced = _pace.Waiting && _lanes.Values.Any(l => l.Ready.Count > 0);
+            if (paced)
+            {
+                _pace.HeldBack();
+            }
+
             await WaitAsync(paced ? PacedWake : announced ? AnnouncedWake : TimeSpan.FromMilliseconds(Math.Max(1, nextLook - Now())), claim?.Task, stoppingToken);
         }
 

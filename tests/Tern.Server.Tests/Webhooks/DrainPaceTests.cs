@@ -70,13 +70,15 @@ public sealed class DrainPaceTests
     {
         var pace = new DrainPace();
 
+        pace.HeldBack();
         pace.Judge(writes: 20, slow: 11);
         Assert.Equal(DrainPace.DefaultPerSecond * 0.8, pace.PerSecond(1_000), 3);
+        pace.HeldBack();
         pace.Judge(writes: 20, slow: 11);
         Assert.Equal(DrainPace.DefaultPerSecond * 0.64, pace.PerSecond(2_000), 3);
         for (var second = 0; second < 20; second++)
         {
-            pace.Judge(writes: 20, slow: 20);
+            Slow(pace);
         }
 
         Assert.Equal(DrainPace.DefaultPerSecond / 6.0, pace.PerSecond(3_000), 3);
@@ -89,11 +91,14 @@ public sealed class DrainPaceTests
         var pace = new DrainPace();
         for (var second = 0; second < 20; second++)
         {
-            pace.Judge(writes: 20, slow: 20);
+            Slow(pace);
         }
 
+        pace.HeldBack();
         pace.Judge(writes: 20, slow: 10); // half: not most
+        pace.HeldBack();
         pace.Judge(writes: 2, slow: 2); // too few to tell
+        pace.HeldBack();
         pace.Judge(writes: 0, slow: 0);
 
         Assert.Equal((DrainPace.DefaultPerSecond / 6.0) + (3 * DrainPace.DefaultPerSecond / 12.0), pace.PerSecond(1_000), 3);
@@ -106,12 +111,25 @@ public sealed class DrainPaceTests
     }
 
     [Fact]
+    public void APaceThatHeldNothingBackIsNotLoweredBySlowApiWrites()
+    {
+        var pace = new DrainPace();
+
+        pace.Judge(writes: 20, slow: 20);
+        pace.HeldBack();
+        pace.Judge(writes: 20, slow: 20);
+        pace.Judge(writes: 20, slow: 20); // held back in the second before last only
+
+        Assert.Equal((DrainPace.DefaultPerSecond * 0.8) + (DrainPace.DefaultPerSecond / 12.0), pace.Current, 3);
+    }
+
+    [Fact]
     public void ASlowedPaceStillSendsAQuarterFasterThanDeliveriesArrive()
     {
         var pace = new DrainPace();
         for (var second = 0; second < 20; second++)
         {
-            pace.Judge(writes: 20, slow: 20);
+            Slow(pace);
         }
 
         for (var second = 0; second < 6; second++)
@@ -120,6 +138,13 @@ public sealed class DrainPaceTests
         }
 
         Assert.Equal(3_750, pace.PerSecond(25_500), 3);
+    }
+
+    /// <summary>A second of slow API writes in which the pace held sends back.</summary>
+    private static void Slow(DrainPace pace)
+    {
+        pace.HeldBack();
+        pace.Judge(writes: 20, slow: 20);
     }
 
     [Fact]
