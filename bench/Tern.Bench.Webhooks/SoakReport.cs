@@ -87,7 +87,7 @@ internal static class SoakReport
             return;
         }
 
-        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook backlog ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links stored, with their events and deliveries, by a node with `Tern:Webhooks:Send=false`; then a node that sends starts on the same storage and drains them while a link is created with `POST /api/v1/links` at most 20 times a second, no other load)");
+        report.AppendLine(CultureInfo.InvariantCulture, $"#### Webhook backlog ({runs[0].Clicks:N0} browser clicks over {runs[0].Links:N0} links stored, with their events and deliveries, by a node with `Tern:Webhooks:Send=false`; then a node that sends starts on the same storage and drains them while a link is created with `POST /api/v1/links` at most 20 times a second{(runs.Any(r => r.Redirects is not null) ? " and redirects come as below" : ", no other load")})");
         report.AppendLine();
         report.AppendLine("| storage | endpoints | stored in s | delivered | all delivered after s | **deliveries/s** | duplicates | bad signatures | link creation p50 · p99 ms (links, failed) | RSS max MiB | CPU cores: Tern+receiver (+ PG); others | busy before |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
