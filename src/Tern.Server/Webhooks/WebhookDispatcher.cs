@@ -53,6 +53,9 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly Database _database;
     private readonly DrainPace _pace;
     private long _judgedSecond;
+    private Task<bool>? _outcomeWait;
+    private Task<bool>? _signalWait;
+    private Task<bool>? _recordedWait;
     private readonly Channel<Outcome> _outcomes = Channel.CreateUnbounded<Outcome>(new() { SingleReader = true });
     private readonly Channel<AttemptRecord> _records = Channel.CreateUnbounded<AttemptRecord>(new() { SingleReader = true });
     private readonly Channel<bool> _recorded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -199,14 +202,22 @@ public sealed class WebhookDispatcher : BackgroundService
             return;
         }
 
+        var outcome = Pending(ref _outcomeWait, _outcomes.Reader);
+        var signal = Pending(ref _signalWait, _outbox.Signals);
+        var recorded = Pending(ref _recordedWait, _recorded.Reader);
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var outcome = _outcomes.Reader.WaitToReadAsync(wake.Token).AsTask();
-        var signal = _outbox.Signals.WaitToReadAsync(wake.Token).AsTask();
-        var recorded = _recorded.Reader.WaitToReadAsync(wake.Token).AsTask();
         var delay = Task.Delay(timeout, _timeProvider, wake.Token);
         await Task.WhenAny(outcome, signal, recorded, delay, claim ?? delay);
         await wake.CancelAsync();
     }
+
+    /// <summary>
+    /// The wait for something to read on <paramref name="reader"/>: the one still pending from an earlier round, else a
+    /// new one. Waits are kept rather than cancelled when another wakes the loop: a cancelled channel wait throws and
+    /// catches an exception inside the channel, once for each of the two or three that lost, round after round.
+    /// </summary>
+    private static Task<bool> Pending<T>(ref Task<bool>? wait, ChannelReader<T> reader) =>
+        wait is { IsCompleted: false } ? wait : wait = reader.WaitToReadAsync(CancellationToken.None).AsTask();
 
     /// <summary>Follows the subscriptions: a lane per enabled endpoint; a disabled or deleted one's lane goes once idle.</summary>
     private async Task RefreshLanesAsync(CancellationToken stoppingToken)
