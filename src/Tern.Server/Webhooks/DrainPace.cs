@@ -9,8 +9,8 @@ namespace Tern.Server.Webhooks;
 /// <paramref name="configuredPerSecond"/> (<c>Tern:Webhooks:PacedSendsPerSecond</c>) while the API's writes stay
 /// fast; each second in which most of them were slow and the pace held sends back (<see cref="Judge"/>) takes a fifth
 /// off it, down to a sixth of the configured pace, and each other second gives back a twelfth. (A pace that held
-/// nothing back is not what slows the API: deliveries arriving as they are sent keep their headroom.) Without API writes, or with a pace of 0, sends are
-/// not paced. Touched by the dispatcher's loop only.
+/// nothing back is not what slows the API: deliveries arriving as they are sent keep their headroom.) Without API
+/// writes, or with a pace of 0, sends are not paced. Touched by the dispatcher's loop only.
 /// </summary>
 public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSecond)
 {

@@ -389,7 +389,7 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>On stop: waits for the sends in flight (cancelled with the host) and gives back what was claimed but not sent.</summary>
     private async Task StopAsync()
     {
-        while (_inFlight > 0 && await _outcomes.Reader.WaitToReadAsync(CancellationToken.None))
+        while (_inFlight > 0 && await Pending(ref _outcomeWait, _outcomes.Reader))
         {
             TakeOutcomes(Now());
         }

@@ -5,8 +5,8 @@ namespace Tern.Server.Webhooks;
 /// <summary>
 /// Webhook instruments on Tern's meter (<see cref="Hosting.TernMetrics.MeterName"/>), per endpoint (tag <c>webhook.id</c>): this node's attempts, requests
 /// in flight and concurrency limit, and the endpoint's backlog and the age of its oldest pending delivery; and this
-/// node's drain pace. The backlog
-/// is counted in storage, at most every 5 seconds and only while something reads the instruments.
+/// node's drain pace. The backlog is counted in storage, at most every 5 seconds and only while something reads the
+/// instruments.
 /// </summary>
 public sealed class WebhookMetrics : IDisposable
 {
