@@ -117,6 +117,21 @@ public abstract class Database
     public (long Writes, long Slow) TakeForegroundWrites() =>
         (Interlocked.Exchange(ref _foregroundWrites, 0), Interlocked.Exchange(ref _slowForegroundWrites, 0));
 
+    /// <summary>A provider's write of <paramref name="priority"/>, from asking for storage to its end, told to <see cref="Asked"/> and <see cref="Finished"/>.</summary>
+    protected async Task<T> TrackedAsync<T>(WritePriority priority, Func<Task<T>> write)
+    {
+        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+        Asked(priority, asked);
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            Finished(priority, asked);
+        }
+    }
+
     /// <summary>Called by a provider as a write asks for storage: a foreground one is remembered for <see cref="ForegroundWroteWithin"/>.</summary>
     protected void Asked(WritePriority priority, long at)
     {

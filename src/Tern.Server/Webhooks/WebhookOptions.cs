@@ -53,7 +53,8 @@ public sealed class WebhookOptions
 
     /// <summary>
     /// While the API writes, the most attempts a second this node starts when deliveries arrive slower than that (a
-    /// backlog's drain), so that the drain leaves the machine to the API; 0: never paced (see <see cref="DrainPace"/>).
+    /// backlog's drain), so that the drain leaves the machine to the API; lowered while most API writes are slow and it
+    /// holds sends back; 0: never paced (see <see cref="DrainPace"/>).
     /// </summary>
     [Range(0, 1_000_000)]
     public int PacedSendsPerSecond { get; set; } = DrainPace.DefaultPerSecond;

@@ -146,20 +146,9 @@ public sealed class PostgresDatabase : Database
     }
 
     /// <summary>Each write on a pooled connection of its own; the server orders them, so the priority is not needed.</summary>
-    public override async Task<T> WriteAsync<T>(
-        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
-    {
-        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
-        Asked(priority, asked);
-        try
-        {
-            return await TransactAsync(DataSource, work, cancellationToken);
-        }
-        finally
-        {
-            Finished(priority, asked);
-        }
-    }
+    public override Task<T> WriteAsync<T>(
+        Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground) =>
+        TrackedAsync(priority, () => TransactAsync(DataSource, work, cancellationToken));
 
     public override Task<T> WriteRedoableAsync<T>(
         Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Background) =>
@@ -174,21 +163,13 @@ public sealed class PostgresDatabase : Database
         return result;
     }
 
-    public override async Task<T> WriteStatementAsync<T>(
-        Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground)
-    {
-        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
-        Asked(priority, asked);
-        try
+    public override Task<T> WriteStatementAsync<T>(
+        Func<DbConnection, DbTransaction?, Task<T>> work, CancellationToken cancellationToken, WritePriority priority = WritePriority.Foreground) =>
+        TrackedAsync(priority, async () =>
         {
             await using var connection = await OpenPooledAsync(cancellationToken);
             return await work(connection, null);
-        }
-        finally
-        {
-            Finished(priority, asked);
-        }
-    }
+        });
 
     /// <summary>
     /// A connection outside the pool, for a session that lives as long as the node (LISTEN): it neither takes a pool
