@@ -62,8 +62,7 @@ public static class AnalyticsEndpoints
         IReadOnlyList<string> scopes = tag is null ? [workspaceId] : await LinkClickCounts.LinkIdsTaggedAsync(database, workspaceId, tag, cancellationToken);
         var stats = await StatsAsync(clicks, scopes, linkScopes: tag is not null, query, options.Value.UniqueVisitors, cancellationToken);
         var top = scopes.Count == 0 ? []
-            : tag is null ? (await clicks.SumAsync(scopes, "link", query.FromMs, query.ToMs, cancellationToken)).Take(TopLinks).ToList()
-            : await clicks.TotalsByScopeAsync(scopes, query.FromMs, query.ToMs, TopLinks, cancellationToken);
+            : await clicks.TopLinksAsync(workspaceId, tag is null ? null : scopes, query.FromMs, query.ToMs, TopLinks, cancellationToken);
         var known = (await links.FindManyAsync(workspaceId, [.. top.Select(t => t.Key)], cancellationToken)).ToDictionary(l => l.Id);
         return TypedResults.Ok(stats with
         {
@@ -73,7 +72,10 @@ public static class AnalyticsEndpoints
         });
     }
 
-    /// <param name="linkScopes">True when the scopes are links (their breakdowns are kept by whole UTC days).</param>
+    /// <param name="linkScopes">
+    /// True when the scopes are links: their breakdowns are kept by whole UTC days, and those that keep no cells of their
+    /// own yet (<see cref="ClickOptions.LinkRollupsAbove"/>) are read from their raw clicks.
+    /// </param>
     private static async Task<StatsResponse> StatsAsync(
         ClickStore clicks, IReadOnlyList<string> scopes, bool linkScopes, StatsQuery query, bool uniqueVisitors, CancellationToken cancellationToken)
     {
@@ -82,26 +84,40 @@ public static class AnalyticsEndpoints
             return Build(query, [], new Dictionary<string, IReadOnlyList<(string, long)>>()) with { UniqueVisitors = uniqueVisitors ? 0 : null };
         }
 
+        IReadOnlyList<string> cellScopes = scopes, rawLinks = [];
+        if (linkScopes)
+        {
+            var own = await clicks.OwnRollupsAsync(scopes, cancellationToken);
+            (cellScopes, rawLinks) = ([.. scopes.Where(own.Contains)], [.. scopes.Where(s => !own.Contains(s))]);
+        }
+
         // Whole days come from daily cells, the partial days at the edges from hourly ones, as for the breakdowns,
         // so the series adds up to the same total.
         var (from, to) = (ClickStore.FloorHour(query.FromMs), ClickStore.CeilHour(query.ToMs));
         var (dayFrom, dayTo) = ClickStore.DaySpan(from, to);
-        IReadOnlyList<(long Bucket, long Clicks)> rows = query.Interval == "hour"
-            ? await clicks.SeriesAsync(scopes, 'h', from, to, cancellationToken)
-            : [
-                .. await clicks.SeriesAsync(scopes, 'h', from, dayFrom, cancellationToken),
-                .. await clicks.SeriesAsync(scopes, 'd', dayFrom, dayTo, cancellationToken),
-                .. await clicks.SeriesAsync(scopes, 'h', dayTo, to, cancellationToken),
-            ];
-        var breakdowns = new Dictionary<string, IReadOnlyList<(string, long)>>();
-        foreach (var dimension in ClickStore.Dimensions)
+        var rows = new List<(long Bucket, long Clicks)>();
+        if (cellScopes.Count > 0)
         {
-            breakdowns[dimension] = await clicks.SumAsync(scopes, dimension, query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes);
+            rows.AddRange(query.Interval == "hour"
+                ? await clicks.SeriesAsync(cellScopes, 'h', from, to, cancellationToken)
+                : [
+                    .. await clicks.SeriesAsync(cellScopes, 'h', from, dayFrom, cancellationToken),
+                    .. await clicks.SeriesAsync(cellScopes, 'd', dayFrom, dayTo, cancellationToken),
+                    .. await clicks.SeriesAsync(cellScopes, 'h', dayTo, to, cancellationToken),
+                ]);
         }
 
-        if (linkScopes)
+        if (rawLinks.Count > 0)
         {
-            breakdowns["destination"] = await clicks.SumAsync(scopes, "destination", query.FromMs, query.ToMs, cancellationToken, wholeDays: true);
+            rows.AddRange(await clicks.RawSeriesAsync(rawLinks, from, to, cancellationToken));
+        }
+
+        var breakdowns = new Dictionary<string, IReadOnlyList<(string, long)>>();
+        foreach (var dimension in linkScopes ? [.. ClickStore.Dimensions, "destination"] : ClickStore.Dimensions)
+        {
+            breakdowns[dimension] = Merge(
+                cellScopes.Count == 0 ? [] : await clicks.SumAsync(cellScopes, dimension, query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes),
+                rawLinks.Count == 0 ? [] : await clicks.RawSumAsync(rawLinks, dimension, query.FromMs, query.ToMs, cancellationToken));
         }
 
         var stats = Build(query, rows, breakdowns);
@@ -109,6 +125,14 @@ public static class AnalyticsEndpoints
             ? stats with { UniqueVisitors = (await clicks.SumAsync(scopes, "uniques", query.FromMs, query.ToMs, cancellationToken, wholeDays: linkScopes)).Sum(u => u.Clicks) }
             : stats;
     }
+
+    /// <summary>One breakdown from the cells of some links and the raw clicks of others: the sums by key, most first.</summary>
+    private static IReadOnlyList<(string Key, long Clicks)> Merge(IReadOnlyList<(string Key, long Clicks)> cells, IReadOnlyList<(string Key, long Clicks)> raw) =>
+        raw.Count == 0 ? cells
+        : cells.Count == 0 ? raw
+        : [.. cells.Concat(raw).GroupBy(e => e.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Sum(e => e.Clicks)))
+            .OrderByDescending(e => e.Item2).ThenBy(e => e.Key, StringComparer.Ordinal)];
 
     private static StatsResponse Build(StatsQuery query, IReadOnlyList<(long Bucket, long Clicks)> rows, Dictionary<string, IReadOnlyList<(string, long)>> breakdowns)
     {

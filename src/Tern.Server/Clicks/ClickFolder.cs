@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -85,6 +86,9 @@ public sealed class ClickFolder(
     private long _pendingSessionClicks;
     private long _pendingSince;
     private volatile bool _flushRequested;
+
+    // Links folded past LinkRollupsAbove clicks that keep no cells of their own yet: they start to with the next rollups.
+    private readonly HashSet<string> _toKeep = new(StringComparer.Ordinal);
 
     private long _folded;
     private long _rolledUp;
@@ -223,11 +227,11 @@ public sealed class ClickFolder(
     private int ChunkLimit(bool writerBehind) => _budget.Size(writerBehind ? Math.Min(_options.MaxFold, BehindFold) : _options.MaxFold);
 
     /// <summary>
-    /// Folds clicks in the caller's transaction: counts, first sightings, the given rollup sums (none: they are
-    /// gathered), events. True when it appended events, so the caller rings the outbox after commit.
+    /// Folds clicks in the caller's transaction: counts, first sightings, events. Returns whether it appended events
+    /// (the caller rings the outbox after commit) and the links counted, with their new counts.
     /// </summary>
-    public async Task<bool> FoldAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
-        IReadOnlyCollection<string> linksWithLimits, IReadOnlyDictionary<RollupKey, long>? sums, CancellationToken cancellationToken)
+    public async Task<FoldResult> FoldAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+        IReadOnlyCollection<string> linksWithLimits, CancellationToken cancellationToken)
     {
         var perLink = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var click in clicks)
@@ -244,11 +248,6 @@ public sealed class ClickFolder(
             await store.AddToRollupsAsync(connection, transaction, uniques, cancellationToken);
         }
 
-        if (sums is not null)
-        {
-            await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
-        }
-
         var appended = await AppendClickEventsAsync(connection, transaction, clicks, counted, cancellationToken);
         if (linksWithLimits.Count > 0)
         {
@@ -258,51 +257,87 @@ public sealed class ClickFolder(
             appended |= expired.Count > 0;
         }
 
-        return appended;
+        return new FoldResult(appended, counted);
     }
 
     /// <summary>
-    /// Each click adds one to its workspace's cells (hourly and daily, every dimension, and per link) and to its
-    /// link's: hourly and daily totals, daily breakdowns, and the destinations served (a link's only: which rule or
-    /// variant won is a question about one link). Per-link hourly breakdowns are left out on purpose: with
-    /// clicks spread over many links they would be most of the fold's work, and a link's breakdowns by day are
-    /// what its stats page shows; the hourly series stays exact.
+    /// Each click adds one to its workspace's cells: hourly and daily, every breakdown, and its link's count among the
+    /// workspace's links (what the top links read).
     /// </summary>
-    public static void AddToRollups(Dictionary<RollupKey, long> rollups, Click click)
+    public static void AddWorkspaceCells(Dictionary<RollupKey, long> rollups, Click click)
     {
         var hour = click.TimestampMs / ClickStore.HourMs * ClickStore.HourMs;
         var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;
-        Add(new RollupKey(click.LinkId, 'h', hour, "total", ""));
-        AddBreakdowns(click.LinkId, 'd', day);
-        Add(new RollupKey(click.LinkId, 'd', day, "destination", click.Destination ?? ""));
         foreach (var (granularity, bucket) in (ReadOnlySpan<(char, long)>)[('h', hour), ('d', day)])
         {
-            AddBreakdowns(click.WorkspaceId, granularity, bucket);
-            Add(new RollupKey(click.WorkspaceId, granularity, bucket, "link", click.LinkId));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "total", ""));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "country", click.Country ?? ""));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "device", click.Device));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "browser", click.Browser));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "os", click.Os));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "referrer", click.ReferrerHost ?? ""));
+            Add(rollups, new RollupKey(click.WorkspaceId, granularity, bucket, "link", click.LinkId));
         }
-
-        void AddBreakdowns(string scope, char granularity, long bucket)
-        {
-            Add(new RollupKey(scope, granularity, bucket, "total", ""));
-            Add(new RollupKey(scope, granularity, bucket, "country", click.Country ?? ""));
-            Add(new RollupKey(scope, granularity, bucket, "device", click.Device));
-            Add(new RollupKey(scope, granularity, bucket, "browser", click.Browser));
-            Add(new RollupKey(scope, granularity, bucket, "os", click.Os));
-            Add(new RollupKey(scope, granularity, bucket, "referrer", click.ReferrerHost ?? ""));
-        }
-
-        void Add(RollupKey key) => rollups[key] = rollups.GetValueOrDefault(key) + 1;
     }
 
-    public static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks)
+    /// <summary>
+    /// A click of a link that keeps cells of its own (<see cref="ClickStore.LinkCells"/>) adds one to them: the link's
+    /// hourly and daily totals, its daily breakdowns, and the destinations served (which rule or variant won is a
+    /// question about one link). Per-link hourly breakdowns are left out on purpose: with clicks spread over many links
+    /// they would be most of the fold's work, and a link's breakdowns by day are what its stats page shows.
+    /// </summary>
+    public static void AddLinkCells(Dictionary<RollupKey, long> rollups, Click click)
+    {
+        var hour = click.TimestampMs / ClickStore.HourMs * ClickStore.HourMs;
+        var day = click.TimestampMs / ClickStore.DayMs * ClickStore.DayMs;
+        Add(rollups, new RollupKey(click.LinkId, 'h', hour, "total", ""));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "total", ""));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "country", click.Country ?? ""));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "device", click.Device));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "browser", click.Browser));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "os", click.Os));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "referrer", click.ReferrerHost ?? ""));
+        Add(rollups, new RollupKey(click.LinkId, 'd', day, "destination", click.Destination ?? ""));
+    }
+
+    private static void Add(Dictionary<RollupKey, long> rollups, RollupKey key) =>
+        CollectionsMarshal.GetValueRefOrAddDefault(rollups, key, out _)++;
+
+    /// <summary>
+    /// The cells of these clicks: their workspaces' for each, and their links' own for those
+    /// <paramref name="linkCells"/> picks (by click and position).
+    /// </summary>
+    public static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks, Func<Click, int, bool> linkCells)
     {
         var sums = new Dictionary<RollupKey, long>();
-        foreach (var click in clicks)
+        for (var i = 0; i < clicks.Count; i++)
         {
-            AddToRollups(sums, click);
+            AddWorkspaceCells(sums, clicks[i]);
+            if (linkCells(clicks[i], i))
+            {
+                AddLinkCells(sums, clicks[i]);
+            }
         }
 
         return sums;
+    }
+
+    /// <summary>
+    /// The cells of a chunk of journaled clicks (<paramref name="rowIds"/> gives each one's rowid), in the caller's
+    /// transaction: their links' own only for the links that keep them, and only for clicks after those cells were
+    /// counted through. The links counted past <see cref="ClickOptions.LinkRollupsAbove"/> that keep none yet are
+    /// added to <paramref name="toKeep"/>.
+    /// </summary>
+    private async Task<Dictionary<RollupKey, long>> SumAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+        IReadOnlyList<long> rowIds, IReadOnlyList<CountedLink>? counted, HashSet<string>? toKeep, CancellationToken cancellationToken)
+    {
+        var own = await store.OwnRollupsAsync(connection, transaction, clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal), cancellationToken);
+        if (counted is not null && toKeep is not null)
+        {
+            toKeep.UnionWith(counted.Where(c => c.Version.Clicks > _options.LinkRollupsAbove && !own.ContainsKey(c.Version.Id)).Select(c => c.Version.Id));
+        }
+
+        return Sum(clicks, (click, i) => own.TryGetValue(click.LinkId, out var countedThrough) && rowIds[i] > countedThrough);
     }
 
     /// <summary>
@@ -337,7 +372,8 @@ public sealed class ClickFolder(
 
         if (clicks.Count > 0)
         {
-            return new Chunk(clicks, withLimits, through, clicks.Count);
+            var first = through - clicks.Count + 1;
+            return new Chunk(clicks, [.. Enumerable.Range(0, clicks.Count).Select(i => first + i)], withLimits, through, clicks.Count);
         }
 
         if (journaled <= _foldedThrough)
@@ -355,47 +391,43 @@ public sealed class ClickFolder(
         }
 
         var read = rows.Select(r => r.Click).ToList();
-        return new Chunk(read, [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
+        return new Chunk(read, [.. rows.Select(r => r.RowId)], [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
     }
 
     /// <summary>Folds a chunk and moves the fold mark in one transaction; with its rollups when they are due.</summary>
     private async Task FoldChunkAsync(Chunk chunk, CancellationToken cancellationToken)
     {
-        var sums = Sum(chunk.Clicks);
         if (_pending.Count == 0)
         {
             _pendingSince = Stopwatch.GetTimestamp();
         }
 
-        MergePending(sums, +1);
         var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
-        bool appended;
-        try
+        var toKeep = new HashSet<string>(_toKeep, StringComparer.Ordinal);
+        Dictionary<RollupKey, long> sums = [];
+        var appended = await database.WriteAsync(async (connection, transaction) =>
         {
-            appended = await database.WriteAsync(async (connection, transaction) =>
+            var started = Stopwatch.GetTimestamp();
+            var folded = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, cancellationToken);
+            await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
+            sums = await SumAsync(connection, transaction, chunk.Clicks, chunk.RowIds, folded.Counted, toKeep, cancellationToken);
+            await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
+            if (flush)
             {
-                var started = Stopwatch.GetTimestamp();
-                var appended = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, flush ? _pending : null, cancellationToken);
-                await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
-                await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
-                if (flush)
-                {
-                    await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
-                }
-                else
-                {
-                    // The pace of plain folds (a flush also writes the gathered cells): what the next chunks are sized by.
-                    _budget.Held(Stopwatch.GetElapsedTime(started), chunk.Clicks.Count);
-                }
+                await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
+                await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
+                // clicks now holds every click through this chunk's: what those links' own cells are counted through.
+                await store.KeepOwnRollupsAsync(connection, transaction, toKeep, chunk.Through, cancellationToken);
+                await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
+            }
+            else
+            {
+                // The pace of plain folds (a flush also writes the gathered cells): what the next chunks are sized by.
+                _budget.Held(Stopwatch.GetElapsedTime(started), chunk.Clicks.Count);
+            }
 
-                return appended;
-            }, cancellationToken, WritePriority.Background);
-        }
-        catch
-        {
-            MergePending(sums, -1);
-            throw;
-        }
+            return folded.Appended;
+        }, cancellationToken, WritePriority.Background);
 
         if (appended)
         {
@@ -411,17 +443,23 @@ public sealed class ClickFolder(
         {
             RollupsWritten();
         }
+        else
+        {
+            MergePending(sums);
+            _toKeep.UnionWith(toKeep);
+        }
 
         Progressed?.Invoke();
     }
 
-    /// <summary>Writes the gathered rollup sums and their mark.</summary>
+    /// <summary>Writes the gathered rollup sums and their mark, and the own cells of the links that are to keep them.</summary>
     private async Task FlushRollupsAsync(CancellationToken cancellationToken)
     {
         var through = _pendingThrough;
         await database.WriteAsync(async (connection, transaction) =>
         {
             await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
+            await store.KeepOwnRollupsAsync(connection, transaction, _toKeep, _foldedThrough, cancellationToken);
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
             return true;
         }, cancellationToken, WritePriority.Background);
@@ -436,6 +474,7 @@ public sealed class ClickFolder(
         Interlocked.Add(ref _rolledUp, _pendingSessionClicks);
         _pendingSessionClicks = 0;
         _pending.Clear();
+        _toKeep.Clear();
     }
 
     /// <summary>
@@ -452,7 +491,8 @@ public sealed class ClickFolder(
             {
                 var rows = await ClickStore.ReadJournalAsync(connection, transaction, _rolledUpThrough, _foldedThrough, _options.MaxFold, cancellationToken);
                 through = rows.Count == 0 ? _foldedThrough : rows[^1].RowId;
-                await store.AddToRollupsAsync(connection, transaction, Sum([.. rows.Select(r => r.Click)]), cancellationToken);
+                var sums = await SumAsync(connection, transaction, [.. rows.Select(r => r.Click)], [.. rows.Select(r => r.RowId)], null, null, cancellationToken);
+                await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
                 again += rows.Count;
                 return true;
@@ -559,20 +599,12 @@ public sealed class ClickFolder(
 
     private bool RollupsDue() => _pending.Count > 0 && Stopwatch.GetElapsedTime(_pendingSince) >= _rollupInterval;
 
-    /// <summary>Adds a chunk's sums to the pending ones (<paramref name="sign"/> +1), or takes them back out (-1).</summary>
-    private void MergePending(Dictionary<RollupKey, long> sums, int sign)
+    /// <summary>Adds a chunk's sums to the pending ones.</summary>
+    private void MergePending(Dictionary<RollupKey, long> sums)
     {
         foreach (var (key, count) in sums)
         {
-            var sum = _pending.GetValueOrDefault(key) + (sign * count);
-            if (sum == 0)
-            {
-                _pending.Remove(key);
-            }
-            else
-            {
-                _pending[key] = sum;
-            }
+            CollectionsMarshal.GetValueRefOrAddDefault(_pending, key, out _) += count;
         }
     }
 
@@ -596,9 +628,12 @@ public sealed class ClickFolder(
         return appended;
     }
 
+    /// <summary>What a fold did in its transaction: whether it appended events, and the links it counted.</summary>
+    public sealed record FoldResult(bool Appended, IReadOnlyList<CountedLink> Counted);
+
     /// <summary>A batch the writer committed, with the rowids it took.</summary>
     private sealed record HandedBatch(List<Click> Clicks, HashSet<string> WithClickLimits, long First, long Through);
 
     /// <summary>Clicks to fold, through which rowid, and how many of them this run journaled.</summary>
-    private sealed record Chunk(List<Click> Clicks, HashSet<string> WithClickLimits, long Through, long SessionClicks);
+    private sealed record Chunk(List<Click> Clicks, long[] RowIds, HashSet<string> WithClickLimits, long Through, long SessionClicks);
 }

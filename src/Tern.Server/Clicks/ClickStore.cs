@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text;
 using Dapper;
 using Tern.Server.Hosting;
@@ -120,7 +121,7 @@ public sealed class ClickStore(Database database)
     public static async Task<ulong> CurrentTransactionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ulong.Parse(await connection.ExecuteScalarAsync<string>(new CommandDefinition(
             "SELECT pg_current_xact_id()::text", transaction: transaction, cancellationToken: cancellationToken)) ?? "0",
-            System.Globalization.CultureInfo.InvariantCulture);
+            CultureInfo.InvariantCulture);
 
     /// <summary>The fold marks and the largest rowid of the journal (SQLite).</summary>
     public async Task<ClickFoldMarks> FoldMarksAsync(CancellationToken cancellationToken)
@@ -204,12 +205,73 @@ public sealed class ClickStore(Database database)
         return SumCellsAsync("key", scopes, dimension, from, to, days, null, cancellationToken);
     }
 
-    /// <summary>Total clicks of each scope over [from, to), most first, at most <paramref name="limit"/>.</summary>
-    public Task<IReadOnlyList<(string Key, long Clicks)>> TotalsByScopeAsync(
-        IReadOnlyList<string> scopes, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Clicks per hour over [from, to) of links that read their stats from their raw clicks: the hourly series their
+    /// own cells would give.
+    /// </summary>
+    public async Task<IReadOnlyList<(long Bucket, long Clicks)>> RawSeriesAsync(
+        IReadOnlyList<string> linkIds, long fromMs, long toMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(long Bucket, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT ts / 3600000 * 3600000 AS bucket, COUNT(*) FROM clicks
+            WHERE {database.Dialect.InList("link_id", "links")} AND ts >= @from AND ts < @to
+            GROUP BY ts / 3600000 * 3600000 ORDER BY bucket
+            """,
+            new { links = database.Dialect.List(linkIds), from = FloorHour(fromMs), to = CeilHour(toMs) }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>
+    /// One breakdown (a dimension of <see cref="Dimensions"/>, or <c>destination</c>) of links that read their stats
+    /// from their raw clicks, over the whole UTC days [from, to) touches, as their own daily cells would give it.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Key, long Clicks)>> RawSumAsync(
+        IReadOnlyList<string> linkIds, string dimension, long fromMs, long toMs, CancellationToken cancellationToken)
+    {
+        var column = LinkCells.Single(c => c.Granularity == 'd' && c.Dimension == dimension).Key;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT {column}, COUNT(*) FROM (SELECT {CellColumns} FROM clicks AS c
+                WHERE {database.Dialect.InList("c.link_id", "links")} AND c.ts >= @from AND c.ts < @to) AS c
+            GROUP BY {column} ORDER BY COUNT(*) DESC, {column}
+            """,
+            new { links = database.Dialect.List(linkIds), from = FloorHour(fromMs) / DayMs * DayMs, to = CeilDay(CeilHour(toMs)) },
+            cancellationToken: cancellationToken));
+        return [.. rows];
+    }
+
+    /// <summary>
+    /// The workspace's links with the most clicks over [from, to), most first, at most <paramref name="limit"/>; only
+    /// those of <paramref name="linkIds"/> when given. Read from the workspace's per-link cells, which every click adds to.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Key, long Clicks)>> TopLinksAsync(
+        string workspaceId, IReadOnlyList<string>? linkIds, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        return SumCellsAsync("scope_id", scopes, "total", from, to, DaySpan(from, to), limit, cancellationToken);
+        var (dayFrom, dayTo) = DaySpan(from, to);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
+            $"""
+            SELECT key, SUM(clicks) FROM ({Cells("key, clicks", "dimension = 'link'")}) AS cells
+            {(linkIds is null ? "" : $"WHERE {database.Dialect.InList("key", "links")}")}
+            GROUP BY key
+            ORDER BY SUM(clicks) DESC, key LIMIT @limit
+            """,
+            new
+            {
+                scopes = database.Dialect.List([workspaceId]),
+                links = linkIds is null ? null : database.Dialect.List(linkIds),
+                from,
+                to,
+                dayFrom,
+                dayTo,
+                limit,
+            },
+            cancellationToken: cancellationToken));
+        return [.. rows];
     }
 
     /// <summary>The sums of one dimension's cells of [from, to), grouped by <paramref name="column"/>, most first.</summary>
@@ -308,6 +370,7 @@ public sealed class ClickStore(Database database)
     /// </summary>
     public async Task<int> PurgeOlderThanAsync(long cutoffMs, CancellationToken cancellationToken)
     {
+        await KeepOwnRollupsOfClicksBeforeAsync(Ids.LowerBound("clk", cutoffMs), cancellationToken);
         var total = await database.DropClickMonthsOlderThanAsync(cutoffMs, cancellationToken);
         while (true)
         {
@@ -325,6 +388,150 @@ public sealed class ClickStore(Database database)
                 return total;
             }
         }
+    }
+
+    /// <summary>
+    /// Before retention deletes clicks with ids below <paramref name="bound"/>: every link they belong to that reads its
+    /// stats from its raw clicks gets cells of its own, counted from them, so that its stats outlive them. A slice of
+    /// clicks by id per transaction, as the purge deletes them.
+    /// </summary>
+    private async Task KeepOwnRollupsOfClicksBeforeAsync(string bound, CancellationToken cancellationToken)
+    {
+        var after = "";
+        while (true)
+        {
+            var (last, taken) = await database.WriteAsync(async (connection, transaction) =>
+            {
+                // The mark the counted cells stop at; on PostgreSQL its row lock keeps the rollup fold out meanwhile.
+                var mark = await RollupMarkAsync(connection, transaction, cancellationToken);
+                var slice = (await connection.QueryAsync<(string Id, string LinkId)>(new CommandDefinition(
+                    "SELECT id, link_id FROM clicks WHERE id < @bound AND id > @after ORDER BY id LIMIT 10000",
+                    new { bound, after }, transaction, cancellationToken: cancellationToken))).ToList();
+                if (slice.Count > 0)
+                {
+                    await KeepOwnRollupsAsync(connection, transaction, slice.Select(c => c.LinkId).Distinct(StringComparer.Ordinal), mark, cancellationToken);
+                }
+
+                return (slice.Count == 0 ? after : slice[^1].Id, slice.Count);
+            }, cancellationToken, WritePriority.Background);
+            after = last;
+            if (taken < 10000)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The mark a link's own cells are counted up to when it starts keeping them: on SQLite the fold mark (every
+    /// click in <c>clicks</c> is folded up to it), on PostgreSQL the rollup mark, its row locked so that no fold moves it
+    /// meanwhile (the rollups hold the clicks of every transaction before it).
+    /// </summary>
+    private async Task<long> RollupMarkAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        MarksRollups
+            ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT folded_through FROM click_rollup_state", transaction: transaction, cancellationToken: cancellationToken))
+            : long.Parse(await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                "SELECT rolled_up_tx::text FROM click_rollup_state WHERE id = 1 FOR UPDATE", transaction: transaction,
+                cancellationToken: cancellationToken)) ?? "0", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The links among <paramref name="linkIds"/> that keep stats cells of their own, each with the fold mark its cells
+    /// were counted through when it started to (SQLite; 0 on PostgreSQL): the fold adds only its clicks after that.
+    /// </summary>
+    public async Task<Dictionary<string, long>> OwnRollupsAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> linkIds,
+        CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<(string LinkId, long Through)>(new CommandDefinition(
+            $"SELECT link_id, {(MarksRollups ? "counted_through" : "0::bigint")} FROM link_rollups WHERE {database.Dialect.InList("link_id", "links")}",
+            new { links = database.Dialect.List(linkIds) }, transaction, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.LinkId, r => r.Through, StringComparer.Ordinal);
+    }
+
+    /// <summary>The links among <paramref name="linkIds"/> that keep stats cells of their own.</summary>
+    public async Task<IReadOnlySet<string>> OwnRollupsAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await OwnRollupsAsync(connection, null, linkIds, cancellationToken)).Keys.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Gives the links of <paramref name="linkIds"/> that have none yet stats cells of their own, counted from their raw
+    /// clicks up to <paramref name="mark"/>: on SQLite every stored click (<c>clicks</c> holds each one folded up to the
+    /// fold mark, and the fold adds those after it), on PostgreSQL the clicks of transactions before the rollup mark (the
+    /// folds add those from it on). Returns how many links started keeping cells.
+    /// </summary>
+    public async Task<int> KeepOwnRollupsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> linkIds, long mark,
+        CancellationToken cancellationToken)
+    {
+        var candidates = linkIds.ToList();
+        if (candidates.Count == 0)
+        {
+            return 0;
+        }
+
+        var kept = await OwnRollupsAsync(connection, transaction, candidates, cancellationToken);
+        var fresh = database.Dialect.List(candidates.Where(id => !kept.ContainsKey(id)));
+        if (candidates.Count == kept.Count)
+        {
+            return 0;
+        }
+
+        var markValue = MarksRollups ? (object)mark : mark.ToString(CultureInfo.InvariantCulture);
+        await connection.ExecuteAsync(new CommandDefinition(
+            CountLinkCellsSql($"{database.Dialect.InList("c.link_id", "links")}{(MarksRollups ? "" : " AND c.tx < @mark::text::xid8")}"),
+            new { links = fresh, mark = markValue }, transaction, cancellationToken: cancellationToken));
+        return await connection.ExecuteAsync(new CommandDefinition(
+            MarksRollups
+                ? "INSERT INTO link_rollups (link_id, counted_through) SELECT value, @mark FROM json_each(@links)"
+                : "INSERT INTO link_rollups (link_id) SELECT unnest(@links::text[])",
+            new { links = fresh, mark }, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The cells a link keeps of its own (<see cref="ClickFolder.AddLinkCells"/>): its hourly and daily totals, its daily
+    /// breakdowns and destinations; each (granularity, bucket, dimension, key) named by the columns of
+    /// <see cref="CellColumns"/>.
+    /// </summary>
+    internal static readonly (char Granularity, string Bucket, string Dimension, string Key)[] LinkCells =
+    [
+        ('h', "hour", "total", "''"),
+        ('d', "day", "total", "''"),
+        ('d', "day", "country", "country"),
+        ('d', "day", "device", "device"),
+        ('d', "day", "browser", "browser"),
+        ('d', "day", "os", "os"),
+        ('d', "day", "referrer", "referrer"),
+        ('d', "day", "destination", "destination"),
+    ];
+
+    /// <summary>The columns a click's cells are keyed by, from a row of <c>clicks</c> named <c>c</c>.</summary>
+    internal const string CellColumns =
+        """
+        c.link_id, c.workspace_id, c.ts / 3600000 * 3600000 AS hour, c.ts / 86400000 * 86400000 AS day,
+        COALESCE(c.country, '') AS country, c.device, c.browser, c.os, COALESCE(c.referrer_host, '') AS referrer,
+        COALESCE(c.destination, '') AS destination
+        """;
+
+    /// <summary>
+    /// Counts the own cells of the links whose clicks <paramref name="where"/> selects, and adds them to the rollups:
+    /// one grouped select per kind of cell, in SQL both providers run.
+    /// </summary>
+    private static string CountLinkCellsSql(string where)
+    {
+        var branches = LinkCells.Select((cell, i) =>
+        {
+            var groupKey = cell.Key == "''" ? "" : $", {cell.Key}";
+            return i == 0
+                ? $"SELECT link_id AS scope_id, '{cell.Granularity}' AS granularity, {cell.Bucket} AS bucket, '{cell.Dimension}' AS dimension, {cell.Key} AS key, COUNT(*) AS clicks FROM c GROUP BY link_id, {cell.Bucket}{groupKey}"
+                : $"SELECT link_id, '{cell.Granularity}', {cell.Bucket}, '{cell.Dimension}', {cell.Key}, COUNT(*) FROM c GROUP BY link_id, {cell.Bucket}{groupKey}";
+        });
+        return $"""
+            WITH c AS (SELECT {CellColumns} FROM clicks AS c WHERE {where})
+            INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
+            SELECT * FROM ({string.Join("\nUNION ALL ", branches)}) AS cells WHERE TRUE
+            ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
+            """;
     }
 
     /// <summary>

@@ -199,7 +199,7 @@ public sealed class ClickWriter(
                 {
                     await store.InsertAsync(connection, transaction, clicks, _abandon.Token);
                     var tx = await ClickStore.CurrentTransactionAsync(connection, transaction, _abandon.Token);
-                    return (await folder.FoldAsync(connection, transaction, clicks, limited, sums: null, _abandon.Token), tx);
+                    return ((await folder.FoldAsync(connection, transaction, clicks, limited, _abandon.Token)).Appended, tx);
                 }, _abandon.Token, WritePriority.Background);
                 if (appended)
                 {

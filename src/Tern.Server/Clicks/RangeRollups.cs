@@ -31,7 +31,7 @@ namespace Tern.Server.Clicks;
 /// </para>
 /// </remarks>
 public sealed class RangeRollups(
-    Database database, ClickQueue queue, IOptions<ClickOptions> options, TimeProvider timeProvider, ILogger<RangeRollups> logger)
+    Database database, ClickStore store, ClickQueue queue, IOptions<ClickOptions> options, TimeProvider timeProvider, ILogger<RangeRollups> logger)
 {
     /// <summary>Most clicks one fold adds up (it may take the rest of the last transaction's batch as well).</summary>
     public const int MostClicksAFold = 20_000;
@@ -48,47 +48,58 @@ public sealed class RangeRollups(
     /// <summary>How long a stopping node keeps trying to fold its own clicks before it leaves them to the next fold.</summary>
     private static readonly TimeSpan StopPatience = TimeSpan.FromSeconds(5);
 
-    /// <summary>The breakdowns a scope keeps per bucket, with the column each counts by.</summary>
+    /// <summary>The breakdowns a workspace keeps per bucket, with the column each counts by.</summary>
     private static readonly (string Dimension, string Key)[] Breakdowns =
         [("total", "''"), ("country", "c.country"), ("device", "c.device"), ("browser", "c.browser"), ("os", "c.os"), ("referrer", "c.referrer")];
 
     /// <summary>
-    /// Each click's cells: its link's hourly total, its link's daily total, breakdowns and destination, and its
-    /// workspace's hourly and daily total, breakdowns and per-link count. The same cells as
-    /// <see cref="ClickFolder.AddToRollups"/> (a test holds the two to each other), in the primary key's order, so that
-    /// new cells are added to the index page after page rather than all over it.
+    /// Each click's cells: its workspace's hourly and daily total, breakdowns and per-link count, and, when its link
+    /// keeps cells of its own (listed in <c>link_rollups</c>), its link's hourly and daily totals, daily breakdowns and
+    /// destination. The same cells as <see cref="ClickFolder.Sum"/> (a test holds the two to each other), in the primary
+    /// key's order, so that new cells are added to the index page after page rather than all over it.
     /// </summary>
     internal static readonly string FoldSql =
         $$"""
         WITH c AS (
-            SELECT link_id, workspace_id, ts / 3600000 * 3600000 AS hour, ts / 86400000 * 86400000 AS day,
-                   COALESCE(country, '') AS country, device, browser, os, COALESCE(referrer_host, '') AS referrer,
-                   COALESCE(destination, '') AS destination
-            FROM clicks
-            WHERE tx >= @from::text::xid8 AND tx < @to::text::xid8
+            SELECT {{ClickStore.CellColumns}}, r.link_id AS own
+            FROM clicks AS c LEFT JOIN link_rollups AS r ON r.link_id = c.link_id
+            WHERE c.tx >= @from::text::xid8 AND c.tx < @to::text::xid8
         )
         INSERT INTO click_rollups (scope_id, granularity, bucket, dimension, key, clicks)
         SELECT v.scope_id, v.granularity, v.bucket, v.dimension, v.key, COUNT(*)
         FROM c CROSS JOIN LATERAL (VALUES
         {{Cells}}
         ) AS v(scope_id, granularity, bucket, dimension, key)
+        WHERE v.scope_id IS NOT NULL
         GROUP BY v.scope_id, v.granularity, v.bucket, v.dimension, v.key
         ORDER BY v.scope_id, v.granularity, v.dimension, v.bucket, v.key
         ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks
         """;
 
-    /// <summary>The <c>VALUES</c> rows of one click's cells, in the order of <see cref="ClickFolder.AddToRollups"/>.</summary>
+    /// <summary>
+    /// After a fold's cells: the links of its clicks counted past <see cref="ClickOptions.LinkRollupsAbove"/> that keep no
+    /// cells of their own yet start to, with their cells counted from every stored click of theirs before the fold's end.
+    /// The folds after this one add their later clicks.
+    /// </summary>
+    internal static readonly string KeepOwnSql =
+        """
+        SELECT l.id FROM links AS l
+        WHERE l.id IN (SELECT link_id FROM clicks WHERE tx >= @from::text::xid8 AND tx < @to::text::xid8)
+          AND l.clicks > @above
+          AND NOT EXISTS (SELECT 1 FROM link_rollups AS r WHERE r.link_id = l.id)
+        ORDER BY l.id
+        """;
+
+    /// <summary>The <c>VALUES</c> rows of one click's cells: its link's own (none unless it keeps them), then its workspace's.</summary>
     private static string Cells => string.Join(",\n        ", CellRows());
 
     private static IEnumerable<string> CellRows()
     {
-        yield return "(c.link_id, 'h', c.hour, 'total', '')";
-        foreach (var (dimension, key) in Breakdowns)
+        foreach (var (granularity, bucket, dimension, key) in ClickStore.LinkCells)
         {
-            yield return $"(c.link_id, 'd', c.day, '{dimension}', {key})";
+            yield return $"(c.own, '{granularity}', c.{bucket}, '{dimension}', {(key == "''" ? key : "c." + key)})";
         }
 
-        yield return "(c.link_id, 'd', c.day, 'destination', c.destination)";
         foreach (var (granularity, bucket) in new[] { ("h", "c.hour"), ("d", "c.day") })
         {
             foreach (var (dimension, key) in Breakdowns)
@@ -248,6 +259,9 @@ public sealed class RangeRollups(
             var to = cut is null ? horizon : Math.Max(ParseTx(cut), mark + 1);
             await connection.ExecuteAsync(new CommandDefinition(FoldSql, new { from = Text(mark), to = Text(to) }, transaction,
                 cancellationToken: cancellationToken));
+            var toKeep = await connection.QueryAsync<string>(new CommandDefinition(KeepOwnSql,
+                new { from = Text(mark), to = Text(to), above = (long)options.Value.LinkRollupsAbove }, transaction, cancellationToken: cancellationToken));
+            await store.KeepOwnRollupsAsync(connection, transaction, toKeep, (long)to, cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE click_rollup_state SET rolled_up_tx = @to::text::xid8 WHERE id = 1", new { to = Text(to) }, transaction,
                 cancellationToken: cancellationToken));

@@ -17,6 +17,7 @@ public sealed partial class RoomRulesTests
         ["click_journal"] = "Clicks",
         ["click_rollups"] = "Clicks",
         ["click_rollup_state"] = "Clicks",
+        ["link_rollups"] = "Clicks",
         ["daily_visitors"] = "Clicks",
         ["visitor_salts"] = "Clicks",
         ["events"] = "Events",

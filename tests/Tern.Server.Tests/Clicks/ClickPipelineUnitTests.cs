@@ -91,8 +91,11 @@ public sealed class ClickPipelineUnitTests
             Country = "CH",
             IsBot = false,
         };
-        ClickFolder.AddToRollups(rollups, click);
-        ClickFolder.AddToRollups(rollups, click with { Country = null });
+        var sums = ClickFolder.Sum([click, click with { Country = null }], (_, _) => true);
+        foreach (var (key, count) in sums)
+        {
+            rollups[key] = count;
+        }
 
         var hour = Now.ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
         Assert.Equal(2, rollups[new RollupKey("lnk_1", 'h', hour, "total", "")]);
@@ -100,6 +103,34 @@ public sealed class ClickPipelineUnitTests
         Assert.Equal(1, rollups[new RollupKey("ws_1", 'h', hour, "country", "")]);
         Assert.Equal(2, rollups[new RollupKey("ws_1", 'h', hour, "link", "lnk_1")]);
         Assert.DoesNotContain(rollups.Keys, k => k.ScopeId == "lnk_1" && k.Dimension == "link");
+    }
+
+    [Fact]
+    public void AClickOfALinkWithoutCellsOfItsOwnAddsToItsWorkspacesCellsAlone()
+    {
+        var click = new Click
+        {
+            Id = "clk_x",
+            WorkspaceId = "ws_1",
+            LinkId = "lnk_1",
+            Slug = "s",
+            Domain = "d",
+            TimestampMs = Now.ToUnixTimeMilliseconds(),
+            Device = "mobile",
+            Browser = "Safari",
+            Os = "iOS",
+            Country = "CH",
+            Destination = "https://example.com/a",
+            IsBot = false,
+        };
+
+        var alone = ClickFolder.Sum([click], (_, _) => false);
+        var withOwn = ClickFolder.Sum([click], (_, _) => true);
+
+        Assert.All(alone.Keys, k => Assert.Equal("ws_1", k.ScopeId));
+        Assert.Equal(14, alone.Count);
+        Assert.Equal(ClickStore.LinkCells.Length, withOwn.Keys.Count(k => k.ScopeId == "lnk_1"));
+        Assert.Equal(1, withOwn[new RollupKey("lnk_1", 'd', Now.ToUnixTimeMilliseconds() / 86_400_000 * 86_400_000, "destination", "https://example.com/a")]);
     }
 
     [Fact]

@@ -7,10 +7,14 @@ using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
 namespace Tern.Server.Tests.Clicks;
 
-/// <summary>An embedded server whose click writer holds rollup sums for a minute before writing them.</summary>
+/// <summary>
+/// An embedded server whose click writer holds rollup sums for a minute before writing them, and whose links keep
+/// cells of their own from their first click (once the sums with it are written).
+/// </summary>
 public sealed class SlowRollupTern : TernFactory
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Tern:Clicks:RollupIntervalMilliseconds", "60000")];
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("Tern:Clicks:RollupIntervalMilliseconds", "60000"), new("Tern:Clicks:LinkRollupsAbove", "0")];
 }
 
 public sealed class RollupGatheringTests(SlowRollupTern tern) : IClassFixture<SlowRollupTern>
@@ -18,18 +22,30 @@ public sealed class RollupGatheringTests(SlowRollupTern tern) : IClassFixture<Sl
     private readonly HttpClient _api = tern.Api();
 
     [Fact]
-    public async Task StatsTrailTheStoredClicksUntilTheGatheredSumsAreWritten()
+    public async Task StatsOfALinkWithCellsOfItsOwnTrailTheStoredClicksUntilTheGatheredSumsAreWritten()
     {
         var link = await _api.CreateLinkAsync(new { url = "https://example.com/gathered", slug = UniqueSlug() });
+        await VisitAsync(link.Slug, 1);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         await VisitAsync(link.Slug, 12);
-        await WaitForStoredClicksAsync(link.Id, 12);
+        await WaitForStoredClicksAsync(link.Id, 13);
 
-        Assert.Equal(0, (await StatsAsync(link.Id)).Total);
+        Assert.Equal(1, (await StatsAsync(link.Id)).Total);
 
         await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         var stats = await StatsAsync(link.Id);
-        Assert.Equal(12, stats.Total);
-        Assert.Equal(12, stats.Timeseries.Sum(p => p.Clicks));
+        Assert.Equal(13, stats.Total);
+        Assert.Equal(13, stats.Timeseries.Sum(p => p.Clicks));
+    }
+
+    [Fact]
+    public async Task StatsOfALinkReadFromItsClicksCountThemOnceStored()
+    {
+        var link = await _api.CreateLinkAsync(new { url = "https://example.com/raw", slug = UniqueSlug() });
+        await VisitAsync(link.Slug, 4);
+        await WaitForStoredClicksAsync(link.Id, 4);
+
+        Assert.Equal(4, (await StatsAsync(link.Id)).Total);
     }
 
     [Fact]
@@ -41,10 +57,11 @@ public sealed class RollupGatheringTests(SlowRollupTern tern) : IClassFixture<Sl
         var store = tern.Get<ClickStore>();
         var everything = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds();
 
-        // The listed clicks go; the journal keeps them until their sums are written.
+        // The listed clicks go, counted first into the link's own cells; the journal keeps them until the gathered
+        // sums (the workspace's) are written.
         await store.PurgeOlderThanAsync(everything, CancellationToken.None);
         Assert.Empty(await ClicksAsync(link.Id));
-        Assert.Equal(0, (await StatsAsync(link.Id)).Total);
+        Assert.Equal(5, (await StatsAsync(link.Id)).Total);
 
         await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
         Assert.Equal(5, (await StatsAsync(link.Id)).Total);

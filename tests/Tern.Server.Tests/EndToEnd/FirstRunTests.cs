@@ -105,7 +105,8 @@ public sealed partial class FirstRunTests : IDisposable
     {
         const int visits = 40;
         // Rollup sums wait a minute in memory, so the kill comes long before they are written; the link's count is
-        // written with each batch: once it shows every click, they are all stored.
+        // written with each batch: once it shows every click, they are all stored. (The link's own stats are read from
+        // its clicks at once: the workspace's rollups are what the kill catches unwritten.)
         var (key, link, statsBeforeKill) = await VisitThenKillAsync(visits, "https://example.com/gathered",
             async (api, id) => (await api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{id}", ApiExtensions.Json))!.Clicks >= visits,
             "--Tern:Clicks:RollupIntervalMilliseconds=60000");
@@ -115,7 +116,7 @@ public sealed partial class FirstRunTests : IDisposable
         using var again = Client(second.BaseUrl, key);
         var restartedAt = System.Diagnostics.Stopwatch.StartNew();
         StatsResponse stats;
-        while ((stats = (await again.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!).Total < visits)
+        while ((stats = (await again.GetFromJsonAsync<StatsResponse>("/api/v1/stats", ApiExtensions.Json))!).Total < visits)
         {
             Assert.True(restartedAt.Elapsed < TimeSpan.FromSeconds(10), $"the stats show {stats.Total} of {visits} clicks after the restart");
             await Task.Delay(20);
@@ -123,13 +124,82 @@ public sealed partial class FirstRunTests : IDisposable
 
         Assert.Equal(visits, stats.Total);
         Assert.Equal(visits, stats.Devices.Sum(d => d.Clicks));
+        Assert.Equal([(link.Id, (long)visits)], stats.Links!.Select(l => (l.Id, l.Clicks)));
+        Assert.Equal(visits, (await again.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!.Total);
         Assert.Equal(visits, (await again.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks);
         Assert.Contains("Added up 40 clicks", second.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AKillMinus9BeforeTheRollupsAreWrittenCountsALinksLaterClicksIntoItsOwnCellsOnce()
+    {
+        // First run: the link's first click makes it keep cells of its own (counted through the fold mark of then).
+        string key;
+        LinkResponse link;
+        await using (var first = await TernProcess.StartAsync(_dataDir, null, "--Tern:Clicks:LinkRollupsAbove=0"))
+        {
+            key = FirstKey().Match(first.Output).Value;
+            using var api = Client(first.BaseUrl, key);
+            link = await (await api.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/own" }, ApiExtensions.Json)).ReadAsync<LinkResponse>();
+            using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+            Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync(link.ShortUrl)).StatusCode);
+            Assert.Equal(0, await first.TerminateAsync());
+        }
+
+        Assert.Equal(1, await ScalarAsync($"SELECT COUNT(*) FROM link_rollups WHERE link_id = '{link.Id}'"));
+
+        // Second run: 30 clicks folded, their sums held in memory for a minute, and the kill before them.
+        const int visits = 30;
+        await using (var second = await TernProcess.StartAsync(_dataDir, null, "--Tern:Clicks:RollupIntervalMilliseconds=60000"))
+        {
+            using var api = Client(second.BaseUrl, key);
+            using var visitor = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+            for (var i = 0; i < visits; i++)
+            {
+                Assert.Equal(HttpStatusCode.Found, (await visitor.GetAsync($"{second.BaseUrl}/{link.Slug}")).StatusCode);
+            }
+
+            var answeredAt = System.Diagnostics.Stopwatch.StartNew();
+            while ((await api.GetFromJsonAsync<LinkResponse>($"/api/v1/links/{link.Id}", ApiExtensions.Json))!.Clicks < visits + 1)
+            {
+                Assert.True(answeredAt.Elapsed < TimeSpan.FromSeconds(10), "the clicks were not folded");
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(1, (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!.Total);
+            second.Kill();
+        }
+
+        // Third run: the clicks after the mark go into the link's own cells once, those before it are not counted again.
+        await using var third = await TernProcess.StartAsync(_dataDir);
+        using var again = Client(third.BaseUrl, key);
+        var restartedAt = System.Diagnostics.Stopwatch.StartNew();
+        StatsResponse stats;
+        while ((stats = (await again.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!).Total < visits + 1)
+        {
+            Assert.True(restartedAt.Elapsed < TimeSpan.FromSeconds(10), $"the stats show {stats.Total} of {visits + 1} clicks after the restart");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(300);
+        stats = (await again.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!;
+        Assert.Equal(visits + 1, stats.Total);
+        Assert.Equal(visits + 1, stats.Devices.Sum(d => d.Clicks));
+        Assert.Equal(visits + 1, stats.Destinations!.Sum(d => d.Clicks));
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dataDir, "tern.db")};Pooling=False");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Starts a server with the arguments, makes a link, visits it <paramref name="visits"/> times, waits until
-    /// <paramref name="stored"/> says the clicks are in storage, reads the link's stats and kills the process (-9).
+    /// <paramref name="stored"/> says the clicks are in storage, reads the workspace's stats and kills the process (-9).
     /// </summary>
     private async Task<(string Key, LinkResponse Link, StatsResponse StatsBeforeKill)> VisitThenKillAsync(
         int visits, string url, Func<HttpClient, string, Task<bool>> stored, params string[] arguments)
@@ -151,7 +221,7 @@ public sealed partial class FirstRunTests : IDisposable
             await Task.Delay(20);
         }
 
-        var stats = (await api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{link.Id}/stats", ApiExtensions.Json))!;
+        var stats = (await api.GetFromJsonAsync<StatsResponse>("/api/v1/stats", ApiExtensions.Json))!;
         server.Kill();
         return (key, link, stats);
     }

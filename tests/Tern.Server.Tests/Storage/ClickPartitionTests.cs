@@ -94,7 +94,7 @@ public sealed class ClickPartitionTests : IAsyncLifetime
         await _database.PrepareClickStorageAheadAsync(At(2026, 1, 1), Ct);
         var tx = await InsertAsync(clicks);
         // Retention deletes only clicks the rollups hold.
-        await new RangeRollups(_database, new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance)
+        await new RangeRollups(_database, new ClickStore(_database), new ClickQueue(Options.Create(new ClickOptions())), Options.Create(new ClickOptions()), TimeProvider.System, NullLogger<RangeRollups>.Instance)
             .FoldPastAsync(tx, Ct);
 
         var purged = await new ClickStore(_database).PurgeOlderThanAsync(At(2026, 3, 15).ToUnixTimeMilliseconds(), Ct);
