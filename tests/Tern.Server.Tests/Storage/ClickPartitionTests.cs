@@ -87,7 +87,7 @@ public sealed class ClickPartitionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RetentionDropsWholeMonthsAndDeletesThePastPartOfTheStraddlingMonth()
+    public async Task RetentionDropsWholeMonthsAndDeletesThePastPartOfTheStraddlingMonthOnceTheirLinkKeepsItsOwnCells()
     {
         await MigrateAsync();
         var clicks = new[] { At(2026, 1, 10), At(2026, 2, 10), At(2026, 3, 5), At(2026, 3, 20) }.Select(Click).ToList();
@@ -104,6 +104,13 @@ public sealed class ClickPartitionTests : IAsyncLifetime
         var months = (await ClickPartitions.ListAsync(_database, Ct)).Select(p => p.Name).ToList();
         Assert.DoesNotContain("clicks_2026_01", months);
         Assert.DoesNotContain("clicks_2026_02", months);
+        // The link read its stats from its clicks; before they went, its own cells were counted from all four.
+        await using var connection = await _database.OpenAsync(Ct);
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM link_rollups WHERE link_id = 'lnk_partitioned'"));
+        Assert.Equal(4, await connection.ExecuteScalarAsync<long>(
+            "SELECT SUM(clicks) FROM click_rollups WHERE scope_id = 'lnk_partitioned' AND granularity = 'd' AND dimension = 'total'"));
+        Assert.Equal(4, await connection.ExecuteScalarAsync<long>(
+            "SELECT SUM(clicks) FROM click_rollups WHERE scope_id = 'lnk_partitioned' AND granularity = 'd' AND dimension = 'browser' AND key = 'Firefox'"));
     }
 
     private Task MigrateAsync() => new Migrator(_database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
