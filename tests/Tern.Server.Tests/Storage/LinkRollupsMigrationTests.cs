@@ -1,0 +1,42 @@
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tern.Server.Storage;
+using Tern.Server.Storage.Sqlite;
+using Tern.Server.Tests.Infrastructure;
+
+namespace Tern.Server.Tests.Storage;
+
+/// <summary>SQLite 0020: every link clicked before it keeps the cells it has, counted through the rollup mark.</summary>
+public sealed class LinkRollupsMigrationTests : IAsyncDisposable
+{
+    private readonly SqliteBackend _backend = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task LinksClickedBeforeKeepTheirCellsAndLinksNeverClickedReadTheirClicks()
+    {
+        var database = new SqliteDatabase(Path.Combine(_backend.DataDir, "tern.db"));
+        var before = Migrator.Scripts(StorageProvider.Sqlite).Where(s => s.Version < 20).ToList();
+        await new Migrator(database, NullLogger<Migrator>.Instance).MigrateAsync(before, Ct);
+        await using (var connection = await database.OpenAsync(Ct))
+        {
+            await connection.ExecuteAsync("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_m', 'm', 0)");
+            foreach (var (id, clicks) in new[] { ("lnk_clicked", 7), ("lnk_quiet", 0) })
+            {
+                await connection.ExecuteAsync(
+                    "INSERT INTO links (id, workspace_id, domain, slug, base_url, url, clicks, created_at, updated_at) " +
+                    "VALUES (@id, 'ws_m', 'go.test', @id, 'https://example.com', 'https://example.com', @clicks, 0, 0)", new { id, clicks });
+            }
+
+            await connection.ExecuteAsync("UPDATE click_rollup_state SET rolled_up_through = 40, folded_through = 42");
+        }
+
+        await new Migrator(database, NullLogger<Migrator>.Instance).MigrateAsync(Ct);
+
+        await using var migrated = await database.OpenAsync(Ct);
+        Assert.Equal([("lnk_clicked", 40L)], await migrated.QueryAsync<(string, long)>("SELECT link_id, counted_through FROM link_rollups"));
+    }
+
+    public ValueTask DisposeAsync() => _backend.DisposeAsync();
+}
