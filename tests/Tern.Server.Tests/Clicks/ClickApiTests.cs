@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Tern.Contracts;
 using Tern.Server.Clicks;
 using Tern.Server.Tests.Infrastructure;
+using static Tern.Server.Tests.Clicks.ClickTestClient;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
 namespace Tern.Server.Tests.Clicks;
@@ -20,8 +21,6 @@ public sealed class PostgresGeoHeaderTern : PostgresTernFactory
 
 public abstract class ClickApiTests(TernFactory tern)
 {
-    private const string IPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-    private const string WindowsChrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
     private const string Slackbot = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)";
 
     private readonly HttpClient _api = tern.Api();
@@ -227,25 +226,7 @@ public abstract class ClickApiTests(TernFactory tern)
 
     private async Task VisitAsync(string slug, string userAgent, string? country = null, string? referrer = null, string? language = null, bool wait = true)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, "/" + slug);
-        request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
-        if (country is not null)
-        {
-            request.Headers.Add("CF-IPCountry", country);
-        }
-
-        if (referrer is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Referer", referrer);
-        }
-
-        if (language is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Accept-Language", language);
-        }
-
-        var response = await tern.Visitor().SendAsync(request);
-        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        await ClickTestClient.VisitAsync(tern, slug, userAgent, country, referrer, language);
         if (wait)
         {
             await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
@@ -255,14 +236,7 @@ public abstract class ClickApiTests(TernFactory tern)
     private async Task<IReadOnlyList<ClickResponse>> ClicksAsync(string linkId) =>
         (await _api.GetFromJsonAsync<ListResponse<ClickResponse>>($"/api/v1/clicks?linkId={linkId}", Json))!.Items;
 
-    private async Task<HttpClient> NewWorkspaceClientAsync()
-    {
-        var workspace = await (await _api.PostJsonAsync("/api/v1/workspaces", new { name = "ws" })).ReadAsync<WorkspaceResponse>();
-        var key = await (await _api.PostJsonAsync("/api/v1/keys",
-                new { name = "k", scopes = new[] { "links:read", "links:write", "analytics:read" }, workspaceId = workspace.Id }))
-            .ReadAsync<CreatedKeyResponse>();
-        return tern.Api(key.Key);
-    }
+    private Task<HttpClient> NewWorkspaceClientAsync() => ClickTestClient.NewWorkspaceClientAsync(tern);
 }
 
 public sealed class ClickApiTestsOnSqlite(GeoHeaderTern tern) : ClickApiTests(tern), IClassFixture<GeoHeaderTern>;

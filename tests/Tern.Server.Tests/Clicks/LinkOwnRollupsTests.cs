@@ -1,8 +1,8 @@
-using System.Net;
 using System.Net.Http.Json;
 using Tern.Contracts;
 using Tern.Server.Clicks;
 using Tern.Server.Tests.Infrastructure;
+using static Tern.Server.Tests.Clicks.ClickTestClient;
 using static Tern.Server.Tests.Infrastructure.ApiExtensions;
 
 namespace Tern.Server.Tests.Clicks;
@@ -24,9 +24,6 @@ public sealed class PostgresOwnRollupsFromFourTern : PostgresTernFactory
 /// </summary>
 public abstract class LinkOwnRollupsTests(TernFactory tern)
 {
-    private const string IPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-    private const string WindowsChrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-
     private readonly HttpClient _api = tern.Api();
 
     [Fact]
@@ -116,17 +113,7 @@ public abstract class LinkOwnRollupsTests(TernFactory tern)
         Assert.Equal(3, (await StatsAsync(link.Id)).Total);
     }
 
-    private async Task VisitAsync(string slug, string userAgent, string? referrer)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, "/" + slug);
-        request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
-        if (referrer is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Referer", referrer);
-        }
-
-        Assert.Equal(HttpStatusCode.Found, (await tern.Visitor().SendAsync(request)).StatusCode);
-    }
+    private Task VisitAsync(string slug, string userAgent, string? referrer) => ClickTestClient.VisitAsync(tern, slug, userAgent, referrer: referrer);
 
     private Task PersistedAsync() => tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
 
@@ -136,14 +123,7 @@ public abstract class LinkOwnRollupsTests(TernFactory tern)
     private async Task<StatsResponse> StatsAsync(string linkId) =>
         (await _api.GetFromJsonAsync<StatsResponse>($"/api/v1/links/{linkId}/stats", Json))!;
 
-    private async Task<HttpClient> NewWorkspaceClientAsync()
-    {
-        var workspace = await (await _api.PostJsonAsync("/api/v1/workspaces", new { name = "ws" })).ReadAsync<WorkspaceResponse>();
-        var key = await (await _api.PostJsonAsync("/api/v1/keys",
-                new { name = "k", scopes = new[] { "links:read", "links:write", "analytics:read" }, workspaceId = workspace.Id }))
-            .ReadAsync<CreatedKeyResponse>();
-        return tern.Api(key.Key);
-    }
+    private Task<HttpClient> NewWorkspaceClientAsync() => ClickTestClient.NewWorkspaceClientAsync(tern);
 }
 
 public sealed class LinkOwnRollupsTestsOnSqlite(OwnRollupsFromFourTern tern) : LinkOwnRollupsTests(tern), IClassFixture<OwnRollupsFromFourTern>;
