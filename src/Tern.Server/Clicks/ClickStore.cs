@@ -471,11 +471,12 @@ public sealed class ClickStore(Database database)
         }
 
         var kept = await OwnRollupsAsync(connection, transaction, candidates, cancellationToken);
-        var fresh = database.Dialect.List(candidates.Where(id => !kept.ContainsKey(id)));
         if (candidates.Count == kept.Count)
         {
             return 0;
         }
+
+        var fresh = database.Dialect.List(candidates.Where(id => !kept.ContainsKey(id)));
 
         var markValue = MarksRollups ? (object)mark : mark.ToString(CultureInfo.InvariantCulture);
         await connection.ExecuteAsync(new CommandDefinition(
