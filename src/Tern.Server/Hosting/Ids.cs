@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Tern.Server.Hosting;
 
 /// <summary>
@@ -54,10 +52,15 @@ public static class Ids
     /// sequence rather than sort at random among the ids of its own millisecond. An older instant (a timestamp
     /// given by the caller) keeps its own time with a fresh random part.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5394:Do not use insecure randomness",
+        Justification = "An id's random part keeps ids unique, not secret.")]
     private static (long Time, UInt128 Bits) Next(long unixMilliseconds)
     {
+        // Ids are unique and sortable, never secret (keys, webhook secrets and tokens are made elsewhere, from the
+        // cryptographic generator): the shared generator, seeded by the OS, takes 12 ns where the cryptographic one
+        // took 1.1 µs, and the click pipeline makes two ids a click and two a delivery.
         Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
+        Random.Shared.NextBytes(random);
         var mask = (UInt128.One << 80) - 1;
         var fresh = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(random) & mask;
         lock (Gate)
