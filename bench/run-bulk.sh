@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bulk link creation: bench/Tern.Bench.Bulk hosts Tern in its own process (Kestrel on 127.0.0.1, a throwaway data
 # folder per run) and times repeated POST /api/v1/links/bulk calls of 1,000 new links over HTTP: sustained links/s
-# and the latency of one call (p50/p95), one call in flight and two. Every measurement first waits for the machine
+# and the latency of one call (p50/p95), one call in flight and two; then links created one a call with
+# POST /api/v1/links (links/s, p50/p99), one call in flight and sixteen. Every measurement first waits for the machine
 # to be idle (< 20 % busy), as the other bench scripts do.
 #
 #   bench/run-bulk.sh                                  # SQLite (about a minute)

@@ -16,6 +16,7 @@ using Tern.Server.Links;
 //   --items N                 items per call (1000)
 //   --calls N                 timed calls per run, after 5 warm-up calls (60)
 //   --concurrency N           calls in flight at once (1; also 2 when not given)
+//   --singles N               then N links created one call each (POST /api/v1/links), 1 and 16 calls in flight (5000; 0: none)
 //   --postgres "CS"           also run on PostgreSQL (a database is created per run from this connection string)
 //   --postgres-only           skip SQLite
 //   --out FILE                also write the markdown there
@@ -38,12 +39,22 @@ if (options.Postgres is { } postgres)
     backends.Add(Backend.Postgres(postgres));
 }
 
+var singles = options.Int("--singles", 5000);
 var rows = new List<string>();
+var singleRows = new List<string>();
 foreach (var backend in backends)
 {
     foreach (var concurrency in concurrencies)
     {
         rows.Add(await RunAsync(backend, concurrency));
+    }
+
+    if (singles > 0)
+    {
+        foreach (var concurrency in new[] { 1, 16 })
+        {
+            singleRows.Add(await RunSinglesAsync(backend, concurrency));
+        }
     }
 }
 
@@ -56,6 +67,17 @@ report.AppendLine();
 report.AppendLine("| storage | calls in flight | links | seconds | **links/s** | **ms per call p50** | **p95** | max | re-run of a call (all existing) p50 ms | CPU cores: Tern (+ PG); others | busy before |");
 report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
 rows.ForEach(r => report.AppendLine(r));
+if (singleRows.Count > 0)
+{
+    report.AppendLine();
+    report.AppendLine(CultureInfo.InvariantCulture,
+        $"#### One link a call over HTTP ({singles:N0} timed `POST /api/v1/links` after 200 warm-up calls; a slug, a tag and a UTM source each, and its link.created event; rate limit off)");
+    report.AppendLine();
+    report.AppendLine("| storage | calls in flight | links | seconds | **links/s** | **ms per call p50** | **p99** | max | CPU cores: Tern (+ PG); others | busy before |");
+    report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    singleRows.ForEach(r => report.AppendLine(r));
+}
+
 Console.Write(report);
 if (options.Out is { } outFile)
 {
@@ -149,3 +171,56 @@ async Task<string> RunAsync(Backend backend, int concurrency)
         $"| {backend.Name} | {concurrency} | {calls * items:N0} | {seconds:0.0} | **{linksPerSecond:N0}** | **{Percentiles.Of(latencies, 50):0}** | **{Percentiles.Of(latencies, 95):0}** | {latencies.Max():0} | {Percentiles.Of(reruns, 50):0} | {cpu} | {busy} % |");
 }
 
+async Task<string> RunSinglesAsync(Backend backend, int concurrency)
+{
+    await using var host = await BenchHost.StartAsync(backend);
+    var http = host.Http;
+    var run = Guid.NewGuid().ToString("N")[..6];
+
+    async Task<double> PostAsync(int i)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new CreateLinkRequest
+        {
+            Url = $"https://brand.example/loyalty?member_id=usr_{i}",
+            Slug = $"{run}-{i}",
+            Tags = ["bench"],
+            Utm = new UtmParameters { Source = "sms" },
+        }, TernJsonContext.Default.CreateLinkRequest);
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+        var started = Stopwatch.GetTimestamp();
+        using var response = await http.PostAsync("/api/v1/links", content);
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if ((int)response.StatusCode != 201)
+        {
+            throw new InvalidOperationException($"A link's creation answered {(int)response.StatusCode}.");
+        }
+
+        return ms;
+    }
+
+    for (var w = 0; w < 200; w++)
+    {
+        await PostAsync(singles + w);
+    }
+
+    var busy = await Machine.WaitQuietAsync($"{backend.Name}, single links, {concurrency} in flight");
+    Machine.Log($"{backend.Name}: {singles} links one a call, {concurrency} in flight (load {Machine.LoadAverage()})");
+    var latencies = new double[singles];
+    var next = -1;
+    var cpuBefore = Machine.SampleCpu();
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+    {
+        for (var i = Interlocked.Increment(ref next); i < singles; i = Interlocked.Increment(ref next))
+        {
+            latencies[i] = await PostAsync(i);
+        }
+    }));
+    var seconds = clock.Elapsed.TotalSeconds;
+    var cpu = CpuSample.CoresBetween(cpuBefore, Machine.SampleCpu());
+    var perSecond = singles / seconds;
+    Machine.Log($"  {perSecond:N0} links/s, p50 {Percentiles.Of(latencies, 50):0.00} ms, p99 {Percentiles.Of(latencies, 99):0.00} ms");
+    return string.Create(CultureInfo.InvariantCulture,
+        $"| {backend.Name} | {concurrency} | {singles:N0} | {seconds:0.0} | **{perSecond:N0}** | **{Percentiles.Of(latencies, 50):0.00}** | **{Percentiles.Of(latencies, 99):0.00}** | {latencies.Max():0.0} | {cpu} | {busy} % |");
+}
