@@ -125,19 +125,7 @@ async Task<string> RunAsync(Backend backend, int concurrency)
 
     var busy = await Machine.WaitQuietAsync($"{backend.Name}, {concurrency} in flight");
     Machine.Log($"{backend.Name}: {calls} calls of {items} links, {concurrency} in flight (load {Machine.LoadAverage()})");
-    var latencies = new double[calls];
-    var next = -1;
-    var cpuBefore = Machine.SampleCpu();
-    var clock = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-    {
-        for (var call = Interlocked.Increment(ref next); call < calls; call = Interlocked.Increment(ref next))
-        {
-            latencies[call] = await PostAsync(bodies[call]);
-        }
-    }));
-    var seconds = clock.Elapsed.TotalSeconds;
-    var cpu = CpuSample.CoresBetween(cpuBefore, Machine.SampleCpu());
+    var (latencies, seconds, cpu) = await TimeCallsAsync(calls, concurrency, call => PostAsync(bodies[call]));
 
     var reruns = new List<double>();
     for (var r = 0; r < Math.Min(10, calls); r++)
@@ -206,21 +194,26 @@ async Task<string> RunSinglesAsync(Backend backend, int concurrency)
 
     var busy = await Machine.WaitQuietAsync($"{backend.Name}, single links, {concurrency} in flight");
     Machine.Log($"{backend.Name}: {singles} links one a call, {concurrency} in flight (load {Machine.LoadAverage()})");
-    var latencies = new double[singles];
+    var (latencies, seconds, cpu) = await TimeCallsAsync(singles, concurrency, PostAsync);
+    var perSecond = singles / seconds;
+    Machine.Log($"  {perSecond:N0} links/s, p50 {Percentiles.Of(latencies, 50):0.00} ms, p99 {Percentiles.Of(latencies, 99):0.00} ms");
+    return string.Create(CultureInfo.InvariantCulture,
+        $"| {backend.Name} | {concurrency} | {singles:N0} | {seconds:0.0} | **{perSecond:N0}** | **{Percentiles.Of(latencies, 50):0.00}** | **{Percentiles.Of(latencies, 99):0.00}** | {latencies.Max():0.0} | {cpu} | {busy} % |");
+}
+
+// Makes calls 0 to count-1 with that many in flight; each call's milliseconds, the seconds of the whole, and the CPU used.
+static async Task<(double[] Latencies, double Seconds, CpuShare Cpu)> TimeCallsAsync(int count, int concurrency, Func<int, Task<double>> call)
+{
+    var latencies = new double[count];
     var next = -1;
     var cpuBefore = Machine.SampleCpu();
     var clock = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
-        for (var i = Interlocked.Increment(ref next); i < singles; i = Interlocked.Increment(ref next))
+        for (var i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
         {
-            latencies[i] = await PostAsync(i);
+            latencies[i] = await call(i);
         }
     }));
-    var seconds = clock.Elapsed.TotalSeconds;
-    var cpu = CpuSample.CoresBetween(cpuBefore, Machine.SampleCpu());
-    var perSecond = singles / seconds;
-    Machine.Log($"  {perSecond:N0} links/s, p50 {Percentiles.Of(latencies, 50):0.00} ms, p99 {Percentiles.Of(latencies, 99):0.00} ms");
-    return string.Create(CultureInfo.InvariantCulture,
-        $"| {backend.Name} | {concurrency} | {singles:N0} | {seconds:0.0} | **{perSecond:N0}** | **{Percentiles.Of(latencies, 50):0.00}** | **{Percentiles.Of(latencies, 99):0.00}** | {latencies.Max():0.0} | {cpu} | {busy} % |");
+    return (latencies, clock.Elapsed.TotalSeconds, CpuSample.CoresBetween(cpuBefore, Machine.SampleCpu()));
 }

@@ -323,13 +323,14 @@ public sealed class ClickFolder(
     }
 
     /// <summary>
-    /// The cells of a chunk of journaled clicks (<paramref name="rowIds"/> gives each one's rowid), in the caller's
-    /// transaction: their links' own only for the links that keep them, and only for clicks after those cells were
-    /// counted through. The links counted past <see cref="ClickOptions.LinkRollupsAbove"/> that keep none yet are
-    /// added to <paramref name="toKeep"/>.
+    /// The cells of journaled clicks, in the caller's transaction: their links' own only for the links that keep them,
+    /// and only for clicks after those cells were counted through. Clicks being folded come after the fold mark, and so
+    /// after every mark a link's cells were counted through (<paramref name="rowIds"/> null); those read again after a
+    /// crash, between the two marks, may not (their rowids given). The links counted past
+    /// <see cref="ClickOptions.LinkRollupsAbove"/> that keep none yet are added to <paramref name="toKeep"/>.
     /// </summary>
     private async Task<Dictionary<RollupKey, long>> SumAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
-        IReadOnlyList<long> rowIds, IReadOnlyList<CountedLink>? counted, HashSet<string>? toKeep, CancellationToken cancellationToken)
+        IReadOnlyList<long>? rowIds, IReadOnlyList<CountedLink>? counted, HashSet<string>? toKeep, CancellationToken cancellationToken)
     {
         var own = await store.OwnRollupsAsync(connection, transaction, clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal), cancellationToken);
         if (counted is not null && toKeep is not null)
@@ -337,7 +338,7 @@ public sealed class ClickFolder(
             toKeep.UnionWith(counted.Where(c => c.Version.Clicks > _options.LinkRollupsAbove && !own.ContainsKey(c.Version.Id)).Select(c => c.Version.Id));
         }
 
-        return Sum(clicks, (click, i) => own.TryGetValue(click.LinkId, out var countedThrough) && rowIds[i] > countedThrough);
+        return Sum(clicks, (click, i) => own.TryGetValue(click.LinkId, out var countedThrough) && (rowIds is null || rowIds[i] > countedThrough));
     }
 
     /// <summary>
@@ -372,8 +373,7 @@ public sealed class ClickFolder(
 
         if (clicks.Count > 0)
         {
-            var first = through - clicks.Count + 1;
-            return new Chunk(clicks, [.. Enumerable.Range(0, clicks.Count).Select(i => first + i)], withLimits, through, clicks.Count);
+            return new Chunk(clicks, withLimits, through, clicks.Count);
         }
 
         if (journaled <= _foldedThrough)
@@ -391,7 +391,7 @@ public sealed class ClickFolder(
         }
 
         var read = rows.Select(r => r.Click).ToList();
-        return new Chunk(read, [.. rows.Select(r => r.RowId)], [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
+        return new Chunk(read, [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
     }
 
     /// <summary>Folds a chunk and moves the fold mark in one transaction; with its rollups when they are due.</summary>
@@ -410,7 +410,7 @@ public sealed class ClickFolder(
             var started = Stopwatch.GetTimestamp();
             var folded = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, cancellationToken);
             await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
-            sums = await SumAsync(connection, transaction, chunk.Clicks, chunk.RowIds, folded.Counted, toKeep, cancellationToken);
+            sums = await SumAsync(connection, transaction, chunk.Clicks, null, folded.Counted, toKeep, cancellationToken);
             await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
             if (flush)
             {
@@ -635,5 +635,5 @@ public sealed class ClickFolder(
     private sealed record HandedBatch(List<Click> Clicks, HashSet<string> WithClickLimits, long First, long Through);
 
     /// <summary>Clicks to fold, through which rowid, and how many of them this run journaled.</summary>
-    private sealed record Chunk(List<Click> Clicks, long[] RowIds, HashSet<string> WithClickLimits, long Through, long SessionClicks);
+    private sealed record Chunk(List<Click> Clicks, HashSet<string> WithClickLimits, long Through, long SessionClicks);
 }

@@ -201,8 +201,7 @@ public sealed class ClickStore(Database database)
         IReadOnlyList<string> scopes, string dimension, long fromMs, long toMs, CancellationToken cancellationToken, bool wholeDays = false)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var days = wholeDays ? (from / DayMs * DayMs, CeilDay(to)) : DaySpan(from, to);
-        return SumCellsAsync("key", scopes, dimension, from, to, days, null, cancellationToken);
+        return SumCellsAsync(scopes, dimension, null, from, to, wholeDays ? WholeDays(from, to) : DaySpan(from, to), null, cancellationToken);
     }
 
     /// <summary>
@@ -231,6 +230,7 @@ public sealed class ClickStore(Database database)
         IReadOnlyList<string> linkIds, string dimension, long fromMs, long toMs, CancellationToken cancellationToken)
     {
         var column = LinkCells.Single(c => c.Granularity == 'd' && c.Dimension == dimension).Key;
+        var days = WholeDays(FloorHour(fromMs), CeilHour(toMs));
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
             $"""
@@ -238,8 +238,7 @@ public sealed class ClickStore(Database database)
                 WHERE {database.Dialect.InList("c.link_id", "links")} AND c.ts >= @from AND c.ts < @to) AS c
             GROUP BY {column} ORDER BY COUNT(*) DESC, {column}
             """,
-            new { links = database.Dialect.List(linkIds), from = FloorHour(fromMs) / DayMs * DayMs, to = CeilDay(CeilHour(toMs)) },
-            cancellationToken: cancellationToken));
+            new { links = database.Dialect.List(linkIds), from = days.From, to = days.To }, cancellationToken: cancellationToken));
         return [.. rows];
     }
 
@@ -247,46 +246,40 @@ public sealed class ClickStore(Database database)
     /// The workspace's links with the most clicks over [from, to), most first, at most <paramref name="limit"/>; only
     /// those of <paramref name="linkIds"/> when given. Read from the workspace's per-link cells, which every click adds to.
     /// </summary>
-    public async Task<IReadOnlyList<(string Key, long Clicks)>> TopLinksAsync(
+    public Task<IReadOnlyList<(string Key, long Clicks)>> TopLinksAsync(
         string workspaceId, IReadOnlyList<string>? linkIds, long fromMs, long toMs, int limit, CancellationToken cancellationToken)
     {
         var (from, to) = (FloorHour(fromMs), CeilHour(toMs));
-        var (dayFrom, dayTo) = DaySpan(from, to);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
-            $"""
-            SELECT key, SUM(clicks) FROM ({Cells("key, clicks", "dimension = 'link'")}) AS cells
-            {(linkIds is null ? "" : $"WHERE {database.Dialect.InList("key", "links")}")}
-            GROUP BY key
-            ORDER BY SUM(clicks) DESC, key LIMIT @limit
-            """,
-            new
-            {
-                scopes = database.Dialect.List([workspaceId]),
-                links = linkIds is null ? null : database.Dialect.List(linkIds),
-                from,
-                to,
-                dayFrom,
-                dayTo,
-                limit,
-            },
-            cancellationToken: cancellationToken));
-        return [.. rows];
+        return SumCellsAsync([workspaceId], "link", linkIds, from, to, DaySpan(from, to), limit, cancellationToken);
     }
 
-    /// <summary>The sums of one dimension's cells of [from, to), grouped by <paramref name="column"/>, most first.</summary>
+    /// <summary>
+    /// The sums by key of one dimension's cells of [from, to), most first; only the cells of <paramref name="keys"/>
+    /// when given.
+    /// </summary>
     private async Task<IReadOnlyList<(string Key, long Clicks)>> SumCellsAsync(
-        string column, IReadOnlyList<string> scopes, string dimension, long from, long to, (long DayFrom, long DayTo) days, int? limit,
+        IReadOnlyList<string> scopes, string dimension, IReadOnlyList<string>? keys, long from, long to, (long From, long To) days, int? limit,
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Key, long Clicks)>(new CommandDefinition(
             $"""
-            SELECT {column}, SUM(clicks) FROM ({Cells($"{column}, clicks", "dimension = @dimension")}) AS cells
-            GROUP BY {column}
-            ORDER BY SUM(clicks) DESC, {column}{(limit is null ? "" : " LIMIT @limit")}
+            SELECT key, SUM(clicks) FROM ({Cells("key, clicks", "dimension = @dimension")}) AS cells
+            {(keys is null ? "" : $"WHERE {database.Dialect.InList("key", "keys")}")}
+            GROUP BY key
+            ORDER BY SUM(clicks) DESC, key{(limit is null ? "" : " LIMIT @limit")}
             """,
-            new { scopes = database.Dialect.List(scopes), dimension, from, to, dayFrom = days.DayFrom, dayTo = days.DayTo, limit },
+            new
+            {
+                scopes = database.Dialect.List(scopes),
+                dimension,
+                keys = keys is null ? null : database.Dialect.List(keys),
+                from,
+                to,
+                dayFrom = days.From,
+                dayTo = days.To,
+                limit,
+            },
             cancellationToken: cancellationToken));
         return [.. rows];
     }
@@ -308,6 +301,9 @@ public sealed class ClickStore(Database database)
             SELECT {columns} FROM click_rollups WHERE {scopes} AND granularity = 'h' AND {dimension} AND bucket >= @dayTo AND bucket < @to
             """;
     }
+
+    /// <summary>The whole UTC days [from, to) touches: what a link's breakdowns, kept by day, are read over.</summary>
+    private static (long From, long To) WholeDays(long from, long to) => (from / DayMs * DayMs, CeilDay(to));
 
     /// <summary>The whole UTC days inside [from, to); empty (to, to) when there is none.</summary>
     public static (long DayFrom, long DayTo) DaySpan(long from, long to)

@@ -73,29 +73,26 @@ public sealed class ClickPipelineUnitTests
         Assert.True(errors.ContainsKey(field));
     }
 
+    /// <summary>A click of link lnk_1 in workspace ws_1, from Safari on an iPhone in Switzerland, now.</summary>
+    private static Click SafariClick => new()
+    {
+        Id = "clk_x",
+        WorkspaceId = "ws_1",
+        LinkId = "lnk_1",
+        Slug = "s",
+        Domain = "d",
+        TimestampMs = Now.ToUnixTimeMilliseconds(),
+        Device = "mobile",
+        Browser = "Safari",
+        Os = "iOS",
+        Country = "CH",
+        IsBot = false,
+    };
+
     [Fact]
     public void EachClickAddsOneToEveryCellOfItsLinkAndWorkspace()
     {
-        var rollups = new Dictionary<RollupKey, long>();
-        var click = new Click
-        {
-            Id = "clk_x",
-            WorkspaceId = "ws_1",
-            LinkId = "lnk_1",
-            Slug = "s",
-            Domain = "d",
-            TimestampMs = Now.ToUnixTimeMilliseconds(),
-            Device = "mobile",
-            Browser = "Safari",
-            Os = "iOS",
-            Country = "CH",
-            IsBot = false,
-        };
-        var sums = ClickFolder.Sum([click, click with { Country = null }], (_, _) => true);
-        foreach (var (key, count) in sums)
-        {
-            rollups[key] = count;
-        }
+        var rollups = ClickFolder.Sum([SafariClick, SafariClick with { Country = null }], (_, _) => true);
 
         var hour = Now.ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
         Assert.Equal(2, rollups[new RollupKey("lnk_1", 'h', hour, "total", "")]);
@@ -108,21 +105,7 @@ public sealed class ClickPipelineUnitTests
     [Fact]
     public void AClickOfALinkWithoutCellsOfItsOwnAddsToItsWorkspacesCellsAlone()
     {
-        var click = new Click
-        {
-            Id = "clk_x",
-            WorkspaceId = "ws_1",
-            LinkId = "lnk_1",
-            Slug = "s",
-            Domain = "d",
-            TimestampMs = Now.ToUnixTimeMilliseconds(),
-            Device = "mobile",
-            Browser = "Safari",
-            Os = "iOS",
-            Country = "CH",
-            Destination = "https://example.com/a",
-            IsBot = false,
-        };
+        var click = SafariClick with { Destination = "https://example.com/a" };
 
         var alone = ClickFolder.Sum([click], (_, _) => false);
         var withOwn = ClickFolder.Sum([click], (_, _) => true);
