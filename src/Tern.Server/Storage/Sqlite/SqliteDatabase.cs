@@ -11,6 +11,7 @@ public sealed class SqliteDatabase : Database
     private readonly string _writerConnectionString;
     // Not disposed with the container: final flushes at shutdown still write through it.
     private readonly WriterGate _writeGate = new();
+    private readonly WriterThread _writerThread = new("tern-sqlite-writer");
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> _prepared = [];
     private SqliteConnection? _writer;
 
@@ -83,33 +84,7 @@ public sealed class SqliteDatabase : Database
         var entered = Stopwatch.GetTimestamp();
         try
         {
-            if (_writer is null)
-            {
-                var connection = new SqliteConnection(_writerConnectionString);
-                await connection.OpenAsync(cancellationToken);
-                // Checkpoints are the SqliteCheckpointer's job, off the writer's path; the writer's own automatic one
-                // stays as a backstop for a WAL of 64 MiB (16,384 pages), should the checkpointer fall behind.
-                await PrepareAsync(connection,
-                    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;",
-                    cancellationToken);
-                _writer = connection;
-            }
-
-            try
-            {
-                await using var transaction = await _writer.BeginTransactionAsync(cancellationToken);
-                var result = await work(_writer, transaction);
-                await transaction.CommitAsync(cancellationToken);
-                Interlocked.Increment(ref _commits);
-                return result;
-            }
-            catch (SqliteException)
-            {
-                // The connection may be unusable (I/O error, disk full): the next write opens a fresh one.
-                await _writer.DisposeAsync();
-                _writer = null;
-                throw;
-            }
+            return await _writerThread.RunAsync(() => TransactAsync(work, cancellationToken));
         }
         finally
         {
@@ -119,6 +94,38 @@ public sealed class SqliteDatabase : Database
             Interlocked.Increment(ref use.Turns);
             Interlocked.Add(ref use.WaitedTicks, entered - asked);
             Interlocked.Add(ref use.HeldTicks, Stopwatch.GetTimestamp() - entered);
+        }
+    }
+
+    /// <summary>One write transaction on the writer connection (opened at first use, and again after an error).</summary>
+    private async Task<T> TransactAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        if (_writer is null)
+        {
+            var connection = new SqliteConnection(_writerConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            // Checkpoints are the SqliteCheckpointer's job, off the writer's path; the writer's own automatic one
+            // stays as a backstop for a WAL of 64 MiB (16,384 pages), should the checkpointer fall behind.
+            await PrepareAsync(connection,
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;",
+                cancellationToken);
+            _writer = connection;
+        }
+
+        try
+        {
+            await using var transaction = await _writer.BeginTransactionAsync(cancellationToken);
+            var result = await work(_writer, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            Interlocked.Increment(ref _commits);
+            return result;
+        }
+        catch (SqliteException)
+        {
+            // The connection may be unusable (I/O error, disk full): the next write opens a fresh one.
+            await _writer.DisposeAsync();
+            _writer = null;
+            throw;
         }
     }
 
