@@ -11,7 +11,8 @@ public sealed class SqliteDatabase : Database
     private readonly string _writerConnectionString;
     // Not disposed with the container: final flushes at shutdown still write through it.
     private readonly WriterGate _writeGate = new();
-    private readonly WriterThread _writerThread = new("tern-sqlite-writer");
+    private readonly DedicatedThread _writerThread = new("tern-sqlite-writer");
+    private readonly DedicatedThread _maintenanceThread = new("tern-sqlite-maintenance");
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> _prepared = [];
     private SqliteConnection? _writer;
 
@@ -46,19 +47,21 @@ public sealed class SqliteDatabase : Database
 
     /// <summary>
     /// <c>VACUUM INTO</c> from a reader connection: one read transaction, so the copy is the database as of one commit,
-    /// while the writer goes on committing to the WAL. The copy is compacted and needs no WAL of its own.
+    /// while the writer goes on committing to the WAL. The copy is compacted and needs no WAL of its own. It runs on the
+    /// maintenance thread rather than the thread pool: copying a large database holds its thread for a long time.
     /// </summary>
-    public override async Task BackupToAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "VACUUM INTO @path";
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "@path";
-        parameter.Value = System.IO.Path.GetFullPath(path);
-        command.Parameters.Add(parameter);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public override Task BackupToAsync(string path, CancellationToken cancellationToken) =>
+        _maintenanceThread.RunAsync(async () =>
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "VACUUM INTO @path";
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@path";
+            parameter.Value = System.IO.Path.GetFullPath(path);
+            command.Parameters.Add(parameter);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        });
 
     public override SqlDialect Dialect { get; } = new SqliteDialect();
 
@@ -145,15 +148,17 @@ public sealed class SqliteDatabase : Database
     /// <summary>
     /// Copies committed pages from the WAL into the database file without waiting for (or holding up) readers or
     /// the writer. Run often from the background, it keeps the WAL short and spares the writer SQLite's automatic
-    /// checkpoint, which otherwise runs inside a commit every 1,000 pages.
+    /// checkpoint, which otherwise runs inside a commit every 1,000 pages. It runs on the maintenance thread rather than
+    /// the thread pool: it holds its thread while it copies pages and waits for the disk.
     /// </summary>
-    public async Task CheckpointAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public Task CheckpointAsync(CancellationToken cancellationToken) =>
+        _maintenanceThread.RunAsync(async () =>
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        });
 
     /// <summary>Per-connection settings, run once per physical connection (pooled connections keep them).</summary>
     private async Task PrepareAsync(SqliteConnection connection, string extra, CancellationToken cancellationToken)
