@@ -204,7 +204,8 @@ public sealed class ClickFolder(
                 continue;
             }
 
-            if (_pending.Count > 0 && (_flushRequested || RollupsDue() || IsCompleted()))
+            // Links still waiting to keep cells of their own (MaxKeptPerWrite at a time) are taken once the fold has caught up.
+            if ((_pending.Count > 0 && (_flushRequested || RollupsDue() || IsCompleted())) || _toKeep.Count > 0)
             {
                 await RetryAsync(retry, () => FlushRollupsAsync(abandon), abandon);
                 continue;
@@ -404,6 +405,7 @@ public sealed class ClickFolder(
 
         var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
         var toKeep = new HashSet<string>(_toKeep, StringComparer.Ordinal);
+        IReadOnlyList<string> kept = [];
         Dictionary<RollupKey, long> sums = [];
         var appended = await database.WriteAsync(async (connection, transaction) =>
         {
@@ -417,7 +419,8 @@ public sealed class ClickFolder(
                 await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
                 await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
                 // clicks now holds every click through this chunk's: what those links' own cells are counted through.
-                await store.KeepOwnRollupsAsync(connection, transaction, toKeep, chunk.Through, cancellationToken);
+                kept = FirstToKeep(toKeep);
+                await store.KeepOwnRollupsAsync(connection, transaction, kept, chunk.Through, cancellationToken);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
             }
             else
@@ -439,14 +442,14 @@ public sealed class ClickFolder(
         Interlocked.Add(ref _folded, chunk.SessionClicks);
         _pendingSessionClicks += chunk.SessionClicks;
         _pendingThrough = chunk.Through;
+        _toKeep.UnionWith(toKeep);
         if (flush)
         {
-            RollupsWritten();
+            RollupsWritten(kept);
         }
         else
         {
             MergePending(sums);
-            _toKeep.UnionWith(toKeep);
         }
 
         Progressed?.Invoke();
@@ -456,25 +459,37 @@ public sealed class ClickFolder(
     private async Task FlushRollupsAsync(CancellationToken cancellationToken)
     {
         var through = _pendingThrough;
+        var kept = FirstToKeep(_toKeep);
         await database.WriteAsync(async (connection, transaction) =>
         {
             await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
-            await store.KeepOwnRollupsAsync(connection, transaction, _toKeep, _foldedThrough, cancellationToken);
+            await store.KeepOwnRollupsAsync(connection, transaction, kept, _foldedThrough, cancellationToken);
             await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
             return true;
         }, cancellationToken, WritePriority.Background);
-        RollupsWritten();
+        RollupsWritten(kept);
         Progressed?.Invoke();
     }
 
-    private void RollupsWritten()
+    /// <summary>
+    /// Most links that start keeping cells of their own in one rollup write. Each is counted from up to
+    /// <c>LinkRollupsAbove</c> raw clicks, and the links of a campaign clicked evenly pass the threshold together: counted
+    /// all at once, 10,000 such links held SQLite's one writer for seconds and the redirects' queue filled behind it.
+    /// The others wait for the next rollup writes, read from their raw clicks meanwhile.
+    /// </summary>
+    internal const int MaxKeptPerWrite = 200;
+
+    private static List<string> FirstToKeep(HashSet<string> toKeep) => [.. toKeep.Take(MaxKeptPerWrite)];
+
+    /// <summary>The gathered sums are written, and the links in <paramref name="kept"/> keep cells of their own.</summary>
+    private void RollupsWritten(IReadOnlyList<string> kept)
     {
         _flushRequested = false;
         _rolledUpThrough = _pendingThrough;
         Interlocked.Add(ref _rolledUp, _pendingSessionClicks);
         _pendingSessionClicks = 0;
         _pending.Clear();
-        _toKeep.Clear();
+        _toKeep.ExceptWith(kept);
     }
 
     /// <summary>

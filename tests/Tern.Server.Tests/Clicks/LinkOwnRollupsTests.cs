@@ -113,6 +113,46 @@ public abstract class LinkOwnRollupsTests(TernFactory tern)
         Assert.Equal(3, (await StatsAsync(link.Id)).Total);
     }
 
+    [Fact]
+    public async Task ManyLinksPassingTheThresholdTogetherAllComeToKeepCellsOfTheirOwnWithTheirStatsWhole()
+    {
+        var count = ClickFolder.MaxKeptPerWrite * 2 + 50;
+        var created = await (await _api.PostJsonAsync("/api/v1/links/bulk",
+            new { items = Enumerable.Range(0, count).Select(i => new { url = $"https://example.com/together/{i}", slug = UniqueSlug() }) }))
+            .ReadAsync<BulkCreateResponse>();
+        var links = created.Results.Select(r => r.Link!).ToList();
+
+        // Four clicks each, one link after the other, so that every link passes the threshold of 3 in the same folds.
+        for (var round = 0; round < 4; round++)
+        {
+            foreach (var link in links)
+            {
+                await VisitAsync(link.Slug, round % 2 == 0 ? IPhone : WindowsChrome, null);
+            }
+        }
+
+        await PersistedAsync();
+        var ids = links.Select(l => l.Id).ToList();
+        var keeping = 0;
+        for (var attempt = 0; attempt < 300 && keeping < count; attempt++)
+        {
+            keeping = (await tern.Get<ClickStore>().OwnRollupsAsync(ids, CancellationToken.None)).Count;
+            if (keeping < count)
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+        }
+
+        Assert.Equal(count, keeping);
+        foreach (var link in links.Where((_, i) => i % 97 == 0))
+        {
+            var stats = await StatsAsync(link.Id);
+            Assert.Equal(4, stats.Total);
+            Assert.Equal(4, stats.Timeseries.Sum(p => p.Clicks));
+            Assert.Equal([new BreakdownEntry("Chrome", 2), new BreakdownEntry("Safari", 2)], stats.Browsers.OrderBy(b => b.Key));
+        }
+    }
+
     private Task VisitAsync(string slug, string userAgent, string? referrer) => ClickTestClient.VisitAsync(tern, slug, userAgent, referrer: referrer);
 
     private Task PersistedAsync() => tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
