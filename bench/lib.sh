@@ -144,10 +144,11 @@ types_per_request() {
 }
 
 # measure NAME URL N OUT_DIR ROUND PID [ALLOC_LOG] [TYPES_FILE]: one wrk run against a target; appends a RUN line to
-# OUT_DIR/runs.txt with throughput, latency, server CPU per request and (for .NET) allocated bytes per request;
+# OUT_DIR/runs.txt with throughput, latency, server CPU per request and (for .NET) allocated bytes per request,
+# collections and the time the GC paused the server during the run;
 # with TYPES_FILE (the alloc-hook's sampled allocations by type), writes OUT_DIR/types-NAME-ROUND.txt too.
 measure() {
-    local name=$1 url=$2 n=$3 out=$4 round=$5 pid=$6 alloc_log=${7:-} types=${8:-} busy cpu0 cpu1 a0 a1 file requests bytes
+    local name=$1 url=$2 n=$3 out=$4 round=$5 pid=$6 alloc_log=${7:-} types=${8:-} busy cpu0 cpu1 a0 a1 g0 g1 file requests bytes gc
     busy=$(wait_quiet)
     file="$out/wrk-$name-$round.txt"
     if [[ -n $types ]]; then
@@ -156,11 +157,13 @@ measure() {
     fi
     cpu0=$(cpu_ticks $(pids_of "$pid"))
     a0=$(last_allocated "$alloc_log")
+    g0=$([[ -n $alloc_log ]] && tail -1 "$alloc_log" || true)
     run_wrk "$url" "$file" "$DURATION" "$n"
     cpu1=$(cpu_ticks $(pids_of "$pid"))
     if [[ -n $alloc_log ]]; then
         sleep 1.2 # the sampler writes once a second; the next line covers the end of the run and the click flush
         a1=$(last_allocated "$alloc_log")
+        g1=$(tail -1 "$alloc_log")
     fi
     requests=$(result_field requests "$file")
     if [[ -n $types ]]; then
@@ -168,12 +171,14 @@ measure() {
         types_per_request "$out/types-before.txt" "$types" "$requests" >"$out/types-$name-$round.txt"
     fi
     bytes=$([[ -n $alloc_log && -n $a0 && $a1 != "$a0" ]] && awk -v a="$a0" -v b="$a1" -v r="$requests" 'BEGIN { printf "%.0f", (b - a) / r }' || echo "-")
-    printf 'RUN target=%s round=%s rps=%s p50_us=%s p90_us=%s p99_us=%s p999_us=%s non3xx=%s socket_errors=%s cpu_us_per_req=%s bytes_per_req=%s busy_before=%s\n' \
+    # Collections (gen0+gen1+gen2) and milliseconds paused, from the sampler's lines before and after.
+    gc=$([[ -n $g0 && -n $g1 ]] && awk -v a="$g0" -v b="$g1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "gcs=%d gc_pause_ms=%.0f", y[3] + y[4] + y[5] - x[3] - x[4] - x[5], y[8] - x[8] }' || echo "gcs=- gc_pause_ms=-")
+    printf 'RUN target=%s round=%s rps=%s p50_us=%s p90_us=%s p99_us=%s p999_us=%s non3xx=%s socket_errors=%s cpu_us_per_req=%s bytes_per_req=%s %s busy_before=%s\n' \
         "$name" "$round" "$(result_field rps "$file")" "$(result_field p50_us "$file")" "$(result_field p90_us "$file")" \
         "$(result_field p99_us "$file")" "$(result_field p999_us "$file")" "$(result_field non3xx "$file")" \
         "$(result_field socket_errors "$file")" \
         "$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v r="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / r }')" \
-        "$bytes" "$busy" | tee -a "$out/runs.txt" >&2
+        "$bytes" "$gc" "$busy" | tee -a "$out/runs.txt" >&2
 }
 
 # median FIELD TARGET RUNS_FILE: the median of a RUN field over a target's rounds (rounds without the field skipped).

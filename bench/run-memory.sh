@@ -6,6 +6,7 @@
 #   bench/run-memory.sh                          # N=1000000, 30 s of wrk -t2 -c64 afterwards
 #   SRC_REF=HEAD bench/run-memory.sh             # on the last commit, not the work tree's src/
 #   DOTNET_gcServer=0 bench/run-memory.sh        # any DOTNET_* setting reaches the server
+#   HEAPSTAT=1 bench/run-memory.sh               # adds the heap's largest types after the load (dotnet-dump)
 #
 # Writes bench/results/$RESULTS_NAME.md (RESULTS_NAME defaults to memory-latest).
 set -euo pipefail
@@ -81,6 +82,19 @@ rss_load=$(status_kb VmRSS "$TERN_PID")
 hwm=$(status_kb VmHWM "$TERN_PID")
 heap=$(tail -1 "$work/alloc.log" | awk '{ printf "%.0f", $6 / 1048576 }')
 committed=$(tail -1 "$work/alloc.log" | awk '{ printf "%.0f", $7 / 1048576 }')
+if [[ -n "${HEAPSTAT:-}" ]]; then
+    need dotnet-dump
+    log "dumping the process for the heap's largest types"
+    dotnet-dump collect -p "$TERN_PID" --type Heap -o "$work/core" >/dev/null
+    dotnet-dump analyze "$work/core" -c "dumpheap -stat" -c exit >"$work/dumpheap.txt"
+    rm -f "$work/core"
+    # The largest types by bytes, then the process's anonymous and file-backed memory.
+    { awk '$1 ~ /^[0-9a-f]+$/ && NF >= 4 { gsub(",", "", $3); print }' "$work/dumpheap.txt" | sort -k3,3nr | awk 'NR <= 25'
+      grep -E '^Total' "$work/dumpheap.txt" || true
+      echo
+      grep -E '^(Rss|Anonymous|Private_Clean|Shared_Clean)' "/proc/$TERN_PID/smaps_rollup"
+    } >"$work/heap.txt"
+fi
 requests=$(result_field requests "$work/wrk.txt")
 touched=$(awk -v n="$N" -v r="$requests" 'BEGIN { printf "%.0f", n * (1 - exp(-r / n)) }')
 
@@ -88,7 +102,7 @@ mkdir -p "$RESULTS_DIR"
 {
     echo "### Memory with $N links, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
-    echo "Source $(source_version); SQLite file ${db_mib} MiB; server environment: $(env | grep -E '^DOTNET_(gc|GC)' | tr '\n' ' ' || true)(defaults: Server GC, non-concurrent, ConserveMemory 7, as Tern.Server.csproj sets)."
+    echo "Source $(source_version); SQLite file ${db_mib} MiB; server environment: $(env | grep -E '^DOTNET_(gc|GC)' | tr '\n' ' ' || true)(defaults: Server GC, non-concurrent, as Tern.Server.csproj sets)."
     echo
     echo "| step | Tern RSS MiB |"
     echo "|---|---:|"
@@ -102,6 +116,14 @@ mkdir -p "$RESULTS_DIR"
     echo "During the load: p50 $(ms "$(result_field p50_us "$work/wrk.txt")") ms, p99 $(ms "$(result_field p99_us "$work/wrk.txt")") ms, p99.9 $(ms "$(result_field p999_us "$work/wrk.txt")") ms;" \
         "$(awk -v a="$gc_before" -v b="$gc_after" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d gen0, %d gen1, %d gen2 collections", y[3] - x[3], y[4] - x[4], y[5] - x[5] }');" \
         "machine ${busy}% busy just before it."
-    echo "Target: RSS ≤ 512 MiB with a million links."
+    echo "Target: RSS ≤ 400 MiB with a million links."
+    if [[ -s "$work/heap.txt" ]]; then
+        echo
+        echo "Largest types on the heap after the load (dotnet-dump, dumpheap -stat: method table, count, bytes, type), and the process's memory:"
+        echo
+        echo '```'
+        cat "$work/heap.txt"
+        echo '```'
+    fi
 } >"$RESULTS_DIR/$RESULTS_NAME.md"
 cat "$RESULTS_DIR/$RESULTS_NAME.md"

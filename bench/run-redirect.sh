@@ -168,6 +168,7 @@ mkdir -p "$RESULTS_DIR"
     fi
     echo "Counted: **$counted** clicks in the stats for **$answered** redirects Tern answered (wrk's completed requests, the warm-up pass and the check; a request cut off at the end of a wrk run may be counted without being in wrk's tally), $caught_up s after the last round ended (the click fold catching up)."
     echo "Tern p99 at $CONNECTIONS connections: $(ms "$(median p99_us tern "$runs")") ms (target ≤ 5 ms). Tern RSS: $(mib "$rss_empty") MiB at start, $(mib "${rss[tern]}") MiB with $N links cached (peak $(mib "${hwm[tern]}") MiB)."
+    echo "Tern's collections in a round (median): $(median gcs tern "$runs"), $(median gc_pause_ms tern "$runs") ms paused in all."
     [[ -n ${SMART:-} ]] && echo "Every link carries ten targeting rules that no benchmark request matches and two A/B variants (50/50)."
     echo "Seeding: $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/seed.txt" | tail -1) (POST /api/v1/links, ${SEED_CONCURRENCY:-32} in parallel);"
     echo "first request of each slug (cache miss, read from $storage): $(grep -o '[0-9]* requests in [0-9.]* s = [0-9]*/s' "$work/warm.txt" | tail -1) at 64 in parallel."

@@ -6,7 +6,8 @@ using System.Globalization;
 
 /// <summary>
 /// Entry point of the startup hook. With <c>TERN_BENCH_ALLOC_LOG</c> set, one background thread appends a line
-/// per second to that file: <c>unix_ms allocated_bytes gen0 gen1 gen2 heap_bytes committed_bytes</c>.
+/// per second to that file: <c>unix_ms allocated_bytes gen0 gen1 gen2 heap_bytes committed_bytes pause_ms</c> (the last
+/// the time all threads were paused for collections since start).
 /// With <c>TERN_BENCH_ALLOC_TYPES</c> set too, an in-process <see cref="EventListener"/> samples the runtime's
 /// GC AllocationTick events (one per ~100 KB allocated, with the type that crossed the threshold) and the same
 /// thread rewrites that file every 5 seconds with the sampled bytes per type, most first: a statistical
@@ -31,12 +32,12 @@ internal static class StartupHook
     private static void Sample(string path, string? typesPath, AllocationTickListener? listener)
     {
         using var writer = new StreamWriter(path, append: false) { AutoFlush = true };
-        writer.WriteLine("# unix_ms allocated_bytes gen0 gen1 gen2 heap_bytes committed_bytes");
+        writer.WriteLine("# unix_ms allocated_bytes gen0 gen1 gen2 heap_bytes committed_bytes pause_ms");
         for (var tick = 0L; ; tick++)
         {
             var info = GC.GetGCMemoryInfo();
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()} {GC.GetTotalAllocatedBytes(precise: false)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalMemory(forceFullCollection: false)} {info.TotalCommittedBytes}"));
+                $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()} {GC.GetTotalAllocatedBytes(precise: false)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalMemory(forceFullCollection: false)} {info.TotalCommittedBytes} {GC.GetTotalPauseDuration().TotalMilliseconds:F1}"));
             if (listener is not null && typesPath is not null && tick % 5 == 4)
             {
                 File.WriteAllText(typesPath, listener.Report());
