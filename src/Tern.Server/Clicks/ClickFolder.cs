@@ -204,8 +204,9 @@ public sealed class ClickFolder(
                 continue;
             }
 
-            // Links still waiting to keep cells of their own (MaxKeptPerWrite at a time) are taken once the fold has caught up.
-            if ((_pending.Count > 0 && (_flushRequested || RollupsDue() || IsCompleted())) || _toKeep.Count > 0)
+            // Links still waiting to keep cells of their own (MaxKeptPerWrite at a time) go with the next rollup write, or
+            // with one asked for.
+            if ((_pending.Count > 0 || _toKeep.Count > 0) && (_flushRequested || RollupsDue() || IsCompleted()))
             {
                 await RetryAsync(retry, () => FlushRollupsAsync(abandon), abandon);
                 continue;
