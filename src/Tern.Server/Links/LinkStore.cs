@@ -243,6 +243,15 @@ public sealed class LinkStore(Database database)
     }
 
     /// <summary>
+    /// The links due to be marked expired: past their expiry, through <c>links_expiring</c> (only links with an expiry
+    /// not yet announced, in expiry order), so that the sweep reads the links it returns rather than every link; or,
+    /// among the clicked ones (<c>@ids</c>), those at their click limit.
+    /// </summary>
+    internal string ExpiredSql(bool byClickLimit) => byClickLimit
+        ? $"SELECT {Columns} FROM links WHERE {database.Dialect.InList("id", "ids")} AND max_clicks IS NOT NULL AND clicks >= max_clicks AND expired_event_at IS NULL ORDER BY id LIMIT @limit"
+        : $"SELECT {Columns} FROM links WHERE expires_at <= @now AND expires_at IS NOT NULL AND expired_event_at IS NULL ORDER BY expires_at, id LIMIT @limit";
+
+    /// <summary>
     /// Marks links as expired-and-announced: those past <c>expires_at</c>, or among <paramref name="clickedIds"/> at
     /// their click limit, not yet marked. Returns the links this call marked, so only one node announces each.
     /// </summary>
@@ -250,11 +259,8 @@ public sealed class LinkStore(Database database)
         DbConnection connection, DbTransaction transaction, long now, IReadOnlyCollection<string>? clickedIds, int limit, CancellationToken cancellationToken)
     {
         var dialect = database.Dialect;
-        var due = clickedIds is null
-            ? "expires_at <= @now"
-            : $"{dialect.InList("id", "ids")} AND max_clicks IS NOT NULL AND clicks >= max_clicks";
         var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM links WHERE {due} AND expired_event_at IS NULL ORDER BY id LIMIT @limit",
+            ExpiredSql(byClickLimit: clickedIds is not null),
             new { now, ids = clickedIds is null ? null : dialect.List(clickedIds), limit }, transaction, cancellationToken: cancellationToken))).ToList();
         var marked = new List<Link>(rows.Count);
         foreach (var row in rows)
