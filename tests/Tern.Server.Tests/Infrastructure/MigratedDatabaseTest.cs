@@ -3,7 +3,6 @@ using Npgsql;
 using Tern.Server.Access;
 using Tern.Server.Storage;
 using Tern.Server.Storage.Postgres;
-using Tern.Server.Storage.Sqlite;
 
 namespace Tern.Server.Tests.Infrastructure;
 
@@ -51,8 +50,13 @@ public static class FreshDatabases
     {
         var backend = new SqliteBackend();
         disposeAfterTest(backend);
-        return Task.FromResult<Database>(new SqliteDatabase(Path.Combine(backend.DataDir, "tern.db")));
+        return Task.FromResult<Database>(backend.NewDatabase());
     }
+
+    /// <summary>Migrates <paramref name="database"/> with this build's scripts numbered below <paramref name="version"/>: a database as an older Tern left it.</summary>
+    public static Task MigrateBelowAsync(Database database, int version, CancellationToken cancellationToken) =>
+        new Migrator(database, NullLogger<Migrator>.Instance)
+            .MigrateAsync([.. Migrator.Scripts(database.Provider).Where(s => s.Version < version)], cancellationToken);
 
     public static async Task<Database> PostgresAsync(Action<IAsyncDisposable> disposeAfterTest)
     {

@@ -99,6 +99,9 @@ public sealed class SqliteBackend : StorageBackend
 {
     public string DataDir { get; } = Directory.CreateTempSubdirectory("tern-test-").FullName;
 
+    /// <summary>The database file a server on this backend uses, opened directly.</summary>
+    public Tern.Server.Storage.Sqlite.SqliteDatabase NewDatabase() => new(Path.Combine(DataDir, "tern.db"));
+
     public override string Name => "sqlite";
 
     public override IEnumerable<KeyValuePair<string, string?>> Settings =>

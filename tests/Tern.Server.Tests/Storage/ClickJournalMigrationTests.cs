@@ -1,7 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tern.Server.Storage;
-using Tern.Server.Storage.Sqlite;
 using Tern.Server.Tests.Infrastructure;
 
 namespace Tern.Server.Tests.Storage;
@@ -16,9 +15,8 @@ public sealed class ClickJournalMigrationTests : IAsyncDisposable
     [Fact]
     public async Task ClicksNotYetRolledUpMoveToTheJournalAndThoseNotYetFoldedLeaveClicks()
     {
-        var database = new SqliteDatabase(Path.Combine(_backend.DataDir, "tern.db"));
-        var before = Migrator.Scripts(StorageProvider.Sqlite).Where(s => s.Version < 19).ToList();
-        await new Migrator(database, NullLogger<Migrator>.Instance).MigrateAsync(before, Ct);
+        var database = _backend.NewDatabase();
+        await FreshDatabases.MigrateBelowAsync(database, 19, Ct);
         await using (var connection = await database.OpenAsync(Ct))
         {
             foreach (var n in Enumerable.Range(1, 10))

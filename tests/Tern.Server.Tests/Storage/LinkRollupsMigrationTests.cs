@@ -1,7 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tern.Server.Storage;
-using Tern.Server.Storage.Sqlite;
 using Tern.Server.Tests.Infrastructure;
 
 namespace Tern.Server.Tests.Storage;
@@ -16,9 +15,8 @@ public sealed class LinkRollupsMigrationTests : IAsyncDisposable
     [Fact]
     public async Task LinksClickedBeforeKeepTheirCellsAndLinksNeverClickedReadTheirClicks()
     {
-        var database = new SqliteDatabase(Path.Combine(_backend.DataDir, "tern.db"));
-        var before = Migrator.Scripts(StorageProvider.Sqlite).Where(s => s.Version < 20).ToList();
-        await new Migrator(database, NullLogger<Migrator>.Instance).MigrateAsync(before, Ct);
+        var database = _backend.NewDatabase();
+        await FreshDatabases.MigrateBelowAsync(database, 20, Ct);
         await using (var connection = await database.OpenAsync(Ct))
         {
             await connection.ExecuteAsync("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_m', 'm', 0)");
@@ -45,8 +43,7 @@ public sealed class LinkRollupsMigrationTests : IAsyncDisposable
         try
         {
             var database = await FreshDatabases.PostgresAsync(cleanup.Push);
-            var before = Migrator.Scripts(StorageProvider.Postgres).Where(s => s.Version < 20).ToList();
-            await new Migrator(database, NullLogger<Migrator>.Instance).MigrateAsync(before, Ct);
+            await FreshDatabases.MigrateBelowAsync(database, 20, Ct);
             await using (var connection = await database.OpenAsync(Ct))
             {
                 await connection.ExecuteAsync("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_m', 'm', 0)");

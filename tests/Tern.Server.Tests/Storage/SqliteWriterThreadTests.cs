@@ -10,7 +10,7 @@ public sealed class SqliteWriterThreadTests : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private Database NewDatabase() => new Tern.Server.Storage.Sqlite.SqliteDatabase(Path.Combine(_backend.DataDir, "tern.db"));
+    private Database NewDatabase() => _backend.NewDatabase();
 
     [Fact]
     public async Task EveryWriteTransactionRunsOnOneThreadOutsideThePoolAndItsCallerGoesOnElsewhere()
