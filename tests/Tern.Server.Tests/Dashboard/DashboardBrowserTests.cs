@@ -9,6 +9,7 @@ using Tern.Server.Tests.Infrastructure;
 namespace Tern.Server.Tests.Dashboard;
 
 /// <summary>The dashboard in a real browser against a real server, finding controls by role and label as people do.</summary>
+[Collection(nameof(DashboardBrowserTests))]
 public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IClassFixture<DashboardBrowser>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
@@ -380,3 +381,10 @@ public sealed partial class DashboardBrowserTests(DashboardBrowser browser) : IC
     [GeneratedRegex("^Archive ")]
     private static partial Regex ArchiveName();
 }
+
+/// <summary>
+/// Runs <see cref="DashboardBrowserTests"/> with no other test alongside: their waits are a person's (seconds for a page
+/// to show what it should), and with the rest of the suite saturating a 2-core machine a browser could miss them.
+/// </summary>
+[CollectionDefinition(nameof(DashboardBrowserTests), DisableParallelization = true)]
+public sealed class DashboardBrowserCollection;
