@@ -62,7 +62,9 @@ public sealed class DashboardBrowser : IAsyncLifetime
         await page.GotoAsync("/dashboard");
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/dashboard");
+        // Until the document is parsed, not its load event: the tests' own expectations wait for what they need, and a
+        // load event missed while the sign-in's redirect replaced the page left this wait running out (15 s).
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/dashboard", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         return page;
     }
 
