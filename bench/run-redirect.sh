@@ -13,7 +13,8 @@
 # ORDER (turn: each link in turn; default random), COUNT_WAIT (600 s: longest wait for every answered click to show in the stats),
 # QUIET_MAX_BUSY (20 %) and QUIET_WAIT (300 s): each round first waits for the machine to be idle;
 # ALLOC_TYPES=1: also sample the .NET servers' allocations by type (in-process AllocationTick listener) and write
-# the per-redirect profile of the last round to $RESULTS_NAME-alloc-types-TARGET.txt;
+# the per-redirect profile of the last round to $RESULTS_NAME-alloc-types-TARGET.txt; GC_EVENTS=1: log Tern's every
+# collection (generation, pause, bytes promoted, generation sizes) to $RESULTS_NAME-gc-tern.txt;
 # SERVER_ARGS: extra command-line settings for Tern and the Kestrel baseline, e.g.
 # SERVER_ARGS="--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=None"; POSTGRES=1 with PG_BIN, PG_PORT
 # and PG_DIR as in run-clicks.sh: Tern stores links and clicks in PostgreSQL (stock durability settings).
@@ -68,7 +69,7 @@ log "starting Tern on 127.0.0.1:$PORT (data in $work/tern, $storage)"
 mkdir -p "$work/tern"
 # Links are not cached at their creation here, so that the pass below that requests each slug once still measures
 # reads from storage (a node that did not create the links); the measured rounds find every link cached either way.
-TERN_BENCH_ALLOC_TYPES=$(types_of tern) tern_start "$PORT" "$work/tern" "$work/tern-alloc.log" "${storage_args[@]}" --Tern:Cache:WarmOnCreate=false ${SERVER_ARGS:-}
+TERN_BENCH_GC_EVENTS=${GC_EVENTS:+$work/tern-gc.txt} TERN_BENCH_ALLOC_TYPES=$(types_of tern) tern_start "$PORT" "$work/tern" "$work/tern-alloc.log" "${storage_args[@]}" --Tern:Cache:WarmOnCreate=false ${SERVER_ARGS:-}
 rss_empty=$(status_kb VmRSS "$TERN_PID")
 
 log "seeding $N links through POST /api/v1/links"
@@ -185,4 +186,5 @@ for target in "${targets[@]}"; do
         cp "$work/types-$target-$REPEAT.txt" "$RESULTS_DIR/$RESULTS_NAME-alloc-types-$target.txt"
     fi
 done
+[[ -s $work/tern-gc.txt ]] && cp "$work/tern-gc.txt" "$RESULTS_DIR/$RESULTS_NAME-gc-tern.txt"
 cat "$RESULTS_DIR/$RESULTS_NAME.md"

@@ -12,6 +12,10 @@ using System.Globalization;
 /// GC AllocationTick events (one per ~100 KB allocated, with the type that crossed the threshold) and the same
 /// thread rewrites that file every 5 seconds with the sampled bytes per type, most first: a statistical
 /// allocation profile of the live server without any external tool.
+/// With <c>TERN_BENCH_GC_EVENTS</c> set, a listener for the runtime's GC events appends a line per collection to
+/// that file: <c>unix_ms index generation reason pause_ms promoted_gen0 promoted_gen1 promoted_gen2 size_gen0
+/// size_gen1 size_gen2 size_loh pinned</c> (pause: from the runtime suspending the threads to restarting them), which
+/// tells what a pause is made of: how much survived the young generations and how large the old ones are.
 /// </summary>
 internal static class StartupHook
 {
@@ -21,6 +25,12 @@ internal static class StartupHook
         if (string.IsNullOrEmpty(path))
         {
             return;
+        }
+
+        var gcPath = Environment.GetEnvironmentVariable("TERN_BENCH_GC_EVENTS");
+        if (!string.IsNullOrEmpty(gcPath))
+        {
+            _ = new CollectionListener(gcPath);
         }
 
         var typesPath = Environment.GetEnvironmentVariable("TERN_BENCH_ALLOC_TYPES");
@@ -84,6 +94,7 @@ internal static class StartupHook
 
             var names = eventData.PayloadNames!;
             var type = "?";
+            var large = false;
             long amount = 0;
             for (var i = 0; i < names.Count; i++)
             {
@@ -95,6 +106,9 @@ internal static class StartupHook
                     case "AllocationAmount64":
                         amount = Convert.ToInt64(eventData.Payload[i], CultureInfo.InvariantCulture);
                         break;
+                    case "AllocationKind":
+                        large = Convert.ToInt32(eventData.Payload[i], CultureInfo.InvariantCulture) == 1;
+                        break;
                     case "AllocationAmount" when amount == 0:
                         amount = Convert.ToInt64(eventData.Payload[i], CultureInfo.InvariantCulture);
                         break;
@@ -103,7 +117,74 @@ internal static class StartupHook
                 }
             }
 
-            _bytesByType.AddOrUpdate(type, amount, (_, sum) => sum + amount);
+            // Objects of 85,000 bytes or more go to the large object heap, whose budget running out starts a full collection.
+            _bytesByType.AddOrUpdate(large ? type + " (large object heap)" : type, amount, (_, sum) => sum + amount);
+        }
+    }
+
+    /// <summary>One line per collection from the runtime's GC events (informational level, GC keyword).</summary>
+    private sealed class CollectionListener : EventListener
+    {
+        private const EventKeywords GcKeyword = (EventKeywords)0x1;
+        private readonly StreamWriter _writer;
+        private DateTime _suspendedAt;
+        private long _index;
+        private int _generation;
+        private int _reason;
+        private string _heap = "";
+
+        public CollectionListener(string path)
+        {
+            _writer = new StreamWriter(path, append: false) { AutoFlush = true };
+            _writer.WriteLine("# unix_ms index generation reason pause_ms promoted_gen0 promoted_gen1 promoted_gen2 size_gen0 size_gen1 size_gen2 size_loh pinned");
+        }
+
+        protected override void OnEventSourceCreated(EventSource eventSource)
+        {
+            if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+            {
+                EnableEvents(eventSource, EventLevel.Informational, GcKeyword);
+            }
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs eventData)
+        {
+            switch (eventData.EventName)
+            {
+                case { } name when name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal):
+                    _suspendedAt = eventData.TimeStamp;
+                    break;
+                case { } name when name.StartsWith("GCStart", StringComparison.Ordinal):
+                    _index = Convert.ToInt64(Value(eventData, "Count"), CultureInfo.InvariantCulture);
+                    _generation = Convert.ToInt32(Value(eventData, "Depth"), CultureInfo.InvariantCulture);
+                    _reason = Convert.ToInt32(Value(eventData, "Reason"), CultureInfo.InvariantCulture);
+                    break;
+                case { } name when name.StartsWith("GCHeapStats", StringComparison.Ordinal):
+                    _heap = string.Join(' ', new[]
+                    {
+                        "TotalPromotedSize0", "TotalPromotedSize1", "TotalPromotedSize2",
+                        "GenerationSize0", "GenerationSize1", "GenerationSize2", "GenerationSize3", "PinnedObjectCount",
+                    }.Select(field => Convert.ToString(Value(eventData, field), CultureInfo.InvariantCulture)));
+                    break;
+                case { } name when name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && _suspendedAt != default:
+                    var pause = (eventData.TimeStamp - _suspendedAt).TotalMilliseconds;
+                    lock (_writer)
+                    {
+                        _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{new DateTimeOffset(eventData.TimeStamp).ToUnixTimeMilliseconds()} {_index} {_generation} {_reason} {pause:F2} {_heap}"));
+                    }
+
+                    _suspendedAt = default;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        private static object? Value(EventWrittenEventArgs eventData, string field)
+        {
+            var index = eventData.PayloadNames?.IndexOf(field) ?? -1;
+            return index >= 0 ? eventData.Payload![index] : null;
         }
     }
 }
