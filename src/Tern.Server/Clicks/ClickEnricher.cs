@@ -22,7 +22,7 @@ public sealed class ClickEnricher(
     private readonly IReadOnlyList<IPNetwork> _trustedProxies = ClientAddress.ParseNetworks(ternOptions.Value.TrustedProxies);
     private readonly bool _uniqueVisitors = clickOptions.Value.UniqueVisitors;
 
-    public async Task<Click> EnrichAsync(ClickCapture capture, CancellationToken cancellationToken)
+    public async ValueTask<Click> EnrichAsync(ClickCapture capture, CancellationToken cancellationToken)
     {
         var agent = Classify(capture.UserAgent);
         var address = ClientAddress.Resolve(capture.RemoteAddress, capture.ForwardedFor, _trustedProxies);

@@ -35,8 +35,8 @@ namespace Tern.Server.Clicks;
 /// a crash the folder takes up exactly the clicks after each mark again; nothing is folded twice or lost.
 /// </para>
 /// <para>
-/// The writer hands each committed batch over in memory as well; the folder reads the journal back only for what it
-/// no longer holds (after a restart, or when more than <see cref="ClickOptions.QueueCapacity"/> clicks wait).
+/// The writer hands each committed batch over in memory as well, up to <see cref="MaxHandedBatches"/> waiting; the
+/// folder reads the journal back for what it does not hold (after a restart, or while the fold trails further).
 /// </para>
 /// </remarks>
 public sealed class ClickFolder(
@@ -56,6 +56,13 @@ public sealed class ClickFolder(
     /// that writes them (about 50 ms on SQLite), during which the writer waits.
     /// </summary>
     private const int MaxPendingCells = 10_000;
+
+    /// <summary>
+    /// Most batches held in memory for the fold. While the fold trails by seconds (a burst, or a load it does not keep up
+    /// with), clicks held for it outlive the garbage collector's young generations, and collecting them from the old
+    /// one paused every redirect for 30–120 ms; read back from the journal, each lives for one fold instead.
+    /// </summary>
+    private const int MaxHandedBatches = 2;
 
     /// <summary>Longest the fold gives way to the writer while answered clicks wait to be stored.</summary>
     private static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(1);
@@ -82,6 +89,10 @@ public sealed class ClickFolder(
 
     // Rollup sums of folded clicks not yet written, the clicks of this run they hold and since when they wait.
     private readonly Dictionary<RollupKey, long> _pending = [];
+
+    // A fold's own sums, kept from fold to fold: for a chunk of MaxFold clicks its entries are a large object, and a new
+    // one per fold would start a full collection every few seconds under load.
+    private readonly Dictionary<RollupKey, long> _sums = [];
     private long _pendingThrough;
     private long _pendingSessionClicks;
     private long _pendingSince;
@@ -134,7 +145,7 @@ public sealed class ClickFolder(
         lock (_handedLock)
         {
             // Beyond the queue's capacity the journal holds them alone, and the folder reads them back from it.
-            if (_handedClicks + clicks.Count <= _options.QueueCapacity)
+            if (_handedClicks + clicks.Count <= MaxHandedBatches * _options.MaxBatch)
             {
                 _handed.Enqueue(new HandedBatch(clicks, withClickLimits, through - clicks.Count + 1, through));
                 _handedClicks += clicks.Count;
@@ -312,6 +323,13 @@ public sealed class ClickFolder(
     public static Dictionary<RollupKey, long> Sum(IReadOnlyList<Click> clicks, Func<Click, int, bool> linkCells)
     {
         var sums = new Dictionary<RollupKey, long>();
+        SumInto(sums, clicks, linkCells);
+        return sums;
+    }
+
+    /// <summary>Adds the cells of these clicks to <paramref name="sums"/> (see <see cref="Sum"/>).</summary>
+    public static void SumInto(Dictionary<RollupKey, long> sums, IReadOnlyList<Click> clicks, Func<Click, int, bool> linkCells)
+    {
         for (var i = 0; i < clicks.Count; i++)
         {
             AddWorkspaceCells(sums, clicks[i]);
@@ -321,7 +339,6 @@ public sealed class ClickFolder(
             }
         }
 
-        return sums;
     }
 
     /// <summary>
@@ -331,7 +348,7 @@ public sealed class ClickFolder(
     /// crash, between the two marks, may not (their rowids given). The links counted past
     /// <see cref="ClickOptions.LinkRollupsAbove"/> that keep none yet are added to <paramref name="toKeep"/>.
     /// </summary>
-    private async Task<Dictionary<RollupKey, long>> SumAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
+    private async Task SumAsync(Dictionary<RollupKey, long> sums, DbConnection connection, DbTransaction transaction, IReadOnlyList<Click> clicks,
         IReadOnlyList<long>? rowIds, IReadOnlyList<CountedLink>? counted, HashSet<string>? toKeep, CancellationToken cancellationToken)
     {
         var own = await store.OwnRollupsAsync(connection, transaction, clicks.Select(c => c.LinkId).Distinct(StringComparer.Ordinal), cancellationToken);
@@ -340,7 +357,7 @@ public sealed class ClickFolder(
             toKeep.UnionWith(counted.Where(c => c.Version.Clicks > _options.LinkRollupsAbove && !own.ContainsKey(c.Version.Id)).Select(c => c.Version.Id));
         }
 
-        return Sum(clicks, (click, i) => own.TryGetValue(click.LinkId, out var countedThrough) && (rowIds is null || rowIds[i] > countedThrough));
+        SumInto(sums, clicks, (click, i) => own.TryGetValue(click.LinkId, out var countedThrough) && (rowIds is null || rowIds[i] > countedThrough));
     }
 
     /// <summary>
@@ -383,7 +400,7 @@ public sealed class ClickFolder(
             return null;
         }
 
-        // Not handed over (a previous run's, or beyond the capacity): read back from the journal. Links with a click
+        // Not handed over (a previous run's, or past MaxHandedBatches): read back from the journal. Links with a click
         // limit are not known there, so every link of the chunk is looked at.
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await ClickStore.ReadJournalAsync(connection, null, _foldedThrough, journaled, maxFold, cancellationToken);
@@ -407,13 +424,14 @@ public sealed class ClickFolder(
         var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
         var toKeep = new HashSet<string>(_toKeep, StringComparer.Ordinal);
         IReadOnlyList<string> kept = [];
-        Dictionary<RollupKey, long> sums = [];
+        var sums = _sums;
         var appended = await database.WriteAsync(async (connection, transaction) =>
         {
             var started = Stopwatch.GetTimestamp();
             var folded = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, cancellationToken);
             await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
-            sums = await SumAsync(connection, transaction, chunk.Clicks, null, folded.Counted, toKeep, cancellationToken);
+            sums.Clear();
+            await SumAsync(sums, connection, transaction, chunk.Clicks, null, folded.Counted, toKeep, cancellationToken);
             await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
             if (flush)
             {
@@ -507,7 +525,9 @@ public sealed class ClickFolder(
             {
                 var rows = await ClickStore.ReadJournalAsync(connection, transaction, _rolledUpThrough, _foldedThrough, _options.MaxFold, cancellationToken);
                 through = rows.Count == 0 ? _foldedThrough : rows[^1].RowId;
-                var sums = await SumAsync(connection, transaction, [.. rows.Select(r => r.Click)], [.. rows.Select(r => r.RowId)], null, null, cancellationToken);
+                var sums = _sums;
+                sums.Clear();
+                await SumAsync(sums, connection, transaction, [.. rows.Select(r => r.Click)], [.. rows.Select(r => r.RowId)], null, null, cancellationToken);
                 await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, through, cancellationToken);
                 again += rows.Count;

@@ -178,7 +178,7 @@ public sealed class ClickStore(Database database)
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
             6, 1,
             database.SingleWriter
-                ? [.. sums]
+                ? sums as IReadOnlyCollection<KeyValuePair<RollupKey, long>> ?? [.. sums]
                 : [.. sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity)
                     .ThenBy(c => c.Key.Dimension, StringComparer.Ordinal).ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal)],
             static (cell, values) =>
@@ -438,11 +438,21 @@ public sealed class ClickStore(Database database)
     public async Task<Dictionary<string, long>> OwnRollupsAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> linkIds,
         CancellationToken cancellationToken)
     {
-        var rows = await connection.QueryAsync<(string LinkId, long Through)>(new CommandDefinition(
-            $"SELECT link_id, {(MarksRollups ? "counted_through" : "0::bigint")} FROM link_rollups WHERE {database.Dialect.InList("link_id", "links")}",
-            new { links = database.Dialect.List(linkIds) }, transaction, cancellationToken: cancellationToken));
-        return rows.ToDictionary(r => r.LinkId, r => r.Through, StringComparer.Ordinal);
+        var own = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var part in linkIds.Chunk(SqlDialect.ListPart))
+        {
+            var rows = await connection.QueryAsync<(string LinkId, long Through)>(new CommandDefinition(
+                $"SELECT link_id, {(MarksRollups ? "counted_through" : "0::bigint")} FROM link_rollups WHERE {database.Dialect.InList("link_id", "links")}",
+                new { links = database.Dialect.List(part) }, transaction, cancellationToken: cancellationToken));
+            foreach (var (linkId, through) in rows)
+            {
+                own[linkId] = through;
+            }
+        }
+
+        return own;
     }
+
 
     /// <summary>The links among <paramref name="linkIds"/> that keep stats cells of their own.</summary>
     public async Task<IReadOnlySet<string>> OwnRollupsAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken)

@@ -192,10 +192,18 @@ public sealed class LinkStore(Database database)
         ReadAsync(connection => FindManyAsync(connection, null, workspaceId, ids, cancellationToken), cancellationToken);
 
     public async Task<IReadOnlyList<Link>> FindManyAsync(
-        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        ids.Count == 0 ? [] : await QueryAsync(connection, transaction,
-            $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
-            new { workspaceId, ids = database.Dialect.List(ids) }, cancellationToken);
+        DbConnection connection, DbTransaction? transaction, string workspaceId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var found = new List<Link>(ids.Count);
+        foreach (var part in ids.Chunk(SqlDialect.ListPart))
+        {
+            found.AddRange(await QueryAsync(connection, transaction,
+                $"SELECT {Columns} FROM links WHERE workspace_id = @workspaceId AND {database.Dialect.InList("id", "ids")}",
+                new { workspaceId, ids = database.Dialect.List(part) }, cancellationToken));
+        }
+
+        return found;
+    }
 
     /// <summary>One page, newest first; <paramref name="before"/> is the id of the last link of the previous page.</summary>
     public async Task<IReadOnlyList<Link>> ListAsync(
@@ -258,10 +266,19 @@ public sealed class LinkStore(Database database)
     public async Task<IReadOnlyList<Link>> MarkExpiredAsync(
         DbConnection connection, DbTransaction transaction, long now, IReadOnlyCollection<string>? clickedIds, int limit, CancellationToken cancellationToken)
     {
-        var dialect = database.Dialect;
-        var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(
-            ExpiredSql(byClickLimit: clickedIds is not null),
-            new { now, ids = clickedIds is null ? null : dialect.List(clickedIds), limit }, transaction, cancellationToken: cancellationToken))).ToList();
+        // A fold's clicked links in parts (SqlDialect.ListPart), in id order across the parts too, so that nodes marking
+        // links at once lock them in the same order; the sweep's query takes no list.
+        var rows = new List<LinkRow>();
+        foreach (var part in clickedIds?.Order(StringComparer.Ordinal).Chunk(SqlDialect.ListPart) ?? [])
+        {
+            rows.AddRange(await ExpiredAsync(part));
+        }
+
+        if (clickedIds is null)
+        {
+            rows.AddRange(await ExpiredAsync(null));
+        }
+
         var marked = new List<Link>(rows.Count);
         foreach (var row in rows)
         {
@@ -274,6 +291,10 @@ public sealed class LinkStore(Database database)
         }
 
         return marked;
+
+        Task<IEnumerable<LinkRow>> ExpiredAsync(string[]? ids) => connection.QueryAsync<LinkRow>(new CommandDefinition(
+            ExpiredSql(byClickLimit: ids is not null), new { now, ids = ids is null ? null : database.Dialect.List(ids), limit },
+            transaction, cancellationToken: cancellationToken));
     }
 
     /// <summary>

@@ -298,6 +298,14 @@ public abstract class SqlDialect
     /// </summary>
     public abstract object List(IEnumerable<string> items);
 
+    /// <summary>
+    /// Most ids a list that the click fold passes on its own should hold, since a fold may name up to
+    /// <c>MaxFold</c> links: as JSON on SQLite about 35 KB, well below the 85,000 bytes of a large object. Large objects
+    /// are collected only with everything else, so allocating them fold after fold starts full collections, and every
+    /// redirect waits for those.
+    /// </summary>
+    public const int ListPart = 1_000;
+
     /// <summary>The clause that makes a claiming SELECT skip rows other transactions hold (PostgreSQL), or nothing.</summary>
     public abstract string SkipLocked(string alias);
 

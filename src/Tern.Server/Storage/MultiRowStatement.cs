@@ -18,11 +18,23 @@ namespace Tern.Server.Storage;
 /// </summary>
 public static class MultiRowStatement
 {
-    /// <summary>Runs the statement over <paramref name="rows"/>; <paramref name="bind"/> fills one row's values in column order.</summary>
+    /// <summary>
+    /// Runs the statement over <paramref name="rows"/>; <paramref name="bind"/> fills one row's values in column order.
+    /// On SQLite the rows are only enumerated, so a dictionary or set is run as it is, without a copy.
+    /// </summary>
     public static Task ExecuteAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken) =>
-        RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, null, cancellationToken);
+        IReadOnlyCollection<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken)
+    {
+        if (connection is SqliteConnection sqlite && rows.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind);
+            return Task.CompletedTask;
+        }
+
+        return RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows as IReadOnlyList<T> ?? [.. rows], bind, null, cancellationToken);
+    }
 
     /// <summary>Inserts <paramref name="rows"/> into <paramref name="table"/>, the columns and their values given by <paramref name="columns"/>.</summary>
     public static Task InsertAsync<T>(

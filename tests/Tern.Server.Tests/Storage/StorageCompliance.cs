@@ -307,6 +307,33 @@ public abstract class StorageCompliance : MigratedDatabaseTest
     }
 
     [Fact]
+    public async Task LinksAtTheirClickLimitAreFoundAndMarkedOnceAmongMoreClickedLinksThanOneListHolds()
+    {
+        // A fold names up to MaxFold clicked links; the lookup goes in parts of SqlDialect.ListPart.
+        var links = Enumerable.Range(0, (2 * SqlDialect.ListPart) + 500).Select(i => NewLink($"limit-{i}") with { MaxClicks = 1 }).ToList();
+        await Database.WriteAsync(async (c, t) =>
+        {
+            foreach (var link in links)
+            {
+                Assert.True(await Links.TryInsertAsync(c, t, link, Ct));
+            }
+
+            return true;
+        }, Ct);
+        string[] atLimit = [links[0].Id, links[SqlDialect.ListPart + 7].Id, links[^1].Id];
+        await Database.WriteAsync((c, t) => c.ExecuteAsync(new CommandDefinition(
+            $"UPDATE links SET clicks = 1 WHERE {Database.Dialect.InList("id", "ids")}", new { ids = Database.Dialect.List(atLimit) }, t,
+            cancellationToken: Ct)), Ct);
+        var clicked = links.Select(l => l.Id).Reverse().ToHashSet(StringComparer.Ordinal);
+
+        var marked = await Database.WriteAsync((c, t) => Links.MarkExpiredAsync(c, t, 1_000, clicked, clicked.Count, Ct), Ct);
+        var again = await Database.WriteAsync((c, t) => Links.MarkExpiredAsync(c, t, 2_000, clicked, clicked.Count, Ct), Ct);
+
+        Assert.Equal(atLimit.Order(StringComparer.Ordinal), marked.Select(l => l.Id));
+        Assert.Empty(again);
+    }
+
+    [Fact]
     public async Task ListIsNewestFirstAndPagesBeforeACursor()
     {
         var links = new List<Link>();

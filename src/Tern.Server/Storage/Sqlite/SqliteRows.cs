@@ -14,7 +14,7 @@ namespace Tern.Server.Storage.Sqlite;
 internal static class SqliteRows
 {
     /// <summary>Runs <c>head (?1, …, ?n) tail</c> once for each row, with the values <paramref name="bind"/> gives it in order.</summary>
-    public static void Execute<T>(SqliteConnection connection, string head, string tail, int columns, IReadOnlyList<T> rows, Action<T, object?[]> bind)
+    public static void Execute<T>(SqliteConnection connection, string head, string tail, int columns, IReadOnlyCollection<T> rows, Action<T, object?[]> bind)
     {
         if (rows.Count == 0)
         {
