@@ -60,9 +60,10 @@ public sealed class ClickFolder(
     /// <summary>
     /// Most batches held in memory for the fold. While the fold trails by seconds (a burst, or a load it does not keep up
     /// with), clicks held for it outlive the garbage collector's young generations, and collecting them from the old
-    /// one paused every redirect for 30–120 ms; read back from the journal, each lives for one fold instead.
+    /// one paused every redirect for 30–120 ms; read back from the journal, each lives for one fold instead. Tests set
+    /// it to 0 to fold every click from the journal.
     /// </summary>
-    private const int MaxHandedBatches = 2;
+    internal int MaxHandedBatches { get; set; } = 2;
 
     /// <summary>Longest the fold gives way to the writer while answered clicks wait to be stored.</summary>
     private static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(1);
@@ -78,6 +79,9 @@ public sealed class ClickFolder(
     // Batches the writer committed and handed over, oldest first; only this folder's loop takes them out.
     private readonly Lock _handedLock = new();
     private readonly Queue<HandedBatch> _handed = new();
+
+    // Of the batches not held (past MaxHandedBatches), those with links that have a click limit: their ids, no clicks.
+    private readonly Queue<HandedBatch> _unheldLimits = new();
     private int _handedClicks;
     private bool _completed;
 
@@ -144,11 +148,16 @@ public sealed class ClickFolder(
     {
         lock (_handedLock)
         {
-            // Beyond the queue's capacity the journal holds them alone, and the folder reads them back from it.
+            // Past MaxHandedBatches the journal holds them alone, and the folder reads them back from it; which of their
+            // links have a click limit is kept, as the journal does not say.
             if (_handedClicks + clicks.Count <= MaxHandedBatches * _options.MaxBatch)
             {
                 _handed.Enqueue(new HandedBatch(clicks, withClickLimits, through - clicks.Count + 1, through));
                 _handedClicks += clicks.Count;
+            }
+            else if (withClickLimits.Count > 0)
+            {
+                _unheldLimits.Enqueue(new HandedBatch([], withClickLimits, through - clicks.Count + 1, through));
             }
 
             Volatile.Write(ref _journaledThrough, through);
@@ -377,6 +386,11 @@ public sealed class ClickFolder(
                 _handedClicks -= _handed.Dequeue().Clicks.Count;
             }
 
+            while (_unheldLimits.TryPeek(out var batch) && batch.Through <= _foldedThrough)
+            {
+                _unheldLimits.Dequeue();
+            }
+
             while (_handed.TryPeek(out var batch) && batch.First == through + 1 &&
                    (clicks.Count == 0 || clicks.Count + batch.Clicks.Count <= maxFold))
             {
@@ -400,8 +414,8 @@ public sealed class ClickFolder(
             return null;
         }
 
-        // Not handed over (a previous run's, or past MaxHandedBatches): read back from the journal. Links with a click
-        // limit are not known there, so every link of the chunk is looked at.
+        // Not handed over (a previous run's, or past MaxHandedBatches): read back from the journal. Which links have a
+        // click limit is known for this run's batches; of a previous run's clicks every link is looked at.
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await ClickStore.ReadJournalAsync(connection, null, _foldedThrough, journaled, maxFold, cancellationToken);
         if (rows.Count == 0)
@@ -409,8 +423,28 @@ public sealed class ClickFolder(
             return null;
         }
 
-        var read = rows.Select(r => r.Click).ToList();
-        return new Chunk(read, [.. read.Select(c => c.LinkId)], rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
+        var read = new List<Click>(rows.Count);
+        foreach (var (rowId, click) in rows)
+        {
+            read.Add(click);
+            if (rowId <= _sessionStart)
+            {
+                withLimits.Add(click.LinkId);
+            }
+        }
+
+        lock (_handedLock)
+        {
+            foreach (var batch in _unheldLimits)
+            {
+                if (batch.First <= rows[^1].RowId && batch.Through >= rows[0].RowId)
+                {
+                    withLimits.UnionWith(batch.WithClickLimits);
+                }
+            }
+        }
+
+        return new Chunk(read, withLimits, rows[^1].RowId, rows.Count(r => r.RowId > _sessionStart));
     }
 
     /// <summary>Folds a chunk and moves the fold mark in one transaction; with its rollups when they are due.</summary>
