@@ -26,8 +26,8 @@ public static class LinkClickCounts
                 values[0] = count.Key;
                 values[1] = count.Value;
             },
-            static reader => new CountedLink(reader.GetString(1),
-                new LinkVersion(reader.GetString(0), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5))),
+            static row => new CountedLink(row.GetString(1),
+                new LinkVersion(row.GetString(0), row.GetString(2), row.GetString(3), row.GetInt64(4), row.GetInt64(5))),
             cancellationToken);
 
     /// <summary>The ids of a workspace's links with this tag.</summary>

@@ -82,9 +82,10 @@ public sealed class LinkStore(Database database)
     }
 
     /// <summary>
-    /// Rows per multi-row INSERT of links on SQLite (PostgreSQL takes them all in one statement of arrays): 29
-    /// parameters each, so 725 per statement. SQLite looks parameters up by name one by one, a cost that grows with
-    /// the square of the count, so wider statements were slower, not faster.
+    /// Rows per multi-row INSERT of links through a driver's named parameters: 29 each, so 725 per statement (wider
+    /// statements were slower through the SQLite driver, which looks parameters up by name one by one). Neither provider
+    /// takes that path now: SQLite runs one row per execution of a statement bound by position
+    /// (<see cref="Storage.Sqlite.SqliteRows"/>), PostgreSQL all rows in one statement of arrays.
     /// </summary>
     private const int LinksPerStatement = 25;
 

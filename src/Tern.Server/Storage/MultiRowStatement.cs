@@ -10,9 +10,8 @@ namespace Tern.Server.Storage;
 /// A statement of the form <c>head VALUES (…),(…),… tail</c> run over many rows: an <c>INSERT … VALUES</c>, or a
 /// statement that reads the rows as a table, <c>… FROM (VALUES (…),(…)) AS v …</c>, whose columns are then named
 /// <c>column1</c>, <c>column2</c>, … on both engines. On SQLite, which runs in-process, one row per execution of a
-/// statement prepared once and bound by position (<see cref="Sqlite.SqliteRows"/>); a statement that returns rows
-/// goes through the driver, a fixed number of rows per execution (it binds named parameters one by one, so narrow
-/// statements win). On PostgreSQL, where each statement is a round trip to be parsed and
+/// statement prepared once and bound by position (<see cref="Sqlite.SqliteRows"/>), the rows a statement returns read
+/// from it by position too (<see cref="ResultRow"/>). On PostgreSQL, where each statement is a round trip to be parsed and
 /// planned, all rows go in one statement: each column is sent as one typed array and the rows are rebuilt by
 /// <c>unnest</c>, in the order given (which callers use to lock rows in a fixed order).
 /// </summary>
@@ -29,7 +28,7 @@ public static class MultiRowStatement
         if (connection is SqliteConnection sqlite && rows.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind);
+            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind, null);
             return Task.CompletedTask;
         }
 
@@ -47,21 +46,21 @@ public static class MultiRowStatement
     public static Task<List<string>> QueryStringsAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
         IReadOnlyList<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken) =>
-        QueryAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, static reader => reader.GetString(0), cancellationToken);
+        QueryAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, static row => row.GetString(0), cancellationToken);
 
     /// <summary>Runs a statement that returns rows (<c>RETURNING …</c>) and collects each as <paramref name="read"/> makes it.</summary>
     public static async Task<List<TResult>> QueryAsync<T, TResult>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, Func<DbDataReader, TResult> read, CancellationToken cancellationToken)
+        IReadOnlyList<T> rows, Action<T, object?[]> bind, Func<ResultRow, TResult> read, CancellationToken cancellationToken)
     {
         var returned = new List<TResult>(rows.Count);
-        await RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, reader => returned.Add(read(reader)), cancellationToken);
+        await RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, row => returned.Add(read(row)), cancellationToken);
         return returned;
     }
 
     private static async Task RunAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, Action<DbDataReader>? returned, CancellationToken cancellationToken)
+        IReadOnlyList<T> rows, Action<T, object?[]> bind, Action<ResultRow>? returned, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
@@ -74,10 +73,10 @@ public static class MultiRowStatement
             return;
         }
 
-        if (connection is SqliteConnection sqlite && returned is null)
+        if (connection is SqliteConnection sqlite)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind);
+            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind, returned);
             return;
         }
 
@@ -151,7 +150,7 @@ public static class MultiRowStatement
     /// </summary>
     private static async Task RunAsArraysAsync<T>(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string head, string tail, int columns, IReadOnlyList<T> rows,
-        Action<T, object?[]> bind, Action<DbDataReader>? returned, CancellationToken cancellationToken)
+        Action<T, object?[]> bind, Action<ResultRow>? returned, CancellationToken cancellationToken)
     {
         var trimmed = head.TrimEnd();
         var cells = new object?[columns][];
@@ -196,7 +195,7 @@ public static class MultiRowStatement
     }
 
     /// <summary>Runs the command, handing each row it returns to <paramref name="returned"/> when that is given.</summary>
-    private static async Task ExecuteAsync(DbCommand command, Action<DbDataReader>? returned, CancellationToken cancellationToken)
+    private static async Task ExecuteAsync(DbCommand command, Action<ResultRow>? returned, CancellationToken cancellationToken)
     {
         if (returned is null)
         {
@@ -207,7 +206,7 @@ public static class MultiRowStatement
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            returned(reader);
+            returned(new ResultRow(reader));
         }
     }
 

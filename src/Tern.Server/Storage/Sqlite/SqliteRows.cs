@@ -13,8 +13,13 @@ namespace Tern.Server.Storage.Sqlite;
 /// </summary>
 internal static class SqliteRows
 {
-    /// <summary>Runs <c>head (?1, …, ?n) tail</c> once for each row, with the values <paramref name="bind"/> gives it in order.</summary>
-    public static void Execute<T>(SqliteConnection connection, string head, string tail, int columns, IReadOnlyCollection<T> rows, Action<T, object?[]> bind)
+    /// <summary>
+    /// Runs <c>head (?1, …, ?n) tail</c> once for each row, with the values <paramref name="bind"/> gives it in order;
+    /// each row a statement returns (<c>RETURNING …</c>) goes to <paramref name="returned"/>, read from the statement.
+    /// </summary>
+    public static void Execute<T>(
+        SqliteConnection connection, string head, string tail, int columns, IReadOnlyCollection<T> rows, Action<T, object?[]> bind,
+        Action<ResultRow>? returned)
     {
         if (rows.Count == 0)
         {
@@ -36,8 +41,13 @@ internal static class SqliteRows
                     Check(handle, Bind(statement, i + 1, values[i]));
                 }
 
-                var done = raw.sqlite3_step(statement);
-                if (done is not (raw.SQLITE_DONE or raw.SQLITE_ROW))
+                int done;
+                while ((done = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    returned?.Invoke(new ResultRow(statement));
+                }
+
+                if (done != raw.SQLITE_DONE)
                 {
                     Check(handle, done); // before the reset, which would keep the code but not the message
                 }
