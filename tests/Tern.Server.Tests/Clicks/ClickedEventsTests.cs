@@ -89,4 +89,26 @@ public sealed class ClickedEventsTests(TernFactory tern) : IClassFixture<TernFac
         Assert.Equal(["https://example.com/v2", "https://example.com/v1"], events.Select(e => e.Data.Link!.Url));
         Assert.Equal([2L, 1L], events.Select(e => e.Data.Link!.Clicks));
     }
+
+    [Fact]
+    public async Task ALinksJsonIsKeptFromTheSecondFoldThatSeesItOn()
+    {
+        var api = tern.Api();
+        var kept = tern.Get<ClickedEvents>();
+        var link = await api.CreateLinkAsync(new { url = "https://example.com/once", slug = UniqueSlug("cev") });
+        var before = kept.Kept;
+
+        Assert.Equal(System.Net.HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+        var afterOne = kept.Kept;
+        Assert.Equal(System.Net.HttpStatusCode.Found, (await tern.Visitor().GetAsync("/" + link.Slug)).StatusCode);
+        await tern.Get<ClickWriter>().WaitForPersistedAsync(CancellationToken.None);
+
+        Assert.Equal(before, afterOne);
+        Assert.Equal(before + 1, kept.Kept);
+        var events = (await api.GetFromJsonAsync<ListResponse<EventEnvelope>>("/api/v1/events?type=link.clicked&limit=100", Json))!.Items
+            .Where(e => e.Data.Link?.Id == link.Id).ToList();
+        Assert.Equal([2L, 1L], events.Select(e => e.Data.Link!.Clicks));
+        Assert.All(events, e => Assert.Equal("https://example.com/once", e.Data.Link!.Url));
+    }
 }
