@@ -10,9 +10,12 @@ namespace Tern.Server.Webhooks;
 /// fast; each second in which most of them were slow and the pace held sends back (<see cref="Judge"/>) takes a fifth
 /// off it, down to a sixth of the configured pace, and each other second gives back a twelfth. (A pace that held
 /// nothing back is not what slows the API: deliveries arriving as they are sent keep their headroom.) Without API
-/// writes, or with a pace of 0, sends are not paced. Touched by the dispatcher's loop only.
+/// writes, or with a pace of 0, sends are not paced. A node's dispatcher starts at half the pace
+/// (<paramref name="startingShare"/>), which comes back to the whole by the same twelfths: in a node's first seconds its
+/// code is still being compiled and its connections opened, and a drain at full pace took the API's writes past 5 ms.
+/// Touched by the dispatcher's loop only.
 /// </summary>
-public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSecond)
+public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSecond, double startingShare = 1)
 {
     /// <summary>The pace a backlog keeps while the API writes and its writes stay fast, unless configured otherwise.</summary>
     public const int DefaultPerSecond = 6000;
@@ -21,7 +24,7 @@ public sealed class DrainPace(int configuredPerSecond = DrainPace.DefaultPerSeco
     public const int WritesToJudge = 3;
 
     private readonly int _configured = configuredPerSecond;
-    private double _pace = configuredPerSecond;
+    private double _pace = configuredPerSecond * startingShare;
 
     /// <summary>How far ahead of the pace sends may start at once: 50 ms of it.</summary>
     private const double BurstSeconds = 0.05;

@@ -71,7 +71,7 @@ public sealed class WebhookDispatcher : BackgroundService
         (_queue, _webhooks, _outbox, _announcements, _options, _database, _timeProvider, _logger) =
             (queue, webhooks, outbox, announcements, options.Value, database, timeProvider, logger);
         _schedule = RetrySchedule.Parse(_options.RetryDelaysSeconds);
-        _pace = new DrainPace(_options.PacedSendsPerSecond);
+        _pace = new DrainPace(_options.PacedSendsPerSecond, startingShare: 0.5);
         _recordRetry = StorageRetry.Times(4, timeProvider, _ => true, (exception, _) => Log.DispatchFailed(logger, exception));
         _http = new HttpClient(SsrfGuard.CreateHandler(
             _options.AllowPrivateNetworks, TimeSpan.FromSeconds(_options.TimeoutSeconds), _options.ParsedAllowedHosts))

@@ -152,4 +152,19 @@ public sealed class DrainPaceTests
     {
         Assert.Equal(20_000, new DrainPace(20_000).PerSecond(1_000), 3);
     }
+
+    [Fact]
+    public void ANodesPaceStartsAtItsShareAndClimbsBackToTheWholeByTwelfths()
+    {
+        var pace = new DrainPace(6_000, startingShare: 0.5);
+        var seen = new List<double> { pace.Current };
+        for (var second = 0; second < 8; second++)
+        {
+            pace.Judge(writes: 100, slow: 0);
+            seen.Add(pace.Current);
+        }
+
+        Assert.Equal([3_000, 3_500, 4_000, 4_500, 5_000, 5_500, 6_000, 6_000, 6_000], seen);
+        Assert.Equal(3_000 / 20, new DrainPace(6_000, startingShare: 0.5).Allowance(1_000, apiWrites: true));
+    }
 }
