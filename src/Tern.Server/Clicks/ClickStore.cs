@@ -453,7 +453,6 @@ public sealed class ClickStore(Database database)
         return own;
     }
 
-
     /// <summary>The links among <paramref name="linkIds"/> that keep stats cells of their own.</summary>
     public async Task<IReadOnlySet<string>> OwnRollupsAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken)
     {

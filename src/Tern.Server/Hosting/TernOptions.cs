@@ -119,10 +119,13 @@ public sealed class ClickOptions
 
     /// <summary>
     /// SQLite: most stored clicks folded into counts, events and rollups in one transaction. The fold takes whatever
-    /// was stored since its last transaction, up to this; the writer waits for at most one such transaction.
+    /// was stored since its last transaction, up to this; the writer waits for at most one such transaction. What a fold
+    /// reads and writes for its clicks is in memory while it runs, and outlives a young collection that comes meanwhile:
+    /// with 2,000, a send-time load (every click on another link) promoted 12–20 MB a collection and its redirect p99
+    /// was 10–13 ms; with 1,000, 6.7–6.8 ms, and the fold persisted as many clicks a second.
     /// </summary>
     [Range(1, 1_000_000)]
-    public int MaxFold { get; set; } = 2_000;
+    public int MaxFold { get; set; } = 1_000;
 
     /// <summary>
     /// Longest the writer waits for more clicks to join a batch; a kill -9 can lose the clicks of at most this
