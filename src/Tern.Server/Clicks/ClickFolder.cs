@@ -79,11 +79,11 @@ public sealed class ClickFolder(
     // Batches the writer committed and handed over, oldest first; only this folder's loop takes them out.
     private readonly Lock _handedLock = new();
     private readonly Queue<HandedBatch> _handed = new();
+    private int _handedClicks;
+    private bool _completed;
 
     // Of the batches not held (past MaxHandedBatches), those with links that have a click limit: their ids, no clicks.
     private readonly Queue<HandedBatch> _unheldLimits = new();
-    private int _handedClicks;
-    private bool _completed;
 
     // The marks as this folder knows them, and the last rowid the writer committed.
     private long _foldedThrough;
@@ -347,7 +347,6 @@ public sealed class ClickFolder(
                 AddLinkCells(sums, clicks[i]);
             }
         }
-
     }
 
     /// <summary>
@@ -456,7 +455,9 @@ public sealed class ClickFolder(
         }
 
         var flush = _rollupInterval <= TimeSpan.Zero || _flushRequested || RollupsDue() || _pending.Count > MaxPendingCells;
-        var toKeep = new HashSet<string>(_toKeep, StringComparer.Ordinal);
+        // Links this fold finds past the threshold; they join _toKeep once it commits (copying _toKeep instead, thousands
+        // of links while a campaign passes the threshold, made a large object every fold).
+        var newcomers = new HashSet<string>(StringComparer.Ordinal);
         IReadOnlyList<string> kept = [];
         var sums = _sums;
         var appended = await database.WriteAsync(async (connection, transaction) =>
@@ -465,14 +466,15 @@ public sealed class ClickFolder(
             var folded = await FoldAsync(connection, transaction, chunk.Clicks, chunk.WithClickLimits, cancellationToken);
             await store.InsertAsync(connection, transaction, chunk.Clicks, cancellationToken);
             sums.Clear();
-            await SumAsync(sums, connection, transaction, chunk.Clicks, null, folded.Counted, toKeep, cancellationToken);
+            newcomers.Clear();
+            await SumAsync(sums, connection, transaction, chunk.Clicks, null, folded.Counted, newcomers, cancellationToken);
             await ClickStore.SetFoldedThroughAsync(connection, transaction, chunk.Through, cancellationToken);
             if (flush)
             {
                 await store.AddToRollupsAsync(connection, transaction, _pending, cancellationToken);
                 await store.AddToRollupsAsync(connection, transaction, sums, cancellationToken);
                 // clicks now holds every click through this chunk's: what those links' own cells are counted through.
-                kept = FirstToKeep(toKeep);
+                kept = FirstToKeep(_toKeep.Concat(newcomers));
                 await store.KeepOwnRollupsAsync(connection, transaction, kept, chunk.Through, cancellationToken);
                 await ClickStore.SetRolledUpThroughAsync(connection, transaction, chunk.Through, cancellationToken);
             }
@@ -495,7 +497,7 @@ public sealed class ClickFolder(
         Interlocked.Add(ref _folded, chunk.SessionClicks);
         _pendingSessionClicks += chunk.SessionClicks;
         _pendingThrough = chunk.Through;
-        _toKeep.UnionWith(toKeep);
+        _toKeep.UnionWith(newcomers);
         if (flush)
         {
             RollupsWritten(kept);
@@ -532,7 +534,7 @@ public sealed class ClickFolder(
     /// </summary>
     internal const int MaxKeptPerWrite = 200;
 
-    private static List<string> FirstToKeep(HashSet<string> toKeep) => [.. toKeep.Take(MaxKeptPerWrite)];
+    private static List<string> FirstToKeep(IEnumerable<string> toKeep) => [.. toKeep.Distinct(StringComparer.Ordinal).Take(MaxKeptPerWrite)];
 
     /// <summary>The gathered sums are written, and the links in <paramref name="kept"/> keep cells of their own.</summary>
     private void RollupsWritten(IReadOnlyList<string> kept)

@@ -178,7 +178,7 @@ public sealed class ClickStore(Database database)
             " ON CONFLICT (scope_id, granularity, dimension, bucket, key) DO UPDATE SET clicks = click_rollups.clicks + excluded.clicks",
             6, 1,
             database.SingleWriter
-                ? sums as IReadOnlyCollection<KeyValuePair<RollupKey, long>> ?? [.. sums]
+                ? (IReadOnlyCollection<KeyValuePair<RollupKey, long>>)sums
                 : [.. sums.OrderBy(c => c.Key.ScopeId, StringComparer.Ordinal).ThenBy(c => c.Key.Granularity)
                     .ThenBy(c => c.Key.Dimension, StringComparer.Ordinal).ThenBy(c => c.Key.Bucket).ThenBy(c => c.Key.Key, StringComparer.Ordinal)],
             static (cell, values) =>

@@ -17,23 +17,11 @@ namespace Tern.Server.Storage;
 /// </summary>
 public static class MultiRowStatement
 {
-    /// <summary>
-    /// Runs the statement over <paramref name="rows"/>; <paramref name="bind"/> fills one row's values in column order.
-    /// On SQLite the rows are only enumerated, so a dictionary or set is run as it is, without a copy.
-    /// </summary>
+    /// <summary>Runs the statement over <paramref name="rows"/>; <paramref name="bind"/> fills one row's values in column order.</summary>
     public static Task ExecuteAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyCollection<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken)
-    {
-        if (connection is SqliteConnection sqlite && rows.Count > 0)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind, null);
-            return Task.CompletedTask;
-        }
-
-        return RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows as IReadOnlyList<T> ?? [.. rows], bind, null, cancellationToken);
-    }
+        IReadOnlyCollection<T> rows, Action<T, object?[]> bind, CancellationToken cancellationToken) =>
+        RunAsync(connection, transaction, head, tail, columns, rowsPerStatement, rows, bind, null, cancellationToken);
 
     /// <summary>Inserts <paramref name="rows"/> into <paramref name="table"/>, the columns and their values given by <paramref name="columns"/>.</summary>
     public static Task InsertAsync<T>(
@@ -60,23 +48,25 @@ public static class MultiRowStatement
 
     private static async Task RunAsync<T>(
         DbConnection connection, DbTransaction transaction, string head, string tail, int columns, int rowsPerStatement,
-        IReadOnlyList<T> rows, Action<T, object?[]> bind, Action<ResultRow>? returned, CancellationToken cancellationToken)
+        IReadOnlyCollection<T> collection, Action<T, object?[]> bind, Action<ResultRow>? returned, CancellationToken cancellationToken)
     {
-        if (rows.Count == 0)
+        if (collection.Count == 0)
         {
             return;
         }
 
-        if (connection is NpgsqlConnection npgsql && (IsInsertValues(head) || IsValuesTable(head)))
-        {
-            await RunAsArraysAsync(npgsql, (NpgsqlTransaction)transaction, head, tail, columns, rows, bind, returned, cancellationToken);
-            return;
-        }
-
+        // SQLite only enumerates the rows, so a dictionary or set runs as it is; the others index them.
         if (connection is SqliteConnection sqlite)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            SqliteRows.Execute(sqlite, head, tail, columns, rows, bind, returned);
+            SqliteRows.Execute(sqlite, head, tail, columns, collection, bind, returned);
+            return;
+        }
+
+        var rows = collection as IReadOnlyList<T> ?? [.. collection];
+        if (connection is NpgsqlConnection npgsql && (IsInsertValues(head) || IsValuesTable(head)))
+        {
+            await RunAsArraysAsync(npgsql, (NpgsqlTransaction)transaction, head, tail, columns, rows, bind, returned, cancellationToken);
             return;
         }
 

@@ -18,5 +18,5 @@ public readonly struct ResultRow
 
     public string GetString(int column) => _reader is not null ? _reader.GetString(column) : raw.sqlite3_column_text(_statement, column).utf8_to_string();
 
-    public long GetInt64(int column) => _reader?.GetInt64(column) ?? raw.sqlite3_column_int64(_statement, column);
+    public long GetInt64(int column) => _reader is not null ? _reader.GetInt64(column) : raw.sqlite3_column_int64(_statement, column);
 }
